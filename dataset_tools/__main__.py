@@ -1,0 +1,3 @@
+from dataset_tools.cli import main
+
+main()

@@ -1,0 +1,161 @@
+"""The `dataset-tools` command: parse arguments, call the library, print, set the exit code.
+
+Exit codes: 0 success; 1 the job failed (invalid dataset, rejects under --strict, a failed
+publish); 2 usage errors (bad options, missing folders or settings). Errors print as one line
+plus a hint; set DATASET_TOOLS_DEBUG=1 for the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dataset_tools.errors import ConfigError, DatasetToolsError, InputNotFound, StrictModeFailure
+
+app = typer.Typer(
+    help="Build, validate and publish a dataset of collected news articles.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+USAGE_ERRORS = (ConfigError, InputNotFound)
+
+ProjectOption = Annotated[
+    Optional[Path],
+    typer.Option("--project", help="Project folder holding pyproject.toml (default: found from the current folder).", show_default=False),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
+
+
+def _settings(project: Path | None):
+    from dataset_tools.config import load_settings
+
+    return load_settings(project)
+
+
+@contextmanager
+def _progress(enabled: bool):
+    """A rich progress display on stderr; `update(stage, done, total)` drives it."""
+    if not enabled:
+        yield lambda stage, done, total: None
+        return
+    labels = {"parse": "Parsing raw files", "write": "Writing shards"}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+@app.command()
+def build(
+    raw: Annotated[Optional[Path], typer.Option("--raw", help="Folder of collected raw files (default: settings' raw, 'raw/').", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Output folder, replaced atomically (default: settings' out, 'dist/').", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Parser processes (default: all cores).", show_default=False)] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any input is rejected (the dataset is still written).")] = False,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+) -> None:
+    """Parse every file in the raw folder and write the dataset folder: Parquet shards, card, report, manifest."""
+    from dataset_tools.build import build_dataset
+
+    settings = _settings(project)
+    with _progress(not as_json) as update:
+        result = build_dataset(settings, raw, out, workers=workers, progress=update)
+    summary = result.summary()
+    if as_json:
+        out_console.print_json(json.dumps(summary))
+    else:
+        table = Table(title=f"Built {settings.pretty_name} v{result.version} -> {_shown_path(result.out)}", show_header=False)
+        table.add_column(style="bold")
+        table.add_column(justify="right")
+        table.add_row("inputs", str(result.inputs))
+        table.add_row("rows", str(result.rows))
+        table.add_row("duplicates", str(result.duplicates))
+        table.add_row("superseded", str(result.superseded))
+        table.add_row("rejected", str(result.rejected))
+        for reason, count in result.rejects_by_reason.items():
+            table.add_row(f"  {reason}", str(count))
+        table.add_row("shards", str(len(result.shards)))
+        table.add_row("output size", _human_bytes(result.output_bytes))
+        out_console.print(table)
+    if strict and result.rejected:
+        raise StrictModeFailure(f"{result.rejected} input(s) rejected and --strict was given")
+
+
+@app.command()
+def version(project: ProjectOption = None) -> None:
+    """Print the dataset version (the top release heading of CHANGELOG.md)."""
+    out_console.print(_settings(project).version, highlight=False)
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def main() -> None:
+    """Console-script entry point: run the app and turn errors into one line plus a hint."""
+    debug = os.environ.get("DATASET_TOOLS_DEBUG", "") not in ("", "0")
+    try:
+        app(standalone_mode=False)
+    except DatasetToolsError as exc:
+        if debug:
+            err_console.print_exception()
+        err_console.print(f"[red]Error:[/red] {exc}", highlight=False, soft_wrap=True)
+        if exc.hint:
+            err_console.print(f"[dim]Hint:[/dim] {exc.hint}", highlight=False, soft_wrap=True)
+        sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("Aborted.")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if debug:
+            err_console.print_exception()
+        err_console.print(f"[red]Error:[/red] unexpected {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+        err_console.print("[dim]Hint:[/dim] set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.", highlight=False)
+        sys.exit(1)

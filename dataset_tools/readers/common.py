@@ -1,0 +1,133 @@
+"""What every reader needs: decoding raw bytes, spotting non-text files, URL identity, language.
+
+Shared here so that future layouts (saved HTML pages, JSONL exports) reuse the same rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from functools import lru_cache
+from urllib.parse import urlsplit, urlunsplit
+
+# Signatures of binary formats that sometimes land in a scrape folder under a .txt name.
+_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"RIFF", "RIFF (WebP/WAV) file"),
+    (b"%PDF-", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"\x1f\x8b", "gzip archive"),
+    (b"BZh", "bzip2 archive"),
+    (b"\xfd7zXZ\x00", "xz archive"),
+    (b"\x28\xb5\x2f\xfd", "zstd archive"),
+    (b"PAR1", "Parquet file"),
+    (b"SQLite format 3\x00", "SQLite database"),
+    (b"\x7fELF", "ELF executable"),
+)
+_UTF8_BOM = b"\xef\xbb\xbf"
+# A valid multi-byte UTF-8 sequence: its presence means the file was written as UTF-8.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+class UndecodableText(ValueError):
+    """The bytes are not text this project accepts; `str(exc)` is the reject detail."""
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """Name of the binary format `data` starts with, or None when it looks like text."""
+    head = data[:16]
+    for signature, name in _BINARY_SIGNATURES:
+        if head.startswith(signature):
+            return name
+    nul = data.find(b"\x00", 0, 1 << 20)
+    if nul != -1:
+        return f"binary data (NUL byte at offset {nul})"
+    return None
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode a raw file to text; returns (text, encoding name).
+
+    UTF-8 (with or without a BOM) is the norm. A file with no valid UTF-8 multi-byte sequence
+    at all may be a legacy single-byte encoding: it is accepted only when charset detection
+    names Windows-1251 and the result is Cyrillic text. A UTF-8 file with damaged bytes is never
+    re-read as another code page.
+
+    Raises:
+        UndecodableText: with the specific reason ("invalid UTF-8 at byte N ...").
+    """
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM):]
+        offset = len(_UTF8_BOM)
+    else:
+        offset = 0
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        position = exc.start + offset
+        if offset == 0 and not _UTF8_MULTIBYTE.search(data):
+            legacy = _decode_legacy_cyrillic(data)
+            if legacy is not None:
+                return legacy, "windows-1251"
+        raise UndecodableText(f"invalid UTF-8 at byte {position}") from None
+
+
+def _decode_legacy_cyrillic(data: bytes) -> str | None:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=["cp1251", "cp1252", "latin_1", "koi8_r", "iso8859_5"]).best()
+    if best is None or best.encoding not in {"cp1251", "windows_1251"}:
+        return None
+    text = str(best)
+    letters = [c for c in text if c.isalpha()]
+    cyrillic = sum(1 for c in letters if "\u0400" <= c <= "\u04ff")
+    return text if letters and cyrillic / len(letters) > 0.3 else None
+
+
+def normalize_url(url: str) -> str:
+    """The URL as used for identity: scheme and host lower-cased, fragment dropped."""
+    parts = urlsplit(url.strip())
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
+
+
+def article_id(url: str) -> str:
+    """First 16 hex digits of the SHA-256 of the normalized URL."""
+    return hashlib.sha256(normalize_url(url).encode("utf-8")).hexdigest()[:16]
+
+
+def url_domain(url: str) -> str:
+    """The URL's host, lower-cased, without a leading 'www.'."""
+    host = (urlsplit(url.strip()).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def clean_line(line: str) -> str:
+    """A line with surrounding whitespace (including NBSP and zero-width marks) removed, NFC-normalized."""
+    return unicodedata.normalize("NFC", line.strip().strip("\u200b\u200e\u200f\ufeff").strip())
+
+
+@lru_cache(maxsize=1)
+def _language_identifier():
+    # py3langid ships its model inside the wheel: nothing is downloaded at run time.
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str, *, min_chars: int = 40, min_confidence: float = 0.90) -> str | None:
+    """ISO 639-1 code of `text`'s language, or None when the text is too short or unclear."""
+    sample = text[:4000]
+    if sum(1 for c in sample if c.isalpha()) < min_chars:
+        return None
+    language, confidence = _language_identifier().classify(sample)
+    return language if confidence >= min_confidence and re.fullmatch(r"[a-z]{2}", language) else None

@@ -1,0 +1,66 @@
+"""What flows between the stages: one `Article` per usable raw file, one `Reject` per other.
+
+Both are small slotted records. A reader returns exactly one of them for every file it is
+given; nothing is dropped without a record of why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+
+
+@dataclass(slots=True, frozen=True)
+class Article:
+    """One parsed article: the dataset row plus how its language was found.
+
+    The attribute names and order are exactly the row's columns (see `ROW_FIELDS`);
+    `language_source` is report metadata, not a column.
+    """
+
+    id: str
+    url: str
+    domain: str
+    title: str
+    description: str | None
+    body: str
+    published_at: datetime
+    modified_at: datetime | None
+    section: str | None
+    tags: tuple[str, ...]
+    keywords: tuple[str, ...]
+    image_url: str | None
+    language: str
+    publisher: str | None
+    related_urls: tuple[str, ...]
+    word_count: int
+    source_file: str
+    source_sha256: str
+    parser_version: str
+    language_source: str = field(default="declared", compare=False)  # declared | detected | unknown
+
+    def row(self) -> dict:
+        """The article as a dataset row (lists for list columns)."""
+        out = {}
+        for name in ROW_FIELDS:
+            value = getattr(self, name)
+            out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article) if f.name != "language_source")
+
+
+@dataclass(slots=True, frozen=True)
+class Reject:
+    """A raw file that is not a usable article.
+
+    `reason` is a short stable code (counted and grouped in the report, e.g. `empty-file`);
+    `detail` is the specific, human message (e.g. "invalid UTF-8 at byte 1043").
+    """
+
+    source_file: str
+    source_sha256: str
+    reason: str
+    detail: str
+    size: int = 0
