@@ -1,0 +1,33 @@
+"""Shared fixtures: a throw-away project folder with the repository's settings and schema."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "raw" / "000_a41de3af212dcb41.txt"
+
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project folder: the repo's pyproject.toml, schemas/ and CHANGELOG.md, and an empty raw/."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    shutil.copytree(REPO / "schemas", root / "schemas")
+    shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    (root / "raw").mkdir()
+    return root
+
+
+@pytest.fixture
+def settings(project: Path):
+    from dataset_tools.config import load_settings
+
+    return load_settings(project)

@@ -1,0 +1,223 @@
+"""The build: the seed article end to end, the accounting of every input, determinism, atomicity."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from dataset_tools.build import build_dataset
+from dataset_tools.schema import load_table_schema
+from rawfiles import collected_article, write_raw
+from conftest import REPO, SEED
+
+SEED_URL = (
+    "https://sputnikglobe.com/20260107/"
+    "us-refuses-to-sign-declaration-of-coalition-of-willing-on-guarantees-for-ukraine---reports-1123435281.html"
+)
+
+
+def _load_train(folder: Path, tmp_path: Path):
+    """Load the folder with `datasets` in a fresh process, offline, as a user would."""
+    code = (
+        "import datasets, json, sys\n"
+        "ds = datasets.load_dataset(sys.argv[1], split='train')\n"
+        "print(json.dumps({'features': ds.features.to_dict(), 'rows': [{k: (v.isoformat() if hasattr(v, 'isoformat') else v) for k, v in r.items()} for r in ds]}))\n"
+    )
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf-home")}
+    done = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_seed_article_loads_with_every_field(settings, project, tmp_path):
+    shutil.copy(SEED, project / "raw" / SEED.name)
+    result = build_dataset(settings, workers=1)
+    assert (result.inputs, result.rows, result.rejected) == (1, 1, 0)
+
+    loaded = _load_train(project / "dist", tmp_path)
+    schema = load_table_schema(project / "schemas" / "article.schema.json")
+    assert loaded["features"] == schema.features.to_dict()
+    assert len(loaded["rows"]) == 1
+    row = loaded["rows"][0]
+    assert list(row) == schema.names
+    assert row["url"] == SEED_URL
+    normalized = SEED_URL  # already lower-case scheme and host, no fragment
+    assert row["id"] == hashlib.sha256(normalized.encode()).hexdigest()[:16]
+    assert row["domain"] == "sputnikglobe.com"
+    assert row["title"] == "US Refuses to Sign Declaration of Coalition of Willing on Guarantees for Ukraine - Reports"
+    assert row["description"].startswith("The United States did not sign the declaration on security guarantees for Kiev")
+    assert row["description"].endswith("Politico reported on Wednesday.")
+    assert row["published_at"] == "2026-01-07T08:23:00+00:00"
+    assert row["modified_at"] == "2026-01-07T08:23:00+00:00"
+    assert row["section"] == "world"
+    assert row["tags"] == [
+        "us", "donald trump", "steve witkoff", "ukraine", "kiev", "paris", "security guarantees", "guarantees", "peace",
+    ]
+    assert row["keywords"] == [
+        "us refuses to sign declaration",
+        "coalition of willing on guarantees for ukraine",
+        "declaration on security guarantees",
+    ]
+    assert row["image_url"].startswith("https://cdn1.img.sputnikglobe.com/img/07e8/0b/04/1120770086_0:0:3072:1728_")
+    assert row["language"] == "en"
+    assert row["publisher"] == "Sputnik International"
+    assert row["related_urls"] == [
+        "https://sputnikglobe.com/20251230/peace-priority-legal-guarantees-needed-to-solve-ukraine-conflicts-root-causes--lavrov-to-sputnik-1123385141.html"
+    ]
+    paragraphs = row["body"].split("\n\n")
+    # The lead and four paragraphs; the paragraph the page broke after "in Ukraine" is one again.
+    assert len(paragraphs) == 5
+    assert paragraphs[0].startswith("MOSCOW (Sputnik) - The United States did not sign")
+    assert (
+        "details of US participation in the multinational mission in Ukraine were removed from an earlier draft"
+        in paragraphs[2]
+    )
+    assert paragraphs[-1].endswith("as a result of the Russian armed forces' offensive actions, he noted.")
+    assert "30 December 2025" not in row["body"]
+    assert "\n\n\n" not in row["body"]
+    assert row["word_count"] == len(row["body"].split())
+    assert row["source_file"] == SEED.name
+    assert row["source_sha256"] == hashlib.sha256(SEED.read_bytes()).hexdigest()
+    assert row["parser_version"] == "collector/1.0"
+
+
+def _article(n: int, **overrides) -> str:
+    fields = dict(
+        url=f"https://news.example.org/20260105/story-{n}.html",
+        title=f"Story number {n} about the harbour",
+    )
+    fields.update(overrides)
+    return collected_article(**fields)
+
+
+def test_report_accounts_for_every_input(settings, project):
+    raw = project / "raw"
+    for n in range(1, 5):
+        write_raw(raw, f"00{n}_aaaa00000000000{n}.txt", _article(n))
+    # a byte-identical copy of story 1 under another collector name
+    write_raw(raw, "010_bbbb000000000001.txt", _article(1))
+    # story 2 collected again later, edited, with a later modified time
+    write_raw(
+        raw,
+        "011_bbbb000000000002.txt",
+        _article(2, timestamps=("2026-01-05T09:15+0000", "2026-01-05T09:15+0000", "2026-01-06T10:00+0000"),
+                 lead="RIVERTON (Example Wire) - An updated lead for story two, with corrected figures."),
+    )
+    # junk
+    write_raw(raw, "020_cccc000000000001.txt", b"")
+    write_raw(raw, "021_cccc000000000002.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    write_raw(raw, "022_cccc000000000003.txt", "javascript:void(0)\nA title\n")
+    write_raw(raw, "nested/023_cccc000000000004.txt", '{"items": [1, 2, 3]}')
+
+    result = build_dataset(settings, workers=1)
+    report = json.loads((project / "dist" / "report.json").read_text())
+    counts = report["counts"]
+    assert counts == {"inputs": 10, "rows": 4, "duplicates": 1, "superseded": 1, "rejected": 4}
+    assert counts["rows"] == counts["inputs"] - counts["duplicates"] - counts["superseded"] - counts["rejected"]
+    assert report["rejects_by_reason"] == {"binary-file": 1, "empty-file": 1, "not-a-url": 1, "not-an-article": 1}
+
+    by_path = {entry["path"]: entry for entry in report["files"]}
+    assert sorted(by_path) == sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file())
+    assert by_path["010_bbbb000000000001.txt"]["outcome"] == "duplicate"
+    assert by_path["010_bbbb000000000001.txt"]["of"] == "001_aaaa000000000001.txt"
+    assert by_path["002_aaaa000000000002.txt"]["outcome"] == "superseded"
+    assert by_path["002_aaaa000000000002.txt"]["by"] == "011_bbbb000000000002.txt"
+    assert by_path["nested/023_cccc000000000004.txt"]["detail"] == "not a collected article: the file is a JSON document"
+
+    table = pq.read_table(project / "dist" / "data")
+    assert table.num_rows == result.rows == 4
+    rows = {r["url"]: r for r in table.to_pylist()}
+    story2 = rows["https://news.example.org/20260105/story-2.html"]
+    assert story2["body"].startswith("RIVERTON (Example Wire) - An updated lead for story two")
+    assert story2["source_file"] == "011_bbbb000000000002.txt"
+    assert story2["modified_at"] == datetime(2026, 1, 6, 10, 0, tzinfo=timezone.utc)
+
+    manifest = json.loads((project / "dist" / "manifest.json").read_text())
+    assert [i["path"] for i in manifest["inputs"]] == sorted(by_path)
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    data = manifest["data_files"][0]
+    assert data["rows"] == 4
+    assert data["sha256"] == hashlib.sha256((project / "dist" / data["path"]).read_bytes()).hexdigest()
+
+
+def test_rows_are_sorted_and_parallel_build_is_identical(settings, project, tmp_path):
+    raw = project / "raw"
+    for n in range(40):
+        day = 1 + (n * 7) % 27
+        stamp = f"2026-02-{day:02d}T08:{n:02d}+0000"
+        write_raw(raw, f"{n:03d}_{n:016x}.txt", _article(n, timestamps=(stamp,)))
+    build_dataset(settings, out=tmp_path / "one", workers=1)
+    build_dataset(settings, out=tmp_path / "two", workers=2)
+    table = pq.read_table(tmp_path / "one" / "data")
+    keys = list(zip(table.column("published_at").to_pylist(), table.column("id").to_pylist()))
+    assert keys == sorted(keys)
+    assert _tree_digest(tmp_path / "one") == _tree_digest(tmp_path / "two")
+
+
+def _tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_two_builds_are_byte_identical(settings, project, tmp_path):
+    shutil.copy(SEED, project / "raw" / SEED.name)
+    for n in range(5):
+        write_raw(project / "raw", f"{n + 1:03d}_{n:016x}.txt", _article(n))
+    build_dataset(settings, out=tmp_path / "first")
+    build_dataset(settings, out=tmp_path / "second")
+    first, second = _tree_digest(tmp_path / "first"), _tree_digest(tmp_path / "second")
+    assert first == second
+    assert any(path.endswith(".parquet") for path in first)
+    assert "README.md" in first and "manifest.json" in first
+    for name in ("README.md", "manifest.json", "report.json"):
+        text = (tmp_path / "first" / name).read_text()
+        assert str(tmp_path) not in text  # no absolute paths
+
+
+def test_killed_build_leaves_previous_output_loadable(settings, project, tmp_path):
+    raw = project / "raw"
+    shutil.copy(SEED, raw / SEED.name)
+    build_dataset(settings, workers=1)
+    before = _tree_digest(project / "dist")
+
+    # A much bigger corpus, so the build is still running when it is killed.
+    for n in range(3000):
+        write_raw(raw, f"{n + 1:05d}_{n:016x}.txt", _article(n))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dataset_tools", "build", "--workers", "2", "--project", str(project)],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    staging = list(project.glob(".dist.tmp-*"))
+    deadline = time.monotonic() + 60
+    while not staging and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+        staging = list(project.glob(".dist.tmp-*"))
+    assert proc.poll() is None, "the build finished before it could be interrupted"
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    assert _tree_digest(project / "dist") == before
+    loaded = _load_train(project / "dist", tmp_path)
+    assert len(loaded["rows"]) == 1
+
+    # The next build cleans up what the killed one left and succeeds.
+    result = build_dataset(settings)
+    assert result.rows == 3001
+    assert not list(project.glob(".dist.*"))
