@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -48,7 +49,7 @@ def _settings(project: Path | None):
 @contextmanager
 def _progress(enabled: bool):
     """A rich progress display on stderr; `update(stage, done, total)` drives it."""
-    if not enabled:
+    if not enabled or not err_console.is_terminal:
         yield lambda stage, done, total: None
         return
     labels = {"parse": "Parsing raw files", "write": "Writing shards"}
@@ -132,30 +133,17 @@ def main() -> None:
     """Console-script entry point: run the app and turn errors into one line plus a hint."""
     debug = os.environ.get("DATASET_TOOLS_DEBUG", "") not in ("", "0")
     try:
-        app(standalone_mode=False)
+        app()  # standalone: typer/click handle --help and usage errors (exit 2) themselves
     except DatasetToolsError as exc:
         if debug:
             err_console.print_exception()
-        err_console.print(f"[red]Error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         if exc.hint:
-            err_console.print(f"[dim]Hint:[/dim] {exc.hint}", highlight=False, soft_wrap=True)
+            err_console.print(f"[dim]Hint:[/dim] {escape(exc.hint)}", highlight=False, soft_wrap=True)
         sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("Aborted.")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug or a broken environment: still one line unless debugging
         if debug:
             err_console.print_exception()
-        err_console.print(f"[red]Error:[/red] unexpected {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]Error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))}", highlight=False, soft_wrap=True)
         err_console.print("[dim]Hint:[/dim] set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.", highlight=False)
         sys.exit(1)

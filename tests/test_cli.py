@@ -1,0 +1,106 @@
+"""The command line as a user meets it: help everywhere, one-line errors, exit codes, --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import typer
+
+from dataset_tools.cli import app
+from conftest import SEED
+from rawfiles import write_raw
+
+
+def run(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh process, as a user would."""
+    full_env = {key: value for key, value in os.environ.items() if key != "DATASET_TOOLS_DEBUG"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "dataset_tools", *args], cwd=cwd, env=full_env, capture_output=True, text=True
+    )
+
+
+def _commands() -> list[str]:
+    group = typer.main.get_command(app)
+    return sorted(group.commands)
+
+
+def test_every_command_has_help():
+    group = typer.main.get_command(app)
+    for name in _commands():
+        command = group.commands[name]
+        assert command.help and command.help.strip(), f"command {name!r} has no help text"
+        for param in command.params:
+            if param.param_type_name == "option" and param.name != "help":
+                assert param.help, f"option {param.opts} of {name!r} has no help text"
+
+
+@pytest.mark.parametrize("name", _commands())
+def test_help_runs(name):
+    done = run(name, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "Usage" in done.stdout
+
+
+def test_version_prints_the_changelog_version(project):
+    done = run("version", cwd=project)
+    assert done.returncode == 0
+    assert done.stdout.strip() == "1.0.0"
+
+
+def test_build_json_summary_and_table(project):
+    shutil.copy(SEED, project / "raw" / SEED.name)
+    write_raw(project / "raw", "001_0000000000000001.txt", b"")
+    done = run("build", "--json", cwd=project)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["inputs"] == 2 and summary["rows"] == 1 and summary["rejected"] == 1
+    assert summary["rejects_by_reason"] == {"empty-file": 1}
+
+    table = run("build", cwd=project)
+    assert table.returncode == 0
+    for label in ("inputs", "rows", "duplicates", "superseded", "rejected", "empty-file", "output size"):
+        assert label in table.stdout
+
+
+def test_strict_fails_on_rejects_with_one_line_and_hint(project):
+    shutil.copy(SEED, project / "raw" / SEED.name)
+    write_raw(project / "raw", "001_0000000000000001.txt", b"   \n")
+    done = run("build", "--strict", cwd=project)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == "Error: 1 input(s) rejected and --strict was given"
+    assert lines[1].startswith("Hint: ")
+    assert "Traceback" not in done.stderr
+    # the dataset is still written
+    assert (project / "dist" / "manifest.json").exists()
+
+
+def test_missing_raw_folder_is_a_usage_error(project):
+    done = run("build", "--raw", "nowhere", cwd=project)
+    assert done.returncode == 2
+    assert done.stderr.startswith("Error: raw folder ")
+    assert "Hint: " in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_traceback_only_with_debug_variable(project):
+    done = run("build", "--raw", "nowhere", cwd=project, env={"DATASET_TOOLS_DEBUG": "1"})
+    assert done.returncode == 2
+    assert "Traceback" in done.stderr
+
+
+def test_outside_a_project_says_where_to_run(tmp_path):
+    done = run("version", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no pyproject.toml with a [tool.dataset-tools] table" in done.stderr
+
+
+def test_bad_option_is_exit_2(project):
+    done = run("build", "--workers", "0", cwd=project)
+    assert done.returncode == 2
