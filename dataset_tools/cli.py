@@ -90,7 +90,8 @@ def build(
     if as_json:
         out_console.print_json(json.dumps(summary))
     else:
-        table = Table(title=f"Built {settings.pretty_name} v{result.version} -> {_shown_path(result.out)}", show_header=False)
+        out_console.print(f"Built {settings.pretty_name} v{result.version} -> {_shown_path(result.out)}", highlight=False, markup=False, soft_wrap=True)
+        table = Table(show_header=False)
         table.add_column(style="bold")
         table.add_column(justify="right")
         table.add_row("inputs", str(result.inputs))
@@ -111,6 +112,78 @@ def build(
 def version(project: ProjectOption = None) -> None:
     """Print the dataset version (the top release heading of CHANGELOG.md)."""
     out_console.print(_settings(project).version, highlight=False)
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="The old dataset: a build folder or REPO_ID@REVISION.", show_default=False)],
+    new: Annotated[str, typer.Argument(help="The new dataset: a build folder or REPO_ID@REVISION.", show_default=False)],
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Articles listed per kind of change in the table.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Compare two datasets by id and content: added, removed and updated articles, schema changes."""
+    from dataset_tools.diff import diff_datasets
+    from dataset_tools.sources import open_dataset
+
+    with open_dataset(old) as old_folder, open_dataset(new) as new_folder:
+        result = diff_datasets(old_folder, new_folder, old_label=old, new_label=new)
+    if as_json:
+        out_console.print_json(json.dumps(result.to_dict(), default=str))
+        return
+    counts = result.to_dict()["counts"]
+    out_console.print(f"old: {old}\nnew: {new}", highlight=False, markup=False, soft_wrap=True)
+    table = Table(show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for key in ("old_rows", "new_rows", "added", "removed", "updated", "unchanged", "reparsed"):
+        table.add_row(key.replace("_", " "), str(counts[key]))
+    table.add_row("schema changes", str(len(result.schema_changes)))
+    out_console.print(table)
+    for change in result.schema_changes:
+        out_console.print(f"schema: {change['column']} {change['change']} ({change['old']} -> {change['new']})", highlight=False, markup=False, soft_wrap=True)
+    for label, items in (("added", result.added), ("removed", result.removed)):
+        for item in items[:limit]:
+            out_console.print(f"{label:8} {item['id']}  {item['url']}", highlight=False, markup=False, soft_wrap=True)
+    for item in result.updated[:limit]:
+        out_console.print(f"updated  {item['id']}  {item['url']}  [{', '.join(item['fields'])}]", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def release(
+    major: Annotated[bool, typer.Option("--major", help="Release a major version (schema changes).")] = False,
+    minor: Annotated[bool, typer.Option("--minor", help="Release a minor version (articles added or removed).")] = False,
+    patch: Annotated[bool, typer.Option("--patch", help="Release a patch version (corrections only).")] = False,
+    build_dir: Annotated[Optional[Path], typer.Option("--build", help="The current build (default: settings' out, 'dist/').", show_default=False)] = None,
+    against: Annotated[Optional[str], typer.Option("--against", help="The last release: a folder or REPO_ID@REVISION (default: the settings' repo at v<current version>).", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the entry without writing CHANGELOG.md.")] = False,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+) -> None:
+    """Diff the build against the last release, propose the version bump and write the CHANGELOG entry."""
+    from dataset_tools.diff import diff_datasets
+    from dataset_tools.release import make_release
+    from dataset_tools.sources import open_dataset
+
+    chosen = [name for name, flag in (("major", major), ("minor", minor), ("patch", patch)) if flag]
+    if len(chosen) > 1:
+        raise typer.BadParameter("give at most one of --major, --minor, --patch")
+    settings = _settings(project)
+    current = settings.version
+    previous = against or f"{settings.repo_id}@v{current}"
+    folder = Path(build_dir or settings.out)
+    with open_dataset(previous) as old_folder, open_dataset(str(folder)) as new_folder:
+        result = diff_datasets(old_folder, new_folder, old_label=previous, new_label=str(folder))
+        made = make_release(settings.changelog, current, result, old_folder, new_folder, part=chosen[0] if chosen else None, write=not dry_run)
+    if as_json:
+        out_console.print_json(json.dumps({"previous": made.previous, "version": made.version, "part": made.part, "proposed": made.proposed, "entry": made.entry, "written": not dry_run}))
+        return
+    if made.proposed and made.part != made.proposed:
+        err_console.print(f"Note: the changes call for a {made.proposed} release; releasing {made.part} as asked.", highlight=False)
+    out_console.print(made.entry, highlight=False, markup=False, soft_wrap=True)
+    if dry_run:
+        out_console.print(f"(dry run: CHANGELOG.md not written; v{made.version} would follow v{current})", highlight=False)
+    else:
+        out_console.print(f"Wrote v{made.version} to {_shown_path(settings.changelog)}. Run `dataset-tools build` to stamp the build with it, then `dataset-tools publish`.", highlight=False, markup=False)
 
 
 def _shown_path(path: Path) -> str:
