@@ -91,6 +91,7 @@ def hub(hub_server):
     hub_server.clear_failures()
     unknown = [(r.method, r.path, r.query) for r in hub_server.unknown_requests]
     assert not unknown, f"requests the Hub emulator does not know: {unknown}"
+    assert not hub_server.errors, "the Hub emulator failed:\n" + "\n".join(hub_server.errors)
     assert not BLOCKED_CONNECTIONS, f"tried to leave the machine: {BLOCKED_CONNECTIONS}"
 
 

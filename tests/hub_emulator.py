@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
@@ -216,6 +217,7 @@ class HubEmulator:
             self._counter = 0
             self.requests: list[RecordedRequest] = []
             self.unknown_requests: list[RecordedRequest] = []
+            self.errors: list[str] = []  # tracebacks of emulator bugs, answered 501
             self.uploaded_bytes = 0  # LFS PUT bodies stored + inline file contents committed
 
     # -- helpers for tests ---------------------------------------------------------------
@@ -234,17 +236,22 @@ class HubEmulator:
             return repo
 
     def repo_files(self, repo_id: str, revision: str = "main", repo_type: str = "dataset") -> dict[str, bytes]:
-        commit = self._commit(self._repo(repo_type, repo_id), revision)
-        return {path: blob.data for path, blob in commit.files.items()}
+        """Path -> content at a branch, tag, PR ref or commit id."""
+        with self._lock:
+            commit = self._commit(self._repo(repo_type, repo_id), revision)
+            return {path: blob.data for path, blob in commit.files.items()}
 
     def refs(self, repo_id: str, repo_type: str = "dataset") -> dict[str, dict[str, str]]:
-        repo = self._repo(repo_type, repo_id)
-        return {"branches": dict(repo.branches), "tags": dict(repo.tags), "pull_requests": dict(repo.prs)}
+        """{"branches": {name: commit id}, "tags": {...}, "pull_requests": {"refs/pr/1": ...}}"""
+        with self._lock:
+            repo = self._repo(repo_type, repo_id)
+            return {"branches": dict(repo.branches), "tags": dict(repo.tags), "pull_requests": dict(repo.prs)}
 
     def commits(self, repo_id: str, branch: str = "main", repo_type: str = "dataset") -> list[Commit]:
-        """The first-parent history of `branch`, newest first."""
-        repo = self._repo(repo_type, repo_id)
-        return self._history(repo, self._commit(repo, branch))
+        """The first-parent history of `branch` (or any revision), newest first."""
+        with self._lock:
+            repo = self._repo(repo_type, repo_id)
+            return self._history(repo, self._commit(repo, branch))
 
     # -- failure injection ---------------------------------------------------------------
     def fail_next(self, method: str, path_regex: str, status: int = 500, times: int | None = 1) -> None:
@@ -296,6 +303,11 @@ class HubEmulator:
                     return getattr(self, "_h_" + name)(req)
             except HubError as err:
                 return _error(err)
+            except Exception:
+                # An emulator bug: 501 because the client does not retry it (it retries 500s
+                # for ~20 s), and the fixture fails the test on `errors`.
+                self.errors.append(traceback.format_exc())
+                return _error(HubError(501, f"Emulator error on {req.method} {req.path}"))
         with self._lock:
             self.unknown_requests.append(record)
         if allowed:
@@ -519,7 +531,10 @@ class HubEmulator:
     def _h_commit(self, req):
         repo = self._req_repo(req)
         rev = req.params["rev"]
-        lines = [json.loads(line) for line in req.body.splitlines() if line.strip()]
+        try:
+            lines = [json.loads(line) for line in req.body.splitlines() if line.strip()]
+        except ValueError:
+            raise HubError(400, "The commit body is not NDJSON") from None
         if not lines or lines[0].get("key") != "header":
             raise HubError(400, "The first NDJSON line must be the commit header")
         header = lines[0]["value"]
@@ -611,7 +626,7 @@ class HubEmulator:
         repo = self._req_repo(req)
         commit = self._commit(repo, req.params["rev"])
         base = req.params.get("path", "").strip("/")
-        if base and base in commit.files or base and not any(p.startswith(base + "/") for p in commit.files):
+        if base and (base in commit.files or not any(p.startswith(base + "/") for p in commit.files)):
             raise HubError(404, f"Directory not found: {base}", "EntryNotFound")
         prefix = base + "/" if base else ""
         paths = set()

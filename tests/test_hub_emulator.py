@@ -1,6 +1,9 @@
 """The Hub emulator is faithful: the real huggingface_hub and datasets clients work against it."""
 
 import io
+import socket
+import subprocess
+import sys
 
 import httpx2
 import pyarrow as pa
@@ -20,7 +23,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from conftest_hub import HUB_TOKEN, HUB_USER
+from conftest_hub import BLOCKED_CONNECTIONS, HUB_TOKEN, HUB_USER
 from hub_emulator import git_blob_id
 
 REPO = f"{HUB_USER}/news-articles"
@@ -245,6 +248,13 @@ def test_unknown_requests_are_recorded(hub):
     hub.unknown_requests.clear()  # expected here; the fixture fails a test on any other
 
 
+def test_nothing_leaves_the_machine(hub):
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("203.0.113.7", 443), timeout=1)
+    assert BLOCKED_CONNECTIONS == [("203.0.113.7", 443)]
+    BLOCKED_CONNECTIONS.clear()  # expected here; the fixture fails a test on any other
+
+
 def test_load_dataset_at_a_tag(hub, published, datasets_cache, tmp_path):
     import datasets
 
@@ -266,3 +276,12 @@ def test_model_repos_and_chunked_bodies(api, hub, tmp_path):
         chunked = client.post(f"{hub.url}/api/validate-yaml", content=iter([b'{"content": "---\\nx: 1', b'\\n"}']))
         assert chunked.json()["errors"][0]["message"] == "metadata block is not closed by '---'"
         assert client.post(f"{hub.url}/api/validate-yaml", json={"content": "# ok"}).json()["errors"] == []
+
+
+def test_a_subprocess_reaches_the_emulator_through_its_environment(hub, hub_env):
+    # What a CLI test does: no patching, the child process reads HF_ENDPOINT and HF_TOKEN itself.
+    script = (f"from huggingface_hub import HfApi; api = HfApi(); api.create_repo({REPO!r}, repo_type='dataset');"
+              f"api.upload_file(path_or_fileobj=b'hello', path_in_repo='hello.txt', repo_id={REPO!r},"
+              " repo_type='dataset')")
+    subprocess.run([sys.executable, "-c", script], env=hub_env, check=True, timeout=60)
+    assert hub.repo_files(REPO)["hello.txt"] == b"hello"
