@@ -458,9 +458,8 @@ class HubEmulator:
 
     # -- the upload pipeline: preupload, LFS batch, PUT, verify, commit --------------------
     def _lfs_patterns(self, commit: Commit) -> list[str]:
-        blob = commit.files.get(".gitattributes")
-        text = blob.data.decode("utf-8", "replace") if blob else ""
-        return [line.split()[0] for line in text.splitlines() if "filter=lfs" in line.split()[1:]]
+        lines = _text(commit.files.get(".gitattributes")).splitlines()
+        return [line.split()[0] for line in lines if "filter=lfs" in line.split()[1:]]
 
     def _h_preupload(self, req):
         repo = self._req_repo(req)

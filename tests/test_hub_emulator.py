@@ -17,6 +17,7 @@ from huggingface_hub import (
     snapshot_download,
 )
 from huggingface_hub.errors import (
+    BadRequestError,
     HfHubHTTPError,
     RemoteEntryNotFoundError,
     RepositoryNotFoundError,
@@ -109,6 +110,9 @@ def test_tags_branches_and_refs(api, hub, published):
     assert [(t.name, t.ref) for t in refs.tags] == [("v1.0.0", "refs/tags/v1.0.0")]
     assert refs.tags[0].target_commit == hub.commits(REPO)[1].oid
     assert "dev.txt" in hub.repo_files(REPO, "dev") and "dev.txt" not in hub.repo_files(REPO, "main")
+    with pytest.raises(BadRequestError):  # commits go to branches only
+        api.create_commit(REPO, [CommitOperationAdd("t.txt", b"t")], commit_message="t", revision="v1.0.0",
+                          repo_type="dataset")
     api.delete_tag(REPO, tag="v1.0.0", repo_type="dataset")
     assert hub.refs(REPO)["tags"] == {}
     with pytest.raises(RevisionNotFoundError):
