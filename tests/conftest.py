@@ -1,8 +1,12 @@
-"""Shared fixtures: a throw-away project folder with the repository's settings and schema."""
+"""Shared fixtures: a throw-away project folder with the repository's settings and schema, and
+the Hub emulator (see conftest_hub.py)."""
 
 from __future__ import annotations
 
-import os
+# First import of the test session: starts the Hub emulator and sets HF_* before any test
+# module imports huggingface_hub or datasets (they read the environment at import).
+from conftest_hub import datasets_cache, fast_retries, hub, hub_env, hub_server  # noqa: F401
+
 import shutil
 from pathlib import Path
 
@@ -10,8 +14,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "raw" / "000_a41de3af212dcb41.txt"
-
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 
 @pytest.fixture
