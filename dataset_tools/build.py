@@ -1,18 +1,25 @@
 """raw/ -> records -> dedup -> Parquet shards + report + manifest + card, atomically.
 
-The build runs in two stages so that memory is bounded by a shard, not by the corpus:
+The build is two stages of tasks, run by an engine (this process, a local process pool, or a
+dask cluster), so that memory is bounded by a few batches and a bucket, never by the corpus:
 
-1. map: worker processes read and parse chunks of raw files, check each row against the
-   schema, and turn the articles into Arrow record batches split by bucket (a hash of the
-   row id). The main process appends each batch to its bucket's spill file.
-2. reduce: each bucket is one output shard. A task reads its spill, resolves duplicates and
-   superseded versions of the same URL (they share the id, hence the bucket), sorts the rows
-   by (published_at, id) and writes the Parquet shard.
+1. map: tasks read and parse chunks of raw files, check every row against the schema, and
+   return Arrow record batches split into 256 buckets by the first byte of the row id, plus one
+   bookkeeping row per file. The main process appends each batch to its bucket's spill file.
+2. reduce: one task per output shard (a contiguous range of buckets). For each bucket it merges
+   the cached rows with the new ones, resolves duplicates and superseded versions of the same
+   URL (they share the id, hence the bucket), sorts by id and appends to the shard's Parquet
+   file. Rows are therefore sorted by id across the whole dataset.
+
+Incremental: the cache (see cache.py) remembers every file's size, mtime and SHA-256 and every
+bucket's parsed rows. A rebuild re-reads only files whose size or mtime changed, re-parses only
+those whose bytes changed, rewrites only the shards whose buckets changed, and reuses the
+unchanged shard files of the previous output (hard links, when they are intact).
 
 Everything is written into a staging folder beside the target and swapped in at the end: an
-interrupted or failed build leaves the previous output untouched. Nothing in the output
-depends on the clock, the machine, absolute paths or worker scheduling, so two builds of the
-same input are byte-identical.
+interrupted or failed build leaves the previous output untouched. Nothing in the output depends
+on the clock, the machine, absolute paths, the engine or worker scheduling, so two builds of the
+same input, clean or incremental, are byte-identical.
 """
 
 from __future__ import annotations
@@ -22,9 +29,9 @@ import json
 import math
 import os
 import shutil
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +40,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools import __version__
+from dataset_tools.cache import BuildCache, CacheState, read_ipc, read_ipc_stream, write_ipc
 from dataset_tools.config import Settings
-from dataset_tools.errors import BuildFailed, InputNotFound
+from dataset_tools.engines import make_engine
+from dataset_tools.errors import BuildFailed
+from dataset_tools.inputs import RawSource, source_for
 from dataset_tools.readers import PARSER_VERSION, parse_article
 from dataset_tools.records import ROW_FIELDS, Article, Reject
 from dataset_tools.schema import TableSchema, check_batch, load_table_schema
@@ -43,20 +53,32 @@ DATA_DIR = "data"
 SPLIT = "train"
 REPORT_FILE = "report.json"
 MANIFEST_FILE = "manifest.json"
+BUCKETS = 256
 # Row groups stay far below the Hub dataset viewer's limit on uncompressed row-group size.
 ROW_GROUP_BYTES = 32 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
-CHUNK_FILES = 256
+CHUNK_FILES = 512
 
 Progress = Callable[[str, int, int], None]
 
-
-@dataclass(frozen=True, slots=True)
-class InputFile:
-    """A raw file: its path relative to the raw folder ('/'-separated) and its size in bytes."""
-
-    path: str
-    size: int
+FILES_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("size", pa.int64()),
+        ("mtime_ns", pa.int64()),
+        ("sha256", pa.string()),
+        ("kind", pa.string()),  # article | rejected
+        ("id", pa.string()),
+        ("bucket", pa.int16()),
+        ("language", pa.string()),
+        ("language_source", pa.string()),
+        ("reason", pa.string()),
+        ("detail", pa.string()),
+    ]
+)
+LOSERS_SCHEMA = pa.schema(
+    [("path", pa.string()), ("outcome", pa.string()), ("other", pa.string()), ("id", pa.string()), ("bucket", pa.int16())]
+)
 
 
 @dataclass
@@ -73,7 +95,9 @@ class BuildResult:
     rejects_by_reason: dict[str, int]
     shards: list[dict]
     output_bytes: int
-    report: dict = field(repr=False)
+    parsed: int = 0
+    shards_written: int = 0
+    report: dict = field(default_factory=dict, repr=False)
 
     def summary(self) -> dict:
         """The machine-readable summary the CLI prints with --json."""
@@ -88,60 +112,23 @@ class BuildResult:
             "rejects_by_reason": self.rejects_by_reason,
             "shards": len(self.shards),
             "output_bytes": self.output_bytes,
+            "parsed": self.parsed,
+            "shards_written": self.shards_written,
         }
 
 
-def list_inputs(raw: Path) -> list[InputFile]:
-    """Every regular file under `raw` (recursively, hidden files included), sorted by path.
-
-    Raises:
-        InputNotFound: `raw` does not exist or is not a folder.
-    """
-    raw = Path(raw)
-    if not raw.is_dir():
-        raise InputNotFound(f"raw folder {raw} does not exist", hint="Pass --raw DIR, or create raw/ with the collected files.")
-    found: list[InputFile] = []
-    stack = [raw]
-    while stack:
-        folder = stack.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.is_file():
-                    rel = Path(entry.path).relative_to(raw).as_posix()
-                    found.append(InputFile(rel, entry.stat().st_size))
-    found.sort(key=lambda item: item.path)
-    return found
-
-
-def read_input(raw: Path, item: InputFile, max_bytes: int) -> Article | Reject:
-    """Read one raw file and parse it; the size limit is checked before reading into memory."""
-    if item.size > max_bytes:
-        sha = _sha256_file(raw / item.path)
-        return Reject(item.path, sha, "too-large", f"file is {item.size} bytes, over the limit of {max_bytes} bytes", item.size)
-    try:
-        data = (raw / item.path).read_bytes()
-    except OSError as exc:
-        return Reject(item.path, "", "unreadable", f"cannot read file: {exc.strerror or exc}", item.size)
-    return parse_article(data, item.path)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def bucket_of(article_id: str, buckets: int) -> int:
-    """The shard an id belongs to: uniform (ids are hash prefixes) and stable across builds."""
-    return int(article_id[:8], 16) % buckets
+def bucket_of(article_id: str) -> int:
+    """The bucket of a row id: its first byte. Ids are hash prefixes, so buckets are even."""
+    return int(article_id[:2], 16)
 
 
 def shard_count(inputs: int, shard_rows: int) -> int:
-    return max(1, math.ceil(inputs / max(1, shard_rows)))
+    return min(BUCKETS, max(1, math.ceil(inputs / max(1, shard_rows))))
+
+
+def shard_buckets(index: int, count: int) -> range:
+    """The contiguous bucket range of shard `index` of `count`."""
+    return range(index * BUCKETS // count, (index + 1) * BUCKETS // count)
 
 
 def shard_name(index: int, count: int) -> str:
@@ -151,51 +138,121 @@ def shard_name(index: int, count: int) -> str:
 # -- stage 1: map ---------------------------------------------------------------------------
 
 
+def read_input(source: RawSource, path: str, size: int, max_bytes: int) -> tuple[Article | Reject, bytes | None]:
+    """Read one raw file and parse it; the size limit is checked before reading into memory."""
+    if size > max_bytes:
+        sha = _sha256_stream(source, path)
+        return Reject(path, sha, "too-large", f"file is {size} bytes, over the limit of {max_bytes} bytes", size), None
+    try:
+        data = source.read(path)
+    except OSError as exc:
+        return Reject(path, "", "unreadable", f"cannot read file: {exc.strerror or exc}", size), None
+    return parse_article(data, path), data
+
+
+def _sha256_stream(source: RawSource, path: str) -> str:
+    digest = hashlib.sha256()
+    if source.is_local:
+        with open(source.local_root / path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    import fsspec
+
+    with fsspec.open(f"{source.root}/{path}", "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @dataclass(slots=True)
-class _ChunkResult:
-    batches: dict[int, pa.RecordBatch]
-    rejects: list[Reject]
-    parsed: list[tuple[str, str, str, str]]  # (path, id, language, language_source) per article
-    sizes: list[tuple[str, int, str]]  # (path, size, sha256) per input
+class _MapResult:
+    files: pa.RecordBatch
+    rows: dict[int, pa.RecordBatch]
+    unchanged: list[str]  # paths whose bytes equal the cached version (only their mtime changed)
 
 
-def _map_chunk(raw: str, items: list[InputFile], max_bytes: int, schema_path: str, buckets: int) -> _ChunkResult:
+def _map_chunk(
+    source: RawSource,
+    paths: list[str],
+    sizes: list[int],
+    mtimes: list[int],
+    known_sha: list[str | None],
+    max_bytes: int,
+    schema_path: str,
+) -> _MapResult:
     schema = _schema_cached(schema_path)
     articles: list[Article] = []
-    rejects: list[Reject] = []
-    sizes: list[tuple[str, int, str]] = []
-    for item in items:
-        record = read_input(Path(raw), item, max_bytes)
-        sizes.append((item.path, item.size, record.source_sha256))
-        (articles if isinstance(record, Article) else rejects).append(record)
+    files: dict[str, list] = {name: [] for name in FILES_SCHEMA.names}
+    unchanged: list[str] = []
+    outcomes: list[Article | Reject] = []
+    kept: list[tuple[str, int, int]] = []
+    for path, size, mtime, previous in zip(paths, sizes, mtimes, known_sha):
+        if previous is not None and size <= max_bytes:
+            try:
+                data = source.read(path)
+            except OSError:
+                data = None
+            if data is not None and hashlib.sha256(data).hexdigest() == previous:
+                unchanged.append(path)
+                continue
+            record = parse_article(data, path) if data is not None else read_input(source, path, size, max_bytes)[0]
+        else:
+            record, _ = read_input(source, path, size, max_bytes)
+        outcomes.append(record)
+        kept.append((path, size, mtime))
+        if isinstance(record, Article):
+            articles.append(record)
+
     batch = articles_to_batch(articles, schema)
+    violations: dict[str, list[str]] = {}
     if articles:
-        bad: dict[int, list[str]] = {}
         for violation in check_batch(batch, schema):
-            bad.setdefault(violation.row, []).append(violation.message)
-        if bad:
-            for row, messages in bad.items():
-                article = articles[row]
-                rejects.append(
-                    Reject(article.source_file, article.source_sha256, "schema-violation", "; ".join(messages))
-                )
-            keep = [i for i in range(len(articles)) if i not in bad]
-            articles = [articles[i] for i in keep]
+            violations.setdefault(articles[violation.row].source_file, []).append(violation.message)
+        if violations:
+            keep = [i for i, a in enumerate(articles) if a.source_file not in violations]
             batch = batch.take(pa.array(keep, pa.int64()))
-    parsed = [(a.source_file, a.id, a.language, a.language_source) for a in articles]
-    by_bucket: dict[int, pa.RecordBatch] = {}
+            articles = [articles[i] for i in keep]
+
+    for record, (path, size, mtime) in zip(outcomes, kept):
+        files["path"].append(path)
+        files["size"].append(size)
+        files["mtime_ns"].append(mtime)
+        files["sha256"].append(record.source_sha256)
+        if isinstance(record, Article) and path not in violations:
+            files["kind"].append("article")
+            files["id"].append(record.id)
+            files["bucket"].append(bucket_of(record.id))
+            files["language"].append(record.language)
+            files["language_source"].append(record.language_source)
+            files["reason"].append(None)
+            files["detail"].append(None)
+        else:
+            if isinstance(record, Article):
+                reason, detail = "schema-violation", "; ".join(violations[path])
+            else:
+                reason, detail = record.reason, record.detail
+            files["kind"].append("rejected")
+            files["id"].append(None)
+            files["bucket"].append(None)
+            files["language"].append(None)
+            files["language_source"].append(None)
+            files["reason"].append(reason)
+            files["detail"].append(detail)
+
+    rows: dict[int, pa.RecordBatch] = {}
     if articles:
-        bucket_ids = pa.array([bucket_of(a.id, buckets) for a in articles], pa.int32())
-        for bucket in sorted(set(bucket_ids.to_pylist())):
-            by_bucket[bucket] = batch.filter(pc.equal(bucket_ids, bucket))
-    return _ChunkResult(by_bucket, rejects, parsed, sizes)
+        buckets = pa.array([bucket_of(a.id) for a in articles], pa.int16())
+        for bucket in sorted(set(buckets.to_pylist())):
+            rows[bucket] = batch.filter(pc.equal(buckets, bucket))
+    return _MapResult(pa.RecordBatch.from_pydict(files, schema=FILES_SCHEMA), rows, unchanged)
 
 
 _SCHEMAS: dict[str, TableSchema] = {}
 
 
 def _schema_cached(path: str) -> TableSchema:
-    # Loaded once per worker process, not once per chunk.
+    # Loaded once per worker process, not once per task.
     if path not in _SCHEMAS:
         _SCHEMAS[path] = load_table_schema(Path(path))
     return _SCHEMAS[path]
@@ -203,14 +260,14 @@ def _schema_cached(path: str) -> TableSchema:
 
 def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.RecordBatch:
     """Articles as one record batch with the schema's exact Arrow types (column lists, not dicts)."""
-    columns = {name: [] for name in ROW_FIELDS}
-    for article in articles:
-        for name in ROW_FIELDS:
-            value = getattr(article, name)
-            columns[name].append(list(value) if isinstance(value, tuple) else value)
     arrow = schema.arrow_schema
-    arrays = [pa.array(columns[f.name], type=f.type) for f in arrow]
-    # Validity of required fields is checked by check_batch; build the batch nullable-tolerant.
+    arrays = []
+    for item in arrow:
+        values = [getattr(a, item.name) for a in articles]
+        if pa.types.is_list(item.type):
+            values = [list(v) for v in values]
+        arrays.append(pa.array(values, type=item.type))
+    # Required fields are checked by check_batch, which needs to see the nulls.
     relaxed = pa.schema([f.with_nullable(True) for f in arrow], metadata=arrow.metadata)
     return pa.RecordBatch.from_arrays(arrays, schema=relaxed)
 
@@ -219,53 +276,111 @@ def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.Record
 
 
 @dataclass(slots=True)
+class _BucketJob:
+    bucket: int
+    cached: str | None  # the bucket's cached rows (IPC file)
+    delta: str | None  # rows parsed in this build (IPC stream)
+    drop: list[str]  # paths whose cached rows are stale
+    new: str | None  # where to write the merged rows (None: the cached file stays current)
+
+
+@dataclass(slots=True)
 class _ShardResult:
     name: str
     rows: int
     sha256: str
     bytes: int
-    losers: list[tuple[str, str, str, str]]  # (path, outcome, winner-or-original path, id)
+    losers: pa.Table
 
 
-def _reduce_bucket(spill: str | None, target: str, name: str, schema_path: str) -> _ShardResult:
+def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: str) -> _ShardResult:
     schema = _schema_cached(schema_path)
-    if spill and os.path.exists(spill):
-        with pa.memory_map(spill) as source:
-            table = pa.ipc.open_stream(source).read_all()
-    else:
-        table = schema.arrow_schema.empty_table()
-    table, losers = resolve_duplicates(table)
-    table = table.sort_by([("published_at", "ascending"), ("id", "ascending")])
-    table = table.cast(schema.arrow_schema)
-    write_parquet(table, Path(target))
-    return _ShardResult(name, table.num_rows, _sha256_file(Path(target)), os.path.getsize(target), losers)
+    arrow = schema.arrow_schema
+    losers: list[pa.Table] = []
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = 0
+    with pq.ParquetWriter(path, arrow, **_parquet_options()) as writer:
+        pending: list[pa.Table] = []
+        pending_bytes = pending_rows = 0
+        for job in jobs:
+            table = _bucket_rows(job, arrow)
+            if job.new is not None and table.num_rows:
+                write_ipc(Path(job.new), table)
+            table, lost = resolve_duplicates(table, job.bucket)
+            losers.append(lost)
+            if table.num_rows == 0:
+                continue
+            table = table.sort_by([("id", "ascending")]).cast(arrow)
+            for start, stop in _row_group_bounds(table):
+                part = table.slice(start, stop - start)
+                size = _approx_bytes(part)
+                if pending and (pending_bytes + size > ROW_GROUP_BYTES or pending_rows + part.num_rows > ROW_GROUP_MAX_ROWS):
+                    _flush(writer, pending)
+                    pending, pending_bytes, pending_rows = [], 0, 0
+                pending.append(part)
+                pending_bytes += size
+                pending_rows += part.num_rows
+            rows += table.num_rows
+        if pending:
+            _flush(writer, pending)
+        elif rows == 0:
+            writer.write_table(arrow.empty_table())
+    lost_all = pa.concat_tables(losers) if losers else LOSERS_SCHEMA.empty_table()
+    return _ShardResult(name, rows, _sha256_file(path), path.stat().st_size, lost_all)
 
 
-def resolve_duplicates(table: pa.Table) -> tuple[pa.Table, list[tuple[str, str, str, str]]]:
-    """Keep one row per id. Byte-identical files are duplicates of the first such file;
-    otherwise the version with the later modified time (failing that, published time; failing
-    that, the later file) supersedes the others.
+def _bucket_rows(job: _BucketJob, arrow: pa.Schema) -> pa.Table:
+    parts: list[pa.Table] = []
+    if job.cached:
+        cached = read_ipc(job.cached)
+        if job.drop:
+            cached = cached.filter(pc.invert(pc.is_in(cached.column("source_file"), pa.array(job.drop, pa.string()))))
+        parts.append(cached)
+    if job.delta and os.path.exists(job.delta):
+        parts.append(read_ipc_stream(job.delta))
+    if not parts:
+        relaxed = pa.schema([f.with_nullable(True) for f in arrow], metadata=arrow.metadata)
+        return relaxed.empty_table()
+    return pa.concat_tables(parts, promote_options="none").combine_chunks()
+
+
+def _flush(writer: pq.ParquetWriter, parts: list[pa.Table]) -> None:
+    table = pa.concat_tables(parts).combine_chunks()
+    writer.write_table(table, row_group_size=table.num_rows)
+
+
+def resolve_duplicates(table: pa.Table, bucket: int = 0) -> tuple[pa.Table, pa.Table]:
+    """Keep one row per id. Byte-identical files are duplicates of the first such file (in path
+    order); otherwise the version with the later modified time (failing that, the later
+    published time; failing that, the later file) supersedes the others.
 
     Returns:
-        the deduplicated table and (path, "duplicate" | "superseded", other path, id) per loser.
+        the deduplicated table, and a LOSERS_SCHEMA table: (path, "duplicate" | "superseded",
+        the original or winning path, id, bucket) per dropped row.
     """
+    empty = LOSERS_SCHEMA.empty_table()
     if table.num_rows == 0:
-        return table, []
+        return table, empty
     counts = pc.value_counts(table.column("id"))
     repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     if len(repeated) == 0:
-        return table, []
+        return table, empty
     mask = pc.is_in(table.column("id"), repeated)
-    groups: dict[str, list[tuple[int, str, str, object]]] = {}
     subset = table.filter(mask).select(["id", "source_file", "source_sha256", "published_at", "modified_at"])
     index = pc.indices_nonzero(mask).to_pylist()
+    groups: dict[str, list[tuple[int, str, str, object]]] = {}
     for row, (id_, path, sha, published, modified) in zip(
-        index,
-        zip(*(subset.column(c).to_pylist() for c in subset.column_names)),
+        index, zip(*(subset.column(c).to_pylist() for c in subset.column_names))
     ):
         groups.setdefault(id_, []).append((row, path, sha, modified or published))
     drop: set[int] = set()
-    losers: list[tuple[str, str, str, str]] = []
+    lost: dict[str, list] = {name: [] for name in LOSERS_SCHEMA.names}
+
+    def lose(path: str, outcome: str, other: str, id_: str) -> None:
+        for key, value in zip(LOSERS_SCHEMA.names, (path, outcome, other, id_, bucket)):
+            lost[key].append(value)
+
     for id_, members in groups.items():
         members.sort(key=lambda m: m[1])
         originals: dict[str, tuple[int, str, str, object]] = {}
@@ -273,14 +388,14 @@ def resolve_duplicates(table: pa.Table) -> tuple[pa.Table, list[tuple[str, str, 
             first = originals.setdefault(member[2], member)
             if first is not member:
                 drop.add(member[0])
-                losers.append((member[1], "duplicate", first[1], id_))
+                lose(member[1], "duplicate", first[1], id_)
         versions = sorted(originals.values(), key=lambda m: (m[3], m[1]))
         winner = versions[-1]
         for member in versions[:-1]:
             drop.add(member[0])
-            losers.append((member[1], "superseded", winner[1], id_))
+            lose(member[1], "superseded", winner[1], id_)
     keep = [i for i in range(table.num_rows) if i not in drop]
-    return table.take(pa.array(keep, pa.int64())), losers
+    return table.take(pa.array(keep, pa.int64())), pa.table(lost, schema=LOSERS_SCHEMA)
 
 
 def _parquet_options() -> dict:
@@ -299,7 +414,7 @@ def _parquet_options() -> dict:
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write one shard with row groups bounded in bytes and rows."""
+    """Write one Parquet file the way shards are written: same options, bounded row groups."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with pq.ParquetWriter(path, table.schema, **_parquet_options()) as writer:
         if table.num_rows == 0:
@@ -307,6 +422,10 @@ def write_parquet(table: pa.Table, path: Path) -> None:
             return
         for start, stop in _row_group_bounds(table):
             writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
+
+
+def _approx_bytes(table: pa.Table) -> int:
+    return int(pc.sum(pc.binary_length(table.column("body"))).as_py() or 0) + 1024 * table.num_rows
 
 
 def _row_group_bounds(table: pa.Table) -> Iterator[tuple[int, int]]:
@@ -320,25 +439,45 @@ def _row_group_bounds(table: pa.Table) -> Iterator[tuple[int, int]]:
     yield start, len(sizes)
 
 
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 # -- the whole build -----------------------------------------------------------------------
+
+
+def default_cache_dir(settings: Settings) -> Path:
+    return settings.root / ".dataset-tools-cache"
 
 
 def build_dataset(
     settings: Settings,
-    raw: Path | None = None,
+    raw: Path | str | None = None,
     out: Path | None = None,
     *,
     workers: int | None = None,
     progress: Progress | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> BuildResult:
     """Build the dataset folder from the raw files.
 
     Args:
         settings: the project's settings (schema path, version, card metadata, limits).
-        raw: the raw folder (default: the settings' `raw`).
+        raw: the raw folder or an fsspec URL (default: the settings' `raw`).
         out: the output folder (default: the settings' `out`); replaced atomically.
-        workers: parser processes (default: all cores; 1 parses in this process).
+        workers: worker processes (default: all cores; 1 runs everything in this process).
         progress: called as progress(stage, done, total) while the build runs.
+        cache_dir: the incremental-build cache (default: `.dataset-tools-cache/` in the project).
+        use_cache: False builds from scratch and leaves no cache behind.
+        engine: "local" (a process pool) or "dask" (a dask.distributed cluster).
+        scheduler: the dask scheduler address (default: a LocalCluster of `workers` processes).
 
     Returns:
         The build's counts and files.
@@ -347,110 +486,224 @@ def build_dataset(
         InputNotFound: the raw folder does not exist.
         BuildFailed: the output could not be written; the previous output is intact.
     """
-    raw = Path(raw or settings.raw).resolve()
+    source = source_for(raw if raw is not None else settings.raw)
     out = Path(out or settings.out).resolve()
     schema = load_table_schema(settings.schema)
     version = settings.version
-    inputs = list_inputs(raw)
     notify = progress or (lambda stage, done, total: None)
+    listing = source.list()
 
     _remove_stale_staging(out)
     staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
+    shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
+    scratch = None
+    if not use_cache:
+        scratch = tempfile.mkdtemp(prefix=".cache-", dir=staging)
+        cache_dir = Path(scratch)
+    cache = BuildCache(Path(cache_dir or default_cache_dir(settings)))
+    runner = make_engine(engine, workers=workers, scheduler=scheduler)
+    if listing.num_rows <= CHUNK_FILES and engine == "local":
+        runner.close()
+        runner = make_engine("local", workers=1)
     try:
-        result = _build_into(staging, raw, inputs, schema, settings, version, workers, notify)
+        result, state = _build_into(staging, out, source, listing, schema, settings, version, cache, runner, notify)
+        if scratch:
+            shutil.rmtree(scratch)
         _swap_in(staging, out)
+        if not scratch:
+            state.shards = _record_shards(out, state.shards)
+            cache.commit(state)
     except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
         if isinstance(exc, OSError):
-            raise BuildFailed(f"could not write the dataset to {out}: {exc}", hint="Check free disk space and permissions; the previous output is unchanged.") from exc
+            raise BuildFailed(
+                f"could not write the dataset to {out}: {exc}",
+                hint="Check free disk space and permissions; the previous output is unchanged.",
+            ) from exc
         raise
+    finally:
+        runner.close()
+        cache.close()
     result.out = out
     return result
 
 
+def _cache_key(source: RawSource, schema: TableSchema, settings: Settings) -> dict:
+    return {
+        "tool_version": __version__,
+        "parser_version": PARSER_VERSION,
+        "schema_sha256": schema.sha256,
+        "pyarrow": pa.__version__,
+        "raw": source.describe(),
+        "max_file_bytes": settings.max_file_bytes,
+        "buckets": BUCKETS,
+    }
+
+
 def _build_into(
     staging: Path,
-    raw: Path,
-    inputs: list[InputFile],
+    out: Path,
+    source: RawSource,
+    listing: pa.Table,
     schema: TableSchema,
     settings: Settings,
     version: str,
-    workers: int | None,
+    cache: BuildCache,
+    runner,
     notify: Progress,
-) -> BuildResult:
-    buckets = shard_count(len(inputs), settings.shard_rows)
-    spill_dir = staging / ".spill"
-    spill_dir.mkdir()
-    chunks = [inputs[i : i + CHUNK_FILES] for i in range(0, len(inputs), CHUNK_FILES)]
-    workers = max(1, workers or os.cpu_count() or 1)
-    if len(chunks) <= 1:
-        workers = 1
+) -> tuple[BuildResult, CacheState]:
+    key = _cache_key(source, schema, settings)
+    previous = cache.load(key)
+    generation = (previous.generation + 1) if previous else 1
+    old_files = cache.read_table(previous.files) if previous else FILES_SCHEMA.empty_table()
 
-    rejects: list[Reject] = []
-    parsed: list[tuple[str, str, str, str]] = []
-    input_rows: list[tuple[str, int, str]] = []
+    # Which files need reading: new ones, and those whose size or mtime changed.
+    joined = listing.join(
+        old_files.select(["path", "size", "mtime_ns", "sha256"]).rename_columns(["path", "old_size", "old_mtime", "old_sha"]),
+        "path",
+        join_type="left outer",
+    ).sort_by("path")
+    same_stat = pc.and_(
+        pc.fill_null(pc.equal(joined.column("size"), joined.column("old_size")), False),
+        pc.equal(joined.column("mtime_ns"), joined.column("old_mtime")),
+    )
+    same_stat = pc.fill_null(same_stat, False)
+    todo = joined.filter(pc.invert(same_stat))
+    current_paths = listing.column("path")
+    removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), current_paths))).column("path")
+
+    # -- map: read and parse what changed, spill rows into buckets
+    delta_files: list[pa.RecordBatch] = []
+    unchanged_bytes: list[str] = []
     writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
     sinks: list = []
-    executor: Executor | None = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    total = todo.num_rows
+    notify("parse", 0, total)
+    tasks = (
+        (
+            source,
+            todo.column("path").slice(i, CHUNK_FILES).to_pylist(),
+            todo.column("size").slice(i, CHUNK_FILES).to_pylist(),
+            todo.column("mtime_ns").slice(i, CHUNK_FILES).to_pylist(),
+            todo.column("old_sha").slice(i, CHUNK_FILES).to_pylist(),
+            settings.max_file_bytes,
+            str(schema.path),
+        )
+        for i in range(0, total, CHUNK_FILES)
+    )
+    done = 0
     try:
-        done = 0
-        notify("parse", 0, len(inputs))
-        for result in _run_map(executor, chunks, raw, settings.max_file_bytes, str(schema.path), buckets):
-            for bucket, batch in result.batches.items():
+        for result in runner.map_ordered(_map_chunk, tasks):
+            for bucket, batch in result.rows.items():
                 if bucket not in writers:
-                    sink = pa.OSFile(str(spill_dir / f"{bucket:05d}.arrow"), "wb")
+                    sink = pa.OSFile(str(cache.work / f"delta-{bucket:03d}.arrow"), "wb")
                     sinks.append(sink)
                     writers[bucket] = pa.ipc.new_stream(sink, batch.schema)
                 writers[bucket].write_batch(batch)
-            rejects.extend(result.rejects)
-            parsed.extend(result.parsed)
-            input_rows.extend(result.sizes)
-            done += len(result.sizes)
-            notify("parse", done, len(inputs))
+            delta_files.append(result.files)
+            unchanged_bytes.extend(result.unchanged)
+            done += result.files.num_rows + len(result.unchanged)
+            notify("parse", done, total)
+    finally:
         for writer in writers.values():
             writer.close()
         for sink in sinks:
             sink.close()
+    parsed = sum(batch.num_rows for batch in delta_files)
 
-        notify("write", 0, buckets)
-        tasks = [
-            (
-                str(spill_dir / f"{b:05d}.arrow") if b in writers else None,
-                str(staging / shard_name(b, buckets)),
-                shard_name(b, buckets),
-                str(schema.path),
-            )
-            for b in range(buckets)
-        ]
-        if executor is not None and buckets > 1:
-            shard_results = []
-            for i, res in enumerate(executor.map(_reduce_bucket, *zip(*tasks))):
-                shard_results.append(res)
-                notify("write", i + 1, buckets)
-        else:
-            shard_results = []
-            for i, task in enumerate(tasks):
-                shard_results.append(_reduce_bucket(*task))
-                notify("write", i + 1, buckets)
-    finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
-    shutil.rmtree(spill_dir)
+    # -- the new file table: unchanged entries (mtime refreshed where only it changed) + new ones
+    delta = pa.Table.from_batches(delta_files, schema=FILES_SCHEMA) if delta_files else FILES_SCHEMA.empty_table()
+    stale = pc.is_in(old_files.column("path"), pa.concat_arrays([removed.combine_chunks() if len(removed) else pa.array([], pa.string()), delta.column("path").combine_chunks() if delta.num_rows else pa.array([], pa.string())]))
+    kept = old_files.filter(pc.invert(stale))
+    if unchanged_bytes:
+        refreshed = listing.filter(pc.is_in(listing.column("path"), pa.array(unchanged_bytes, pa.string())))
+        mtimes = dict(zip(refreshed.column("path").to_pylist(), refreshed.column("mtime_ns").to_pylist()))
+        column = [mtimes.get(p, m) for p, m in zip(kept.column("path").to_pylist(), kept.column("mtime_ns").to_pylist())]
+        kept = kept.set_column(kept.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
+    files = pa.concat_tables([kept, delta]).sort_by("path").combine_chunks()
 
-    report = make_report(inputs, rejects, parsed, shard_results, version)
+    # -- which buckets changed: those of stale cached rows, and those with new rows
+    stale_articles = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), "article")))
+    drop_by_bucket: dict[int, list[str]] = {}
+    for path, bucket in zip(stale_articles.column("path").to_pylist(), stale_articles.column("bucket").to_pylist()):
+        drop_by_bucket.setdefault(bucket, []).append(path)
+    changed_buckets = set(drop_by_bucket) | set(writers)
+
+    count = shard_count(listing.num_rows, settings.shard_rows)
+    old_shards = previous.shards if previous else {}
+    reusable = {}
+    if old_shards.get("out") == str(out) and old_shards.get("count") == count:
+        reusable = {item["name"]: item for item in old_shards.get("items", [])}
+
+    buckets = dict(previous.buckets) if previous else {}
+    jobs_by_shard: list[tuple[int, list[_BucketJob]]] = []
+    reused: list[dict] = []
+    for index in range(count):
+        name = shard_name(index, count)
+        members = shard_buckets(index, count)
+        dirty = any(b in changed_buckets for b in members)
+        old = reusable.get(name)
+        if not dirty and old and _link_intact(out / name, staging / name, old):
+            reused.append(old)
+            continue
+        jobs = []
+        for b in members:
+            cached = str(cache.path(buckets[b])) if b in buckets else None
+            delta_path = str(cache.work / f"delta-{b:03d}.arrow") if b in writers else None
+            new = None
+            if b in changed_buckets:
+                new = f"buckets/{generation}-{b:03d}.arrow"
+                buckets.pop(b, None)
+            jobs.append(_BucketJob(b, cached, delta_path, drop_by_bucket.get(b, []), str(cache.path(new)) if new else None))
+            if new:
+                buckets[b] = new  # provisional: removed below if the bucket ends up empty
+        jobs_by_shard.append((index, jobs))
+
+    notify("write", 0, len(jobs_by_shard))
+    results: list[_ShardResult] = []
+    reduce_tasks = (
+        (jobs, str(staging / shard_name(index, count)), shard_name(index, count), str(schema.path))
+        for index, jobs in jobs_by_shard
+    )
+    for i, shard in enumerate(runner.map_ordered(_reduce_shard, reduce_tasks)):
+        results.append(shard)
+        notify("write", i + 1, len(jobs_by_shard))
+    for b in list(buckets):
+        if not cache.path(buckets[b]).exists():
+            del buckets[b]
+
+    # Losers: the cached ones of untouched buckets, plus those just found.
+    rewritten = {job.bucket for _, jobs in jobs_by_shard for job in jobs}
+    old_losers = cache.read_table(previous.losers) if previous else LOSERS_SCHEMA.empty_table()
+    if old_losers is not None and old_losers.num_rows:
+        old_losers = old_losers.filter(pc.invert(pc.is_in(old_losers.column("bucket"), pa.array(sorted(rewritten), pa.int16()))))
+    losers = pa.concat_tables([old_losers, *(r.losers for r in results)]).sort_by("path").combine_chunks()
+
+    shards = sorted(
+        [{"path": r.name, "rows": r.rows, "sha256": r.sha256, "bytes": r.bytes} for r in results]
+        + [{"path": item["name"], "rows": item["rows"], "sha256": item["sha256"], "bytes": item["bytes"]} for item in reused],
+        key=lambda s: s["path"],
+    )
+    report = make_report(files, losers, version)
     _write_json(staging / REPORT_FILE, report)
 
     from dataset_tools.card import write_card_files
 
     write_card_files(staging, settings, schema, version)
-    shards = [{"path": r.name, "rows": r.rows, "sha256": r.sha256, "bytes": r.bytes} for r in shard_results]
-    manifest = make_manifest(staging, inputs, input_rows, shards, schema, version)
+    manifest = make_manifest(staging, files, shards, schema, version)
     _write_json(staging / MANIFEST_FILE, manifest)
+
+    state = CacheState(
+        key=key,
+        generation=generation,
+        files=cache.write_table(f"files-{generation}.arrow", files),
+        losers=cache.write_table(f"losers-{generation}.arrow", losers),
+        buckets=buckets,
+        shards={"out": str(out), "count": count, "items": [{"name": s["path"], **{k: s[k] for k in ("rows", "sha256", "bytes")}} for s in shards]},
+    )
     counts = report["counts"]
-    return BuildResult(
+    result = BuildResult(
         out=staging,
         version=version,
         inputs=counts["inputs"],
@@ -460,86 +713,88 @@ def _build_into(
         rejected=counts["rejected"],
         rejects_by_reason=report["rejects_by_reason"],
         shards=shards,
-        output_bytes=sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()),
+        output_bytes=sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.relative_to(staging).as_posix().startswith(".")),
+        parsed=parsed,
+        shards_written=len(results),
         report=report,
     )
+    return result, state
 
 
-def _run_map(executor: Executor | None, chunks, raw: Path, max_bytes: int, schema_path: str, buckets: int) -> Iterable[_ChunkResult]:
-    if executor is None:
-        for chunk in chunks:
-            yield _map_chunk(str(raw), chunk, max_bytes, schema_path, buckets)
-        return
-    # Bounded look-ahead: a few chunks in flight per worker keeps memory flat.
-    from collections import deque
-
-    pending: deque = deque()
-    iterator = iter(chunks)
-    limit = 4 * getattr(executor, "_max_workers", 2)
-    for chunk in iterator:
-        pending.append(executor.submit(_map_chunk, str(raw), chunk, max_bytes, schema_path, buckets))
-        if len(pending) >= limit:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+def _link_intact(previous: Path, target: Path, item: dict) -> bool:
+    """Hard-link an unchanged shard of the previous output into the staging folder, if that
+    file is still exactly what the last build wrote (same inode, size and mtime)."""
+    try:
+        stat = previous.stat()
+    except FileNotFoundError:
+        return False
+    if (stat.st_ino, stat.st_size, stat.st_mtime_ns) != (item.get("inode"), item.get("bytes"), item.get("mtime_ns")):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(previous, target)
+    except OSError:
+        shutil.copy2(previous, target)
+    return True
 
 
-def make_report(
-    inputs: list[InputFile],
-    rejects: list[Reject],
-    parsed: list[tuple[str, str, str, str]],
-    shards: list[_ShardResult],
-    version: str,
-) -> dict:
+def _record_shards(out: Path, shards: dict) -> dict:
+    items = []
+    for item in shards["items"]:
+        stat = (out / item["name"]).stat()
+        items.append({**item, "inode": stat.st_ino, "mtime_ns": stat.st_mtime_ns})
+    return {**shards, "items": items}
+
+
+def make_report(files: pa.Table, losers: pa.Table, version: str) -> dict:
     """report.json: counts, rejects by reason, language sources, and one outcome per input."""
-    outcome: dict[str, dict] = {}
-    for path, id_, language, source in parsed:
-        outcome[path] = {"path": path, "outcome": "row", "id": id_, "language": language, "language_source": source}
-    for shard in shards:
-        for path, kind, other, id_ in shard.losers:
-            entry = {"path": path, "outcome": kind, "id": id_}
-            entry["of" if kind == "duplicate" else "by"] = other
-            outcome[path] = entry
-    for reject in rejects:
-        outcome[reject.source_file] = {
-            "path": reject.source_file,
-            "outcome": "rejected",
-            "reason": reject.reason,
-            "detail": reject.detail,
-        }
-    files = [outcome[item.path] for item in inputs]
-    kinds = Counter(entry["outcome"] for entry in files)
-    languages = Counter(entry["language_source"] for entry in files if entry["outcome"] == "row")
+    lost = {
+        path: (outcome, other)
+        for path, outcome, other in zip(
+            losers.column("path").to_pylist(), losers.column("outcome").to_pylist(), losers.column("other").to_pylist()
+        )
+    }
+    entries = []
+    kinds: Counter = Counter()
+    reasons: Counter = Counter()
+    sources: Counter = Counter()
+    columns = [files.column(c).to_pylist() for c in ("path", "kind", "id", "language", "language_source", "reason", "detail")]
+    for path, kind, id_, language, language_source, reason, detail in zip(*columns):
+        if kind == "rejected":
+            entries.append({"path": path, "outcome": "rejected", "reason": reason, "detail": detail})
+            reasons[reason] += 1
+            kinds["rejected"] += 1
+        elif path in lost:
+            outcome, other = lost[path]
+            entries.append({"path": path, "outcome": outcome, "id": id_, ("of" if outcome == "duplicate" else "by"): other})
+            kinds[outcome] += 1
+        else:
+            entries.append({"path": path, "outcome": "row", "id": id_, "language": language, "language_source": language_source})
+            kinds["row"] += 1
+            sources[language_source] += 1
     return {
         "dataset_version": version,
         "parser_version": PARSER_VERSION,
         "counts": {
-            "inputs": len(inputs),
+            "inputs": files.num_rows,
             "rows": kinds["row"],
             "duplicates": kinds["duplicate"],
             "superseded": kinds["superseded"],
             "rejected": kinds["rejected"],
         },
-        "rejects_by_reason": dict(sorted(Counter(r.reason for r in rejects).items())),
-        "language_sources": {key: languages[key] for key in ("declared", "detected", "unknown")},
-        "files": files,
+        "rejects_by_reason": dict(sorted(reasons.items())),
+        "language_sources": {key: sources[key] for key in ("declared", "detected", "unknown")},
+        "files": entries,
     }
 
 
-def make_manifest(
-    folder: Path,
-    inputs: list[InputFile],
-    input_rows: list[tuple[str, int, str]],
-    shards: list[dict],
-    schema: TableSchema,
-    version: str,
-) -> dict:
+def make_manifest(folder: Path, files: pa.Table, shards: list[dict], schema: TableSchema, version: str) -> dict:
     """manifest.json: what went in (path, size, SHA-256) and what came out (SHA-256, rows)."""
-    by_path = {path: (size, sha) for path, size, sha in input_rows}
+    data_paths = {s["path"] for s in shards}
     others = sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file() and p.relative_to(folder).as_posix() not in {s["path"] for s in shards} | {MANIFEST_FILE}
+        rel
+        for rel in (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        if rel not in data_paths and rel != MANIFEST_FILE and not rel.startswith(".")
     )
     return {
         "tool": "dataset-tools",
@@ -547,17 +802,21 @@ def make_manifest(
         "parser_version": PARSER_VERSION,
         "dataset_version": version,
         "schema": {"path": f"schemas/{schema.path.name}", "sha256": schema.sha256},
-        "inputs": [{"path": i.path, "size": i.size, "sha256": by_path[i.path][1]} for i in inputs],
+        "inputs": [
+            {"path": path, "size": size, "sha256": sha}
+            for path, size, sha in zip(
+                files.column("path").to_pylist(), files.column("size").to_pylist(), files.column("sha256").to_pylist()
+            )
+        ],
         "data_files": shards,
         "files": [
-            {"path": rel, "sha256": _sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
-            for rel in others
+            {"path": rel, "sha256": _sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size} for rel in others
         ],
     }
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _swap_in(staging: Path, out: Path) -> None:

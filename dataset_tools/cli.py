@@ -73,9 +73,13 @@ def _progress(enabled: bool):
 
 @app.command()
 def build(
-    raw: Annotated[Optional[Path], typer.Option("--raw", help="Folder of collected raw files (default: settings' raw, 'raw/').", show_default=False)] = None,
+    raw: Annotated[Optional[str], typer.Option("--raw", help="Folder (or fsspec URL) of collected raw files (default: settings' raw, 'raw/').", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder, replaced atomically (default: settings' out, 'dist/').", show_default=False)] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Parser processes (default: all cores).", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Worker processes (default: all cores).", show_default=False)] = None,
+    engine: Annotated[str, typer.Option("--engine", help="Where tasks run: 'local' (process pool) or 'dask' (a dask.distributed cluster).")] = "local",
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address (default with --engine dask: a LocalCluster of --workers processes).", show_default=False)] = None,
+    cache: Annotated[Optional[Path], typer.Option("--cache", help="Incremental-build cache folder (default: .dataset-tools-cache/ in the project; safe to delete).", show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Build from scratch and keep no cache.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any input is rejected (the dataset is still written).")] = False,
     as_json: JsonOption = False,
     project: ProjectOption = None,
@@ -85,7 +89,17 @@ def build(
 
     settings = _settings(project)
     with _progress(not as_json) as update:
-        result = build_dataset(settings, raw, out, workers=workers, progress=update)
+        result = build_dataset(
+            settings,
+            raw,
+            out,
+            workers=workers,
+            progress=update,
+            cache_dir=cache,
+            use_cache=not no_cache,
+            engine=engine,
+            scheduler=scheduler,
+        )
     summary = result.summary()
     if as_json:
         out_console.print_json(json.dumps(summary))
@@ -101,7 +115,8 @@ def build(
         table.add_row("rejected", str(result.rejected))
         for reason, count in result.rejects_by_reason.items():
             table.add_row(f"  {reason}", str(count))
-        table.add_row("shards", str(len(result.shards)))
+        table.add_row("shards", f"{len(result.shards)} ({result.shards_written} written)")
+        table.add_row("files parsed", str(result.parsed))
         table.add_row("output size", _human_bytes(result.output_bytes))
         out_console.print(table)
     if strict and result.rejected:

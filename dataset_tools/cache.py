@@ -1,0 +1,162 @@
+"""The build cache: what the last build parsed, so a rebuild redoes only what changed.
+
+It holds, for one raw folder and one reader/schema version:
+- `files-<gen>.arrow`: one row per raw file (path, size, mtime, SHA-256, outcome of parsing);
+- `buckets/<gen>-<bucket>.arrow`: the parsed rows of every article, before deduplication,
+  split into the 256 id buckets the shards are made of;
+- `losers-<gen>.arrow`: the duplicates and superseded versions found in each bucket;
+- `state.json`: which of those files are current, and the shards the last build wrote.
+
+`state.json` is replaced atomically and last, and files of older generations are deleted only
+after it, so a build killed at any point leaves a cache that is either the old one or the new
+one. The folder is safe to delete at any time: the next build is then a full build.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from dataset_tools.errors import DatasetToolsError
+
+STATE_FILE = "state.json"
+FORMAT = 1
+
+
+class CacheBusy(DatasetToolsError, RuntimeError):
+    """Another build is using the same cache folder."""
+
+    hint = "Wait for the other build to finish, or pass --cache DIR / --no-cache."
+
+
+@dataclass
+class CacheState:
+    """The cache's index. `key` says which inputs and versions the cached rows are valid for."""
+
+    key: dict
+    generation: int = 0
+    files: str | None = None
+    losers: str | None = None
+    buckets: dict[int, str] = field(default_factory=dict)
+    shards: dict = field(default_factory=dict)  # {"out", "count", "items": [{name, rows, sha256, bytes, inode, mtime_ns, buckets}]}
+
+    def to_json(self) -> dict:
+        return {
+            "format": FORMAT,
+            "key": self.key,
+            "generation": self.generation,
+            "files": self.files,
+            "losers": self.losers,
+            "buckets": {str(k): v for k, v in sorted(self.buckets.items())},
+            "shards": self.shards,
+        }
+
+
+class BuildCache:
+    """An open, locked cache folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        (self.folder / "buckets").mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.folder / "lock", "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise CacheBusy(f"the build cache {self.folder} is in use by another build") from None
+        self.work = self.folder / f"work-{os.getpid()}"
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir()
+
+    def load(self, key: dict) -> CacheState | None:
+        """The cached state if it was made for `key`, else None (the cache is then rebuilt)."""
+        try:
+            data = json.loads((self.folder / STATE_FILE).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+        if data.get("format") != FORMAT or data.get("key") != key:
+            return None
+        state = CacheState(
+            key=data["key"],
+            generation=data["generation"],
+            files=data["files"],
+            losers=data["losers"],
+            buckets={int(k): v for k, v in data["buckets"].items()},
+            shards=data.get("shards", {}),
+        )
+        needed = [state.files, state.losers, *state.buckets.values()]
+        if not all(name and (self.folder / name).exists() for name in needed):
+            return None
+        return state
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def read_table(self, name: str | None, schema: pa.Schema | None = None) -> pa.Table | None:
+        if not name:
+            return None
+        with pa.memory_map(str(self.folder / name)) as source:
+            return pa.ipc.open_file(source).read_all()
+
+    def write_table(self, name: str, table: pa.Table) -> str:
+        write_ipc(self.folder / name, table)
+        return name
+
+    def commit(self, state: CacheState) -> None:
+        """Make `state` current, then delete files no state refers to."""
+        target = self.folder / STATE_FILE
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state.to_json(), indent=1), encoding="utf-8")
+        os.replace(tmp, target)
+        keep = {state.files, state.losers, *state.buckets.values()}
+        for path in self.folder.glob("*.arrow"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+        for path in (self.folder / "buckets").glob("*.arrow"):
+            if f"buckets/{path.name}" not in keep:
+                path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        for stale in self.folder.glob("work-*"):
+            pid = stale.name.removeprefix("work-")
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+
+def write_ipc(path: Path, table: pa.Table) -> None:
+    """Write an Arrow IPC file via a temporary name, so a reader never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    os.replace(tmp, path)
+
+
+def read_ipc(path: str | Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def read_ipc_stream(path: str | Path) -> pa.Table:
+    with pa.memory_map(str(path)) as source:
+        return pa.ipc.open_stream(source).read_all()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,104 @@
+"""Where the build's tasks run: this process, a local process pool, or a dask.distributed cluster.
+
+Every engine runs the same task functions over the same arguments and yields results in task
+order, so the output does not depend on the engine. Dask is an optional extra
+(`pip install 'dataset-tools[dask]'`); its futures API is used directly (not dask.dataframe,
+whose shuffles do not handle Arrow list columns or UTC timestamps well).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from dataset_tools.errors import DatasetToolsError
+
+ENGINES = ("local", "dask")
+
+
+class EngineUnavailable(DatasetToolsError, ImportError):
+    """The chosen execution engine cannot be used in this environment."""
+
+
+class LocalEngine:
+    """Tasks in this process (workers=1) or in a pool of worker processes."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self._pool = None
+
+    def map_ordered(self, fn: Callable, tasks: Iterable[tuple], *, window: int | None = None) -> Iterator[Any]:
+        """Run fn(*task) for every task; yield results in task order, with a bounded number in flight."""
+        if self.workers == 1:
+            for task in tasks:
+                yield fn(*task)
+            return
+        if self._pool is None:
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        yield from _windowed(self._pool.submit, fn, tasks, window or 4 * self.workers)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+class DaskEngine:
+    """Tasks on a dask.distributed cluster: the scheduler at `address`, or a LocalCluster.
+
+    The workers must see the raw files and the build's work folder at the same paths (a shared
+    file system, or fsspec URLs for the raw files).
+    """
+
+    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise EngineUnavailable(
+                "the dask engine needs dask.distributed, which is not installed",
+                hint="pip install 'dataset-tools[dask]'",
+            ) from None
+        self._cluster = None
+        if address:
+            self.client = Client(address)
+        else:
+            n = max(1, workers or os.cpu_count() or 1)
+            self._cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+            self.client = Client(self._cluster)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or (workers or 1))
+
+    def map_ordered(self, fn: Callable, tasks: Iterable[tuple], *, window: int | None = None) -> Iterator[Any]:
+        def submit(func, *args):
+            return self.client.submit(func, *args, pure=False)
+
+        yield from _windowed(submit, fn, tasks, window or 4 * self.workers)
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _windowed(submit: Callable, fn: Callable, tasks: Iterable[tuple], window: int) -> Iterator[Any]:
+    pending: deque = deque()
+    for task in tasks:
+        pending.append(submit(fn, *task))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def make_engine(name: str = "local", *, workers: int | None = None, scheduler: str | None = None):
+    """An engine by name ('local' or 'dask')."""
+    if name == "local":
+        return LocalEngine(workers)
+    if name == "dask":
+        return DaskEngine(scheduler, workers)
+    raise DatasetToolsError(f"unknown engine {name!r}", hint=f"Use one of: {', '.join(ENGINES)}.")
