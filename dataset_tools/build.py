@@ -57,7 +57,8 @@ BUCKETS = 256
 # Row groups stay far below the Hub dataset viewer's limit on uncompressed row-group size.
 ROW_GROUP_BYTES = 32 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
-CHUNK_FILES = 512
+CHUNK_FILES = 512  # files per map task, at most
+INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
 
 Progress = Callable[[str, int, int], None]
 
@@ -502,10 +503,9 @@ def build_dataset(
         scratch = tempfile.mkdtemp(prefix=".cache-", dir=staging)
         cache_dir = Path(scratch)
     cache = BuildCache(Path(cache_dir or default_cache_dir(settings)))
+    if engine == "local" and listing.num_rows <= INLINE_FILES:
+        workers = 1
     runner = make_engine(engine, workers=workers, scheduler=scheduler)
-    if listing.num_rows <= CHUNK_FILES and engine == "local":
-        runner.close()
-        runner = make_engine("local", workers=1)
     try:
         result, state = _build_into(staging, out, source, listing, schema, settings, version, cache, runner, notify)
         if scratch:
@@ -579,18 +579,20 @@ def _build_into(
     writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
     sinks: list = []
     total = todo.num_rows
+    # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
+    chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
     notify("parse", 0, total)
     tasks = (
         (
             source,
-            todo.column("path").slice(i, CHUNK_FILES).to_pylist(),
-            todo.column("size").slice(i, CHUNK_FILES).to_pylist(),
-            todo.column("mtime_ns").slice(i, CHUNK_FILES).to_pylist(),
-            todo.column("old_sha").slice(i, CHUNK_FILES).to_pylist(),
+            todo.column("path").slice(i, chunk).to_pylist(),
+            todo.column("size").slice(i, chunk).to_pylist(),
+            todo.column("mtime_ns").slice(i, chunk).to_pylist(),
+            todo.column("old_sha").slice(i, chunk).to_pylist(),
             settings.max_file_bytes,
             str(schema.path),
         )
-        for i in range(0, total, CHUNK_FILES)
+        for i in range(0, total, chunk)
     )
     done = 0
     try:

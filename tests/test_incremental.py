@@ -1,0 +1,121 @@
+"""Incremental builds and engines: a rebuild redoes only what changed, and every way of
+building the same input gives the same bytes."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dataset_tools.build import build_dataset
+from rawfiles import collected_article, write_raw
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _story(n: int, **parts) -> str:
+    fields = dict(url=f"https://news.example.org/2026/item-{n}.html", title=f"Item {n} on the river works")
+    fields.update(parts)
+    return collected_article(**fields)
+
+
+@pytest.fixture
+def corpus(settings, project):
+    raw = project / "raw"
+    for n in range(80):
+        write_raw(raw, f"{n:03d}_{n:016x}.txt", _story(n))
+    write_raw(raw, "900_ffff000000000000.txt", b"")
+    # six shards, so that a change touches one of them
+    return dataclasses.replace(settings, shard_rows=14), raw
+
+
+def test_incremental_rebuild_reparses_one_file_and_rewrites_one_shard(corpus, tmp_path):
+    settings, raw = corpus
+    first = build_dataset(settings, workers=1)
+    assert first.parsed == 81 and len(first.shards) == 6 and first.shards_written == 6
+    before = _digest(settings.out)
+
+    again = build_dataset(settings, workers=1)
+    assert again.parsed == 0 and again.shards_written == 0
+    assert _digest(settings.out) == before
+
+    write_raw(raw, "017_0000000000000011.txt", _story(17, lead="RIVERTON (Example Wire) - A corrected lead for item seventeen."))
+    changed = build_dataset(settings, workers=1)
+    assert changed.parsed == 1
+    assert changed.shards_written == 1
+    after = _digest(settings.out)
+    data_before = {k: v for k, v in before.items() if k.startswith("data/")}
+    data_after = {k: v for k, v in after.items() if k.startswith("data/")}
+    assert sum(data_before[k] != data_after[k] for k in data_before) == 1
+
+    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert clean.parsed == 81
+    assert _digest(tmp_path / "clean") == after
+
+
+def test_touching_a_file_without_changing_it_parses_nothing(corpus):
+    settings, raw = corpus
+    build_dataset(settings, workers=1)
+    before = _digest(settings.out)
+    target = raw / "005_0000000000000005.txt"
+    os.utime(target, ns=(target.stat().st_atime_ns, target.stat().st_mtime_ns + 10_000_000_000))
+    result = build_dataset(settings, workers=1)
+    assert result.parsed == 0 and result.shards_written == 0
+    assert _digest(settings.out) == before
+
+
+def test_removing_the_newer_version_brings_back_the_older(corpus, tmp_path):
+    settings, raw = corpus
+    newer = _story(3, timestamps=("2026-01-05T09:15+0000", "2026-01-05T09:15+0000", "2026-01-09T09:00+0000"),
+                   lead="RIVERTON (Example Wire) - Item three, revised.")
+    write_raw(raw, "500_0000000000000003.txt", newer)
+    first = build_dataset(settings, workers=1)
+    assert first.superseded == 1
+    (raw / "500_0000000000000003.txt").unlink()
+    second = build_dataset(settings, workers=1)
+    assert second.superseded == 0 and second.rows == 80
+    assert second.parsed == 0
+    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)
+
+
+def test_cache_folder_is_safe_to_delete(corpus, project):
+    settings, raw = corpus
+    build_dataset(settings, workers=1)
+    before = _digest(settings.out)
+    shutil.rmtree(project / ".dataset-tools-cache")
+    result = build_dataset(settings, workers=1)
+    assert result.parsed == 81
+    assert _digest(settings.out) == before
+
+
+def test_a_shard_edited_by_hand_is_rewritten_not_reused(corpus):
+    settings, raw = corpus
+    first = build_dataset(settings, workers=1)
+    victim = settings.out / first.shards[2]["path"]
+    good = victim.read_bytes()
+    victim.write_bytes(b"garbage")
+    result = build_dataset(settings, workers=1)
+    assert result.shards_written == 1
+    assert victim.read_bytes() == good
+
+
+def test_process_pool_and_dask_give_identical_bytes(corpus, tmp_path):
+    pytest.importorskip("distributed")
+    settings, raw = corpus
+    build_dataset(settings, out=tmp_path / "inline", use_cache=False, workers=1)
+    build_dataset(settings, out=tmp_path / "pool", use_cache=False, workers=2)
+    build_dataset(settings, out=tmp_path / "dask", use_cache=False, workers=2, engine="dask")
+    inline = _digest(tmp_path / "inline")
+    assert _digest(tmp_path / "pool") == inline
+    assert _digest(tmp_path / "dask") == inline
