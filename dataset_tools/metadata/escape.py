@@ -17,7 +17,7 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#!|~])")
 # thematic break line ("---", "==="), an ordered list ("1." or "1)").
 _LEADING = re.compile(r"^(?:([-+=])|(\d+)([.)]))")
 _SPACE = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
 def md_text(value: object, limit: int | None = None) -> str:
