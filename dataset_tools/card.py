@@ -1,92 +1,157 @@
-"""manifest + schema + data -> README.md data card (Hub metadata).
+"""The data card step: README.md, croissant.json, datapackage.json and the PNG of a build folder.
 
-Everything on the card is computed from the Parquet files in the build folder, the schema,
-the settings and CHANGELOG.md at render time, so it cannot go stale.
+Everything is computed at render time from the Parquet files in the folder (read column-wise
+in batches), report.json, the schema, the settings and CHANGELOG.md, so the card cannot go
+stale, and `dataset-tools card` re-renders it for an existing build. The output depends on
+nothing else (no clock, no absolute path), so the same folder gives the same bytes.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
+from dataset_tools import __version__
 from dataset_tools.config import Settings
+from dataset_tools.errors import InputNotFound
+from dataset_tools.metadata import texts
+from dataset_tools.metadata.changelog import changelog_entry
+from dataset_tools.metadata.croissant import CROISSANT_FILE, croissant_metadata
+from dataset_tools.metadata.datapackage import DATAPACKAGE_FILE, datapackage_descriptor
+from dataset_tools.metadata.escape import md_code, md_text
+from dataset_tools.metadata.plot import PLOT_FILE, articles_per_month_png
+from dataset_tools.metadata.stats import (
+    DATA_GLOB,
+    COVERAGE,
+    DatasetStats,
+    collect_stats,
+    first_row,
+    sha256_file,
+    size_category,
+)
 from dataset_tools.schema import TableSchema
 
-DATA_GLOB = "data/train-*.parquet"
+README_FILE = "README.md"
+REPORT_FILE = "report.json"
+MANIFEST_FILE = "manifest.json"
+TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
+# Every file the card step writes, relative to the build folder.
+CARD_FILES = (README_FILE, CROISSANT_FILE, DATAPACKAGE_FILE, PLOT_FILE)
+TOP_ROWS = 20
+EXAMPLE_TEXT_CHARS = 300
+EXAMPLE_VALUE_CHARS = 160
 
 
-def data_files(folder: Path) -> list[Path]:
-    """The build's Parquet shards, in name order."""
-    return sorted(Path(folder).glob(DATA_GLOB))
+@dataclass(frozen=True)
+class CardInputs:
+    """What the card is computed from, besides the settings and the schema."""
+
+    stats: DatasetStats
+    report: dict
+    example: dict | None
+    release_date: str | None
+    changes: str | None
 
 
-def split_sizes(folder: Path) -> dict:
-    """Rows, uncompressed bytes and file bytes of the train split, from Parquet metadata only."""
-    rows = num_bytes = download = 0
-    for path in data_files(folder):
-        meta = pq.ParquetFile(path).metadata
-        rows += meta.num_rows
-        num_bytes += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        download += path.stat().st_size
-    return {"num_examples": rows, "num_bytes": num_bytes, "download_size": download}
+def write_card_files(folder: Path, settings: Settings, schema: TableSchema, version: str) -> list[str]:
+    """Write README.md, croissant.json, datapackage.json and the plot into a build folder.
+
+    Called by the build after the Parquet shards and report.json are written, before
+    manifest.json (which lists the files written here).
+
+    Returns:
+        The paths written, relative to the folder ('/'-separated), in `CARD_FILES` order.
+    """
+    folder = Path(folder)
+    inputs = gather_inputs(folder, settings, version)
+    citation = citation_text(settings, version, inputs.release_date)
+    outputs = {
+        README_FILE: render_card(settings, schema, version, inputs, citation).encode("utf-8"),
+        CROISSANT_FILE: _json_bytes(
+            croissant_metadata(folder, settings, schema, version, inputs.stats, release_date=inputs.release_date, citation=citation)
+        ),
+        DATAPACKAGE_FILE: _json_bytes(datapackage_descriptor(folder, settings, schema, version, inputs.stats)),
+        PLOT_FILE: articles_per_month_png(inputs.stats.months),
+    }
+    for rel, data in outputs.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return list(CARD_FILES)
 
 
-def size_category(rows: int) -> str:
-    """The Hub's size_categories bucket for a row count."""
-    bounds = [
-        (1_000, "n<1K"),
-        (10_000, "1K<n<10K"),
-        (100_000, "10K<n<100K"),
-        (1_000_000, "100K<n<1M"),
-        (10_000_000, "1M<n<10M"),
-        (100_000_000, "10M<n<100M"),
-        (1_000_000_000, "100M<n<1B"),
-    ]
-    for bound, label in bounds:
-        if rows < bound:
-            return label
-    return "n>1T" if rows >= 10**12 else "1B<n<10B"
+def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple[str, list[str]]:
+    """Re-render the card files of an existing build and update their entries in manifest.json.
+
+    The version is the one the build stamped into manifest.json, so the card keeps describing
+    the data in the folder even after CHANGELOG.md has moved on.
+
+    Returns:
+        The version and the paths written.
+
+    Raises:
+        InputNotFound: the folder is not a build (no manifest.json, report.json or shards).
+    """
+    folder = Path(folder)
+    manifest_path = folder / MANIFEST_FILE
+    for required in (manifest_path, folder / REPORT_FILE):
+        if not required.is_file():
+            raise InputNotFound(
+                f"{folder} is not a built dataset folder: {required.name} is missing",
+                hint="Run `dataset-tools build` first, or pass the build folder.",
+            )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    version = manifest.get("dataset_version") or settings.version
+    written = write_card_files(folder, settings, schema, version)
+    entries = {entry["path"]: entry for entry in manifest.get("files", []) if (folder / entry["path"]).is_file()}
+    for rel in written:
+        entries[rel] = {"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
+    manifest["files"] = [entries[rel] for rel in sorted(entries)]
+    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return version, written
 
 
-def language_counts(folder: Path) -> Counter:
-    counts: Counter = Counter()
-    for path in data_files(folder):
-        for batch in pq.ParquetFile(path).iter_batches(columns=["language"]):
-            counts.update(batch.column(0).to_pylist())
-    return counts
+def gather_inputs(folder: Path, settings: Settings, version: str) -> CardInputs:
+    """Read the statistics, report.json, the example row and the changelog entry."""
+    report_path = Path(folder) / REPORT_FILE
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+    entry = changelog_entry(settings.changelog, version)
+    return CardInputs(
+        stats=collect_stats(folder),
+        report=report,
+        example=first_row(folder),
+        release_date=entry.date if entry else None,
+        changes=entry.text if entry else None,
+    )
 
 
-def card_metadata(folder: Path, settings: Settings, schema: TableSchema, version: str) -> dict:
-    """The card's YAML header as a plain dict."""
-    sizes = split_sizes(folder)
-    languages = sorted(code for code in language_counts(folder) if code != "und")
-    features = _features_yaml(schema)
-    meta = {
+def card_metadata(settings: Settings, schema: TableSchema, version: str, stats: DatasetStats) -> dict:
+    """The card's YAML header as a plain dict (what `DatasetCardData` is made from)."""
+    meta: dict = {
         "pretty_name": settings.pretty_name,
         "license": settings.license,
-        "language": languages,
-        "size_categories": [size_category(sizes["num_examples"])],
-        "configs": [{"config_name": "default", "data_files": [{"split": "train", "path": DATA_GLOB}]}],
-        "dataset_info": {
-            "features": features,
-            "splits": [{"name": "train", "num_bytes": sizes["num_bytes"], "num_examples": sizes["num_examples"]}],
-            "download_size": sizes["download_size"],
-            "dataset_size": sizes["num_bytes"],
-        },
-        "version": version,
     }
     if settings.license_name:
         meta["license_name"] = settings.license_name
+    meta["language"] = sorted(code for code in stats.languages if code != "und")
     if settings.task_categories:
         meta["task_categories"] = list(settings.task_categories)
     if settings.task_ids:
         meta["task_ids"] = list(settings.task_ids)
+    meta["size_categories"] = [size_category(stats.rows)]
     if settings.tags:
         meta["tags"] = list(settings.tags)
     if settings.source_datasets:
         meta["source_datasets"] = list(settings.source_datasets)
+    meta["configs"] = [{"config_name": "default", "data_files": [{"split": "train", "path": DATA_GLOB}]}]
+    meta["dataset_info"] = {
+        "features": _features_yaml(schema),
+        "splits": [{"name": "train", "num_bytes": stats.num_bytes, "num_examples": stats.rows}],
+        "download_size": stats.download_size,
+        "dataset_size": stats.num_bytes,
+    }
+    meta["version"] = version
     return meta
 
 
@@ -94,32 +159,177 @@ def _features_yaml(schema: TableSchema) -> list[dict]:
     """`dataset_info.features` in the Hub's YAML form, from the schema-derived Features."""
     from datasets import DatasetInfo
 
-    info = DatasetInfo(features=schema.features)
-    return info._to_yaml_dict()["features"]
+    return DatasetInfo(features=schema.features)._to_yaml_dict()["features"]
 
 
-def render_card(folder: Path, settings: Settings, schema: TableSchema, version: str) -> str:
-    """The README.md text: YAML metadata written by huggingface_hub, and a short body."""
+def render_card(settings: Settings, schema: TableSchema, version: str, inputs: CardInputs, citation: str) -> str:
+    """The README.md text: YAML written by huggingface_hub's DatasetCardData, body from the template."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    meta = card_metadata(folder, settings, schema, version)
-    data = DatasetCardData(**meta)
-    sizes = meta["dataset_info"]["splits"][0]
-    body = (
-        f"# {settings.pretty_name}\n\n"
-        f"{settings.description}\n\n"
-        f"Version {version}: {sizes['num_examples']} articles.\n\n"
-        "## How to load it\n\n"
-        "```python\n"
-        "from datasets import load_dataset\n\n"
-        f'ds = load_dataset("{settings.repo_id}", revision="v{version}", split="train")\n'
-        "```\n"
+    stats = inputs.stats
+    data = DatasetCardData(**card_metadata(settings, schema, version, stats))
+    counts = inputs.report.get("counts", {})
+    card = DatasetCard.from_template(
+        data,
+        template_path=str(TEMPLATE),
+        tool_version=__version__,
+        pretty_name=settings.pretty_name,
+        description=settings.description,
+        version=version,
+        repo_id=settings.repo_id,
+        rows=stats.rows,
+        outlets=len(stats.domains),
+        language_count=len([code for code in stats.languages if code != "und"]),
+        first_published=stats.first_published,
+        last_published=stats.last_published,
+        languages=_count_rows(stats.languages, stats.rows, limit=None),
+        language_note=_language_note(inputs.report),
+        schema_path=f"schemas/{schema.path.name}",
+        fields=[_field_row(spec, item) for spec, item in zip(schema.fields, schema.descriptor["fields"])],
+        example=_example_rows(inputs.example, schema),
+        shard_count=len(stats.shards),
+        shards=[{"path": md_code(s.path), "rows": f"{s.rows} row" + ("" if s.rows == 1 else "s"), "size": _size(s.file_bytes)} for s in stats.shards],
+        download_size=_size(stats.download_size),
+        dataset_size=_size(stats.num_bytes),
+        plot_path=PLOT_FILE,
+        tables=[
+            _table("Articles per outlet (domain)", "domain", stats.domains, stats.rows),
+            _table("Articles per language", "language", stats.languages, stats.rows),
+            _table("Articles per section", "section", stats.sections, stats.rows, unnamed=stats.rows - sum(stats.sections.values())),
+            _table("Articles per month (published_at, UTC)", "month", stats.months, stats.rows, by_key=True),
+        ],
+        coverage=[
+            {"name": f"{md_code(name)} ({label})", "count": stats.coverage.get(name, 0), "share": _share(stats.coverage.get(name, 0), stats.rows)}
+            for name, label in COVERAGE.items()
+        ],
+        lengths=_length_rows(stats),
+        data_collection=texts.DATA_COLLECTION,
+        data_preprocessing=texts.DATA_PREPROCESSING,
+        inputs=counts.get("inputs", 0),
+        rejected=counts.get("rejected", 0),
+        duplicates=counts.get("duplicates", 0),
+        superseded=counts.get("superseded", 0),
+        rejects=[{"name": md_code(reason), "count": count} for reason, count in sorted(inputs.report.get("rejects_by_reason", {}).items())],
+        biases=texts.BIASES,
+        limitations=texts.LIMITATIONS,
+        personal_information=texts.PERSONAL_INFORMATION,
+        license=settings.license,
+        license_name=settings.license_name,
+        license_details=settings.license_details,
+        citation=citation,
+        changes=_demote_headings(inputs.changes) if inputs.changes else f"CHANGELOG.md has no entry for version {version}.",
     )
-    card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
-    return str(card)
+    text = str(card)
+    return text if text.endswith("\n") else text + "\n"
 
 
-def write_card_files(folder: Path, settings: Settings, schema: TableSchema, version: str) -> None:
-    """Write README.md into a build folder."""
-    text = render_card(folder, settings, schema, version)
-    (Path(folder) / "README.md").write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+def citation_text(settings: Settings, version: str, release_date: str | None) -> str:
+    """The settings' citation, or a BibTeX entry made from the settings and the release."""
+    if settings.citation:
+        return settings.citation.strip()
+    key = settings.name.replace("-", "_")
+    lines = [
+        f"@misc{{{key}_{version.replace('.', '_')},",
+        f"  title = {{{settings.pretty_name}}},",
+        f"  author = {{{settings.creator or settings.repo_id.split('/')[0]}}},",
+    ]
+    if release_date:
+        lines.append(f"  year = {{{release_date[:4]}}},")
+    lines += [
+        f"  version = {{{version}}},",
+        f"  howpublished = {{\\url{{https://huggingface.co/datasets/{settings.repo_id}}}}},",
+        "}",
+    ]
+    return "\n".join(lines)
+
+
+def _json_bytes(payload: dict) -> bytes:
+    return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _share(count: int, total: int) -> str:
+    return f"{100 * count / total:.1f}%" if total else "-"
+
+
+def _count_rows(counter, total: int, *, limit: int | None = TOP_ROWS, by_key: bool = False) -> list[dict]:
+    items = sorted(counter.items()) if by_key else sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    if limit is not None:
+        items = items[:limit]
+    return [{"name": md_text(key, 80), "count": count, "share": _share(count, total)} for key, count in items]
+
+
+def _table(title: str, key: str, counter, total: int, *, by_key: bool = False, unnamed: int = 0) -> dict:
+    limit = None if by_key else TOP_ROWS
+    rows = _count_rows(counter, total, limit=limit, by_key=by_key)
+    if unnamed:
+        rows.append({"name": "(none)", "count": unnamed, "share": _share(unnamed, total)})
+    more = ""
+    if limit is not None and len(counter) > limit:
+        rest = len(counter) - limit
+        more = f"And {rest} more {key} values with {sum(sorted(counter.values(), reverse=True)[limit:])} articles."
+    return {"title": title, "key": key, "rows": rows, "more": more}
+
+
+def _language_note(report: dict) -> str:
+    sources = report.get("language_sources", {})
+    if not sources:
+        return ""
+    return (
+        f"Language source: {sources.get('declared', 0)} declared by the page's locale, "
+        f"{sources.get('detected', 0)} detected from the text, {sources.get('unknown', 0)} unknown (`und`)."
+    )
+
+
+def _field_row(spec, item: dict) -> dict:
+    kind = spec.type
+    if kind == "array":
+        kind = f"array of {item.get('arrayItem', {}).get('type', 'string')}"
+    return {
+        "name": md_code(spec.name),
+        "type": md_text(kind),
+        "required": "yes" if spec.required else "no",
+        "description": md_text(spec.description),
+    }
+
+
+def _example_rows(row: dict | None, schema: TableSchema) -> list[dict]:
+    if row is None:
+        return []
+    out = []
+    for name in schema.names:
+        value = row.get(name)
+        limit = EXAMPLE_TEXT_CHARS if name in ("body", "description") else EXAMPLE_VALUE_CHARS
+        if value is None:
+            shown = "*null*"
+        elif isinstance(value, list):
+            shown = "\\[" + ", ".join(md_text(json.dumps(v, ensure_ascii=False), EXAMPLE_VALUE_CHARS) for v in value) + "\\]"
+        elif hasattr(value, "strftime"):
+            shown = md_text(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        else:
+            shown = md_text(value, limit)
+        out.append({"name": md_code(name), "value": shown})
+    return out
+
+
+def _length_rows(stats: DatasetStats) -> list[dict]:
+    chars = stats.body_length_quantiles()
+    words = stats.word_count_quantiles()
+    names = {0.0: "min", 1.0: "max"}
+    return [
+        {"name": names.get(q, f"p{round(q * 100)}"), "chars": chars[q], "words": words.get(q, "-")}
+        for q in chars
+    ]
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit} ({size} B)"
+        value /= 1024
+    return f"{size} B"
+
+
+def _demote_headings(text: str) -> str:
+    """Changelog headings become sub-headings of the card's "Changes" section."""
+    return "\n".join("##" + line if line.startswith("#") else line for line in text.splitlines())

@@ -124,6 +124,23 @@ def build(
 
 
 @app.command()
+def card(
+    path: Annotated[Optional[Path], typer.Argument(help="Build folder (default: settings' out, 'dist/').", show_default=False)] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Re-render the data card (README.md, croissant.json, datapackage.json, plot) of an existing build, without rebuilding the data."""
+    from dataset_tools.card import refresh_card
+    from dataset_tools.schema import load_table_schema
+
+    settings = _settings(project)
+    folder = path or settings.out
+    if not folder.is_dir():
+        raise InputNotFound(f"build folder {folder} does not exist", hint="Run `dataset-tools build` first, or pass the build folder.")
+    card_version, written = refresh_card(folder, settings, load_table_schema(settings.schema))
+    out_console.print(f"Rendered the card of v{card_version} in {_shown_path(folder)}: {', '.join(written)}", highlight=False)
+
+
+@app.command()
 def version(project: ProjectOption = None) -> None:
     """Print the dataset version (the top release heading of CHANGELOG.md)."""
     out_console.print(_settings(project).version, highlight=False)

@@ -33,3 +33,18 @@ def settings(project: Path):
     from dataset_tools.config import load_settings
 
     return load_settings(project)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite the golden files under tests/golden/ from the current output instead of comparing.",
+    )
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    """True when pytest was run with --update-golden."""
+    return bool(request.config.getoption("--update-golden"))

@@ -1,0 +1,58 @@
+"""The card's picture: articles per month, as a PNG whose bytes depend only on the counts."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+PLOT_FILE = "images/articles-per-month.png"
+# Fixed size and resolution: the picture is 1000 x 400 pixels whatever the data.
+_SIZE_INCHES = (10, 4)
+_DPI = 100
+
+
+def articles_per_month_png(months: Counter) -> bytes:
+    """A bar chart of articles per published month (`YYYY-MM` -> count) as PNG bytes.
+
+    Months without articles between the first and the last are drawn as empty bars, so the
+    time axis is true. The PNG carries no software name or date, so the same counts give the
+    same bytes (with the same matplotlib and fonts).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure
+
+    labels = _month_range(sorted(months))
+    counts = [months.get(label, 0) for label in labels]
+    figure = Figure(figsize=_SIZE_INCHES, dpi=_DPI)
+    axes = figure.add_subplot()
+    if labels:
+        positions = list(range(len(labels)))
+        axes.bar(positions, counts, color="#3b6ea5", width=0.8)
+        step = max(1, len(labels) // 24)
+        axes.set_xticks(positions[::step], labels[::step], rotation=45, ha="right", fontsize=8)
+        axes.set_xlim(-0.6, len(labels) - 0.4)
+    else:
+        axes.text(0.5, 0.5, "no articles", ha="center", va="center", transform=axes.transAxes)
+        axes.set_xticks([])
+    axes.set_ylabel("articles")
+    axes.set_title("Articles per month (published_at, UTC)")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _month_range(months: list[str]) -> list[str]:
+    if not months:
+        return []
+    year, month = map(int, months[0].split("-"))
+    last = tuple(map(int, months[-1].split("-")))
+    out = []
+    while (year, month) <= last:
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out

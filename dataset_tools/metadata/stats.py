@@ -1,0 +1,194 @@
+"""Statistics of a built folder, read from the Parquet shards column-wise in record batches.
+
+Memory is bounded by one batch and by the number of distinct values counted (outlets,
+languages, sections, months, body lengths), never by the number of rows: the `body` column is
+never loaded whole, only its per-batch lengths are counted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+DATA_GLOB = "data/train-*.parquet"
+BATCH_ROWS = 8192
+QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0)
+
+
+def data_files(folder: Path) -> list[Path]:
+    """The build's Parquet shards, in name order."""
+    return sorted(Path(folder).glob(DATA_GLOB))
+
+
+@dataclass
+class ShardInfo:
+    """One Parquet shard: its path relative to the folder, rows, bytes on disk and uncompressed."""
+
+    path: str
+    rows: int
+    file_bytes: int
+    data_bytes: int
+
+
+@dataclass
+class DatasetStats:
+    """Counts over the rows of a built folder."""
+
+    shards: list[ShardInfo] = field(default_factory=list)
+    rows: int = 0
+    domains: Counter = field(default_factory=Counter)
+    languages: Counter = field(default_factory=Counter)
+    sections: Counter = field(default_factory=Counter)
+    months: Counter = field(default_factory=Counter)
+    coverage: dict[str, int] = field(default_factory=dict)
+    body_lengths: Counter = field(default_factory=Counter)
+    word_counts: Counter = field(default_factory=Counter)
+    first_published: str | None = None
+    last_published: str | None = None
+
+    @property
+    def num_bytes(self) -> int:
+        """Uncompressed size of the split's data (sum of the row groups' sizes)."""
+        return sum(s.data_bytes for s in self.shards)
+
+    @property
+    def download_size(self) -> int:
+        """Bytes of the Parquet files."""
+        return sum(s.file_bytes for s in self.shards)
+
+    def body_length_quantiles(self) -> dict[float, int]:
+        return quantiles(self.body_lengths)
+
+    def word_count_quantiles(self) -> dict[float, int]:
+        return quantiles(self.word_counts)
+
+
+# Field coverage: the share of rows where the optional field holds something.
+COVERAGE = {
+    "description": "has a description",
+    "tags": "has tags",
+    "image_url": "has an image",
+    "keywords": "has keywords",
+    "section": "has a section",
+    "modified_at": "has a modified time",
+}
+
+
+def collect_stats(folder: Path) -> DatasetStats:
+    """Read every shard of `folder` batch by batch and count what the card reports."""
+    stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
+    low = high = None
+    for path in data_files(folder):
+        parquet = pq.ParquetFile(path)
+        meta = parquet.metadata
+        stats.shards.append(
+            ShardInfo(
+                path=path.relative_to(folder).as_posix(),
+                rows=meta.num_rows,
+                file_bytes=path.stat().st_size,
+                data_bytes=sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+            )
+        )
+        columns = ["domain", "language", "section", "published_at", "body", "word_count", *COVERAGE]
+        columns = list(dict.fromkeys(c for c in columns if c in parquet.schema_arrow.names))
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+            stats.rows += batch.num_rows
+            _count(stats.domains, batch.column("domain"))
+            _count(stats.languages, batch.column("language"))
+            _count(stats.sections, batch.column("section"))
+            published = batch.column("published_at")
+            _count(stats.months, pc.strftime(published, format="%Y-%m"))
+            _count(stats.body_lengths, pc.utf8_length(batch.column("body")))
+            _count(stats.word_counts, batch.column("word_count"))
+            for name in COVERAGE:
+                stats.coverage[name] += _present(batch.column(name))
+            if batch.num_rows:
+                bounds = pc.min_max(published)
+                low = _min(low, bounds["min"].as_py())
+                high = _max(high, bounds["max"].as_py())
+    stats.first_published = low.strftime("%Y-%m-%dT%H:%M:%SZ") if low else None
+    stats.last_published = high.strftime("%Y-%m-%dT%H:%M:%SZ") if high else None
+    return stats
+
+
+def _count(counter: Counter, column: pa.Array) -> None:
+    counts = pc.value_counts(column)
+    for value, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+        if value is not None:
+            counter[value] += count
+
+
+def _present(column: pa.Array) -> int:
+    if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+        return pc.sum(pc.greater(pc.fill_null(pc.list_value_length(column), 0), 0)).as_py() or 0
+    return len(column) - column.null_count
+
+
+def _min(a, b):
+    return b if a is None else min(a, b)
+
+
+def _max(a, b):
+    return b if a is None else max(a, b)
+
+
+def quantiles(counts: Counter, points: tuple[float, ...] = QUANTILES) -> dict[float, int]:
+    """Exact quantiles (nearest rank, lower) of the values counted in `counts`."""
+    total = sum(counts.values())
+    if not total:
+        return {}
+    values = sorted(counts)
+    out: dict[float, int] = {}
+    for point in points:
+        rank = min(total - 1, int(point * (total - 1)))
+        seen = 0
+        for value in values:
+            seen += counts[value]
+            if seen > rank:
+                out[point] = value
+                break
+    return out
+
+
+def size_category(rows: int) -> str:
+    """The Hub's `size_categories` bucket for a row count."""
+    bounds = [
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+        (100_000_000, "10M<n<100M"),
+        (1_000_000_000, "100M<n<1B"),
+        (10_000_000_000, "1B<n<10B"),
+        (100_000_000_000, "10B<n<100B"),
+        (1_000_000_000_000, "100B<n<1T"),
+    ]
+    for bound, label in bounds:
+        if rows < bound:
+            return label
+    return "n>1T"
+
+
+def first_row(folder: Path) -> dict | None:
+    """The first row of the first non-empty shard (reads one small batch, not the shard)."""
+    for path in data_files(folder):
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=1):
+            if batch.num_rows:
+                return batch.slice(0, 1).to_pylist()[0]
+    return None
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
