@@ -368,7 +368,8 @@ def _hostile_corpus(raw: Path) -> None:
         raw,
         "001_00000000000000aa.txt",
         collected_article(
-            url="https://news.example.org/20250101/odd-title-1.html",
+            # its id (117029b4...) sorts first, so this is the card's example record
+            url="https://news.example.org/20250101/odd-title-5.html",
             title=HOSTILE_TITLE,
             timestamps=("2025-01-01T00:00+0000",),
             section="# forged <i>section</i>",
