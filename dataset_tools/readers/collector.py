@@ -546,7 +546,8 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
             paragraphs[-1] = f"{paragraphs[-1]} {line}"
         else:
             opens_list = bool(paragraphs) and (paragraphs[-1].endswith(":") or last_is_item)
-            last_is_item = opens_list and len(line) <= _LIST_ITEM_MAX
+            # Items without a marker, continuing a list in lower case; a capitalized line ends it.
+            last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
             paragraphs.append(line)
         previous_end = located[1] if located else None
     return paragraphs
