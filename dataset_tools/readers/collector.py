@@ -353,7 +353,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     tags: list[str] = []
     image_url: str | None = None
     article_body: str | None = None
-    related: list[str] = []
+    related: dict[str, None] = {}  # ordered and de-duplicated in constant time per URL
     language: str | None = None
     keywords: list[str] = []
     publisher_name: str | None = None
@@ -366,9 +366,9 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
 
     # The articleBody starts within the first paragraphs; only the first few long lines are
     # candidates, so a file of many long lines costs no more than a bounded number of searches.
-    visible_key = _squeeze("".join(visible[:50]))[:_VISIBLE_KEY_CHARS]
+    opening = _Opening(visible)
     candidates = (i for i in range(end) if len(middle[i]) >= 40 and not _URL.fullmatch(middle[i]))
-    body_at = next((i for _, i in zip(range(_BODY_CANDIDATES), candidates) if _is_article_body(middle[i], visible_key)), None)
+    body_at = next((i for _, i in zip(range(_BODY_CANDIDATES), candidates) if opening.starts(middle[i])), None)
 
     # Leading short lines: the section, then the tags. They stop at the first URL, at the
     # articleBody line, at a line of the publisher block, or where lines start to repeat (the
@@ -400,8 +400,8 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     about: set[str] = set()
     for line in middle[rest_start:end]:
         if _URL.fullmatch(line):
-            if language is None and not _IMAGE_URL.search(line) and line != url and line not in related:
-                related.append(line)
+            if language is None and not _IMAGE_URL.search(line) and line != url:
+                related.setdefault(line, None)
             continue
         locale = _LOCALE.fullmatch(line)
         if locale:
@@ -433,23 +433,34 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
         "tags": tags,
         "image_url": image_url,
         "article_body": article_body,
-        "related_urls": related,
+        "related_urls": list(related),
         "language": language if language and len(language) == 2 else None,
         "keywords": keywords,
         "publisher_name": publisher_name,
     }
 
 
-def _squeeze(text: str) -> str:
-    return "".join(text.split())
+class _Opening:
+    """The first paragraphs of the visible text, to recognise the articleBody line by its opening."""
 
+    __slots__ = ("spaced", "_squeezed", "visible")
 
-def _is_article_body(line: str, visible_key: str) -> bool:
-    """The articleBody line: long, and its opening words are in the visible text."""
-    if len(line) < 40 or _URL.fullmatch(line):
-        return False
-    key = _squeeze(line[: _EVIDENCE_KEY * 2])[:_EVIDENCE_KEY]
-    return len(key) >= 30 and key in visible_key
+    def __init__(self, visible: list[str]) -> None:
+        self.visible = visible[:50]
+        self.spaced = " ".join(self.visible)[:_VISIBLE_KEY_CHARS]
+        self._squeezed: str | None = None
+
+    def starts(self, line: str) -> bool:
+        """Whether `line` opens with text of the visible page: the articleBody line."""
+        key = " ".join(line[: _EVIDENCE_KEY * 2].split())[:_EVIDENCE_KEY]
+        if len(key) < 30:
+            return False
+        if key in self.spaced:
+            return True
+        # The key may span a paragraph break that the articleBody glued: compare without spaces.
+        if self._squeezed is None:
+            self._squeezed = "".join(self.spaced.split())
+        return "".join(key.split()) in self._squeezed
 
 
 def _could_be_keywords(line: str) -> bool:

@@ -156,9 +156,15 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
+_INVISIBLE = "\u200b\u200e\u200f\ufeff"
+
+
 def clean_line(line: str) -> str:
     """A line with surrounding whitespace (including NBSP and zero-width marks) removed, NFC-normalized."""
-    return unicodedata.normalize("NFC", line.strip().strip("\u200b\u200e\u200f\ufeff").strip())
+    line = line.strip()
+    if line and (line[0] in _INVISIBLE or line[-1] in _INVISIBLE):
+        line = line.strip(_INVISIBLE).strip()
+    return line if line.isascii() or unicodedata.is_normalized("NFC", line) else unicodedata.normalize("NFC", line)
 
 
 @lru_cache(maxsize=1)
