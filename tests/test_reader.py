@@ -407,3 +407,14 @@ def test_reject_reason_table_documents_every_code():
         "missing-timestamp", "invalid-timestamp", "too-large", "schema-violation",
     }
     assert all(isinstance(text, str) and text for text in REJECT_REASONS.values())
+
+
+def test_article_body_that_includes_the_lead_is_recognised():
+    data, article = parse(collected_article(article_body=" ".join((LEAD, *PARAGRAPHS))))
+    assert article.row() == expected_row(data)
+
+
+def test_glued_article_body_after_a_short_first_paragraph_is_recognised():
+    lines = (LEAD, "Work starts soon.", PARAGRAPHS[0], PARAGRAPHS[1])
+    data, article = parse(collected_article(body_lines=lines, article_body="".join(lines[1:]), image_url=None))
+    assert article.row() == expected_row(data, body="\n\n".join(lines), image_url=None)
