@@ -125,7 +125,7 @@ SHAPES = {
     # many tags and about lines
     "tags": lambda n: collected_article(tags=tuple(f"tag {i}" for i in range(n)), about=tuple(f"tag {i}" for i in range(0, n, 2))),
     # one very long paragraph line without a full stop
-    "long-line": lambda n: collected_article(body_lines=(LEAD, "word " * (200 * n))),
+    "long-line": lambda n: collected_article(body_lines=(LEAD, "word " * (20 * n))),
     # the headline repeated again and again
     "headlines": lambda n: collected_article(body_lines=(LEAD, *["Riverton Approves New Bicycle Lane Plan"] * n)),
     # many long metadata lines that are not the articleBody
@@ -135,8 +135,13 @@ SHAPES = {
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_cost_grows_no_faster_than_the_file(shape):
-    small, large = _scaled(SHAPES[shape], 300)
+    small, large = _scaled(SHAPES[shape], 1000)
     assert 7 * len(small) < len(large)
-    ratio = _cost(large) / _cost(small)
-    # 10x the bytes; linear work costs about 10x. A quadratic scan would cost ~100x.
-    assert ratio < 35, f"{shape}: 10x larger file took {ratio:.1f}x as long"
+    # 10x the bytes; linear work costs about 10x, a quadratic scan ~100x. Timings on a shared
+    # machine are noisy, so the best of three measurements counts.
+    ratios = []
+    for _ in range(3):
+        ratios.append(_cost(large) / _cost(small))
+        if ratios[-1] < 35:
+            break
+    assert min(ratios) < 35, f"{shape}: a 10x larger file took {min(ratios):.1f}x as long"

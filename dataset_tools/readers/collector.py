@@ -13,6 +13,19 @@ Between them, each item is recognised by what it is (a URL, an image URL, a loca
 line the visible text confirms as `articleBody`, lines that repeat earlier tags) and by its
 place relative to the others.
 
+Rules where the layout is ambiguous:
+
+- Section or tag: the short lines after the timestamps are [section] [tags...]. The "about"
+  lines further down repeat some of the tags and never the section, so a first line that the
+  about lines repeat is a tag (the page has no section); otherwise the first line is the section.
+- Paragraph breaks: a line broken mid-sentence is joined with one space when the next line
+  starts in lower case, or starts with a capital and the articleBody runs the two on with a
+  space (where it glues real paragraphs with nothing, or the first line is no subheading).
+  Lines ending a sentence, bullet items and unmarked items of a list opened by a colon stay
+  separate. Without evidence, a capitalized line stays separate.
+- The last visible line is dropped only when it has the shape of a (localized) date, the page
+  links a related article, and the articleBody does not hold that line as text.
+
 Every pass over the text is linear: lines are scanned a bounded number of times, substring
 searches in the `articleBody` evidence are confined to a window that moves forward, and every
 regular expression is anchored and free of nested quantifiers, so a long line cannot make it
