@@ -21,6 +21,7 @@ def collected_article(
     url: str = "https://news.example.org/20260105/riverton-approves-bicycle-plan-1000001.html",
     title: str = "Riverton Approves New Bicycle Lane Plan",
     second_title: str | None = None,
+    with_second_title: bool = True,
     site_name: str | None = "Example Wire",
     description: str | None = "The council backed a three-year plan for protected bicycle lanes across the city.",
     timestamps: tuple[str, ...] = ("2026-01-05T09:15+0000", "2026-01-05T09:15+0000", "2026-01-05T11:40+0000"),
@@ -41,8 +42,16 @@ def collected_article(
     newline: str = "\n",
     final_newline: bool = True,
 ) -> str:
-    """The text of one collected article. `body_lines` replaces lead + paragraphs verbatim."""
-    lines: list[str] = [url, title, second_title or title]
+    """The text of one collected article. `body_lines` replaces lead + paragraphs verbatim.
+
+    `article_body=None` writes the JSON-LD line as the page usually has it: the visible lines
+    after the lead joined by a space; pass "" to leave the line out. `publisher` is "blocks"
+    (4-line blocks, as Sputnik), "logo" (name, logo URL, width, height), "name" (the name
+    alone) or "none" (nothing but the locale).
+    """
+    lines: list[str] = [url, title]
+    if with_second_title:
+        lines.append(second_title or title)
     if site_name:
         lines.append(site_name)
     if description:
@@ -54,7 +63,9 @@ def collected_article(
     if image_url:
         lines.append(image_url)
     visible = list(body_lines) if body_lines is not None else [lead, *paragraphs]
-    lines.append(article_body if article_body is not None else " ".join(visible[1:]))
+    evidence = article_body if article_body is not None else " ".join(visible[1:])
+    if evidence:
+        lines.append(evidence)
     lines.extend(related_urls)
     lines.extend(about)
     name = site_name or "Example Wire"

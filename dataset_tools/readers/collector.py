@@ -7,16 +7,37 @@ See the project's design notes (raw-layout) for the layout line by line. In shor
     [publisher blocks, copyright year, genre, locale, thumbnail] / [keywords line twice] /
     headline again / lead / paragraphs... / [related article's date line]
 
-The reader follows that structure (anchors: the timestamps, the last repetition of the headline)
-rather than fixed line numbers, and returns an `Article` or a `Reject` with a specific reason.
+The reader follows that structure rather than fixed line numbers. It has two anchors: the run
+of timestamp lines, and the last repetition of the headline, where the visible page starts.
+Between them, each item is recognised by what it is (a URL, an image URL, a locale, the long
+line the visible text confirms as `articleBody`, lines that repeat earlier tags) and by its
+place relative to the others.
+
+Rules where the layout is ambiguous:
+
+- Section or tag: the short lines after the timestamps are [section] [tags...]. The "about"
+  lines further down repeat some of the tags and never the section, so a first line that the
+  about lines repeat is a tag (the page has no section); otherwise the first line is the section.
+- Paragraph breaks: a line broken mid-sentence is joined with one space when the next line
+  starts in lower case, or starts with a capital and the articleBody runs the two on with a
+  space (where it glues real paragraphs with nothing, or the first line is no subheading).
+  Lines ending a sentence, bullet items and unmarked items of a list opened by a colon stay
+  separate. Without evidence, a capitalized line stays separate.
+- The last visible line is dropped only when it has the shape of a (localized) date, the page
+  links a related article, and the articleBody does not hold that line as text.
+
+Every pass over the text is linear: lines are scanned a bounded number of times, substring
+searches in the `articleBody` evidence are confined to a window that moves forward, and every
+regular expression is anchored and free of nested quantifiers, so a long line cannot make it
+backtrack.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 from dataset_tools.readers.common import (
     UndecodableText,
@@ -25,41 +46,80 @@ from dataset_tools.readers.common import (
     decode_text,
     detect_language,
     sniff_binary,
+    sniff_other_format,
     url_domain,
     word_count,
 )
 from dataset_tools.records import Article, Reject
+from dataset_tools.schema import EARLIEST, LATEST
 
 NAME = "collector"
-VERSION = "1.0"
+VERSION = "1.1"
 PARSER_VERSION = f"{NAME}/{VERSION}"
 
-_URL = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
-_TIMESTAMP_SHAPE = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)"
-    r"\s*(?P<offset>Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?",
-    re.IGNORECASE,
+# Reject reasons: short stable codes, counted in the build report. `detail` says the specifics.
+REJECT_REASONS: dict[str, str] = {
+    "empty-file": "the file has no bytes, or only whitespace",
+    "binary-file": "the file is not text: a known binary signature (PNG, PDF, ZIP, ...) or NUL bytes, whatever its name",
+    "invalid-encoding": "not valid UTF-8 (damaged bytes, named by offset) and not a whole Windows-1251 Cyrillic file; or text holding U+FFFD",
+    "not-an-article": "a file of another format (a JSON document or JSON lines export, an HTML page): not a collected article",
+    "not-a-url": "line 1 is not an http(s):// URL with a valid host (javascript:, file:, a bare word, nothing)",
+    "truncated": "the file ends inside its metadata: after the URL, after the title, before the timestamps, or before the headline repeats",
+    "no-body": "the metadata is complete but no visible article follows the headline",
+    "missing-timestamp": "the metadata has no timestamp where the layout puts them",
+    "invalid-timestamp": "a timestamp line that is not a date-time, is impossible (2021-02-30T25:61), lacks its UTC offset, lies outside 1990-2099, a modified time before the published time, or more than three timestamps",
+    # Decided outside the reader, listed here so that every code the report can hold is documented:
+    "too-large": "(build) the file is over max_file_bytes; checked from its size before it is read",
+    "unreadable": "(build) the file could not be read from disk",
+    "schema-violation": "(build) the parsed row breaks a constraint of the table schema",
+}
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}:")
+_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://\S+")
+# A line in the place of a timestamp that starts like a date is a timestamp, valid or not.
+_DATE_START = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\S*)?")
+_TIMESTAMP = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hour>\d{2}):(?P<minute>\d{2})"
+    r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
+    r"\s?(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?"
 )
-_LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-][A-Za-z]{2,4}")
+_LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Za-z]{4})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"\+?[\d\s()\-]{7,}")
-_YEAR = re.compile(r"(19|20)\d{2}")
-_DIMENSION = re.compile(r"\d{1,5}(px)?")
-_IMAGE_URL = re.compile(r"\.(jpe?g|png|gif|webp|avif|svg)(\?|$)|/img/|/images?/", re.IGNORECASE)
-_GENRES = {"news", "article", "newsarticle", "reportage", "analysis", "opinion", "interview"}
-# The trailing date of a related article: "30 December 2025, 00:05 GMT",
-# "5 de septiembre 2024, 18:39 GMT", "11:54 22.12.2025", and similar localized forms.
-_RELATED_DATE = re.compile(
-    r"(?:\d{1,2}(?:\.)?\s+(?:de\s+)?[^\W\d_]+\.?\s+(?:de\s+)?\d{4}(?:\s*г\.?)?,?\s+\d{1,2}:\d{2}(?:\s*(?:GMT|UTC|MSK)(?:[+-]\d{1,2})?)?)"
-    r"|(?:\d{1,2}:\d{2},?\s+\d{1,2}[./]\d{1,2}[./]\d{4})"
-    r"|(?:\d{1,2}[./]\d{1,2}[./]\d{4},?\s+\d{1,2}:\d{2}(?:\s*(?:GMT|UTC|MSK))?)"
-    r"|(?:[^\W\d_]+\.?\s+\d{1,2},\s+\d{4},?\s+\d{1,2}:\d{2}(?:\s*(?:GMT|UTC|MSK))?)",
-    re.UNICODE,
+_PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
+_NUMBER = re.compile(r"\d{1,5}(?:px)?")
+_IMAGE_URL = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|avif|svg|bmp|ico)(?:[?#]|$)|/img/|/images?/|/photos?/|/logo", re.IGNORECASE
 )
-_SENTENCE_END = tuple(".!?…:;\"'”»)]") + ("।", "۔", "؟", "。")
-_BULLET = re.compile(r"[-–—•*·▪●]\s|\d{1,2}[.)]\s")
-# Far longer than any page's metadata block; bounds the search for the timestamps.
-_MAX_HEADER_LINES = 12
+_GENRES = {"news", "article", "newsarticle", "reportage", "analysis", "opinion", "interview", "blog", "blogposting"}
+_TERMINAL = tuple(".!?…:;\"'”»)]") + ("।", "॥", "۔", "؟", "。", "！", "？", "›", "’")
+_BULLET = re.compile(r"(?:[-–—•*·▪●►✓✔]|\d{1,2}[.)])\s")
+# The related article's date line at the end of the visible page, in its localized forms:
+# "30 December 2025, 00:05 GMT", "30. Dezember 2025, 00:05", "5 de septiembre 2024, 18:39 GMT",
+# "11:54 22.12.2025", "22.12.2025, 11:54", "December 30, 2025, 00:05 GMT", "2025年12月30日 00:05".
+_MONTH_WORD = r"[^\W\d_][^\s\d,.]{0,15}\.?"
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?"
+_ZONE = r"(?:\s?(?:GMT|UTC|MSK|МСК)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?)?"
+_RELATED_DATE = re.compile(
+    rf"\d{{1,2}}\.?\s(?:de\s)?{_MONTH_WORD}\s(?:de\s)?\d{{4}}(?:\s?г\.)?,?\s{_CLOCK}{_ZONE}"
+    rf"|{_CLOCK},?\s\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}{_ZONE}"
+    rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}},?\s{_CLOCK}{_ZONE}"
+    rf"|{_MONTH_WORD}\s\d{{1,2}},\s\d{{4}},?\s{_CLOCK}{_ZONE}"
+    rf"|\d{{4}}年\d{{1,2}}月\d{{1,2}}日\s?{_CLOCK}{_ZONE}"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}\s{_CLOCK}{_ZONE}"
+)
+_RELATED_DATE_MAX = 64
+# The title, second title, site name and description come before the timestamps; a file whose
+# first timestamp is not within these lines has none where the layout puts them.
+_HEADER_WINDOW = 6
+# The articleBody line is confirmed by finding this many of its first characters in the visible text.
+_EVIDENCE_KEY = 60
+# How far past the expected place a line may start in the articleBody evidence (lines the
+# evidence omits, such as subheadings or captions, shift it).
+_EVIDENCE_SLACK = 2000
+_HEADING_MAX_WORDS = 8
+_BODY_CANDIDATES = 8
+_VISIBLE_KEY_CHARS = 50_000
+_LIST_ITEM_MAX = 120
 
 
 def parse_article(data: bytes, source_file: str) -> Article | Reject:
@@ -70,8 +130,9 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         source_file: its path relative to the raw folder (provenance only; never opened).
 
     Returns:
-        An `Article` whose fields come from what the file says, or a `Reject` naming why the
-        file is not a usable article. Never raises on bad input.
+        An `Article` whose fields come from what the file says, or a `Reject` whose `reason`
+        is one of `REJECT_REASONS` and whose `detail` names the specific problem. Never raises
+        on bad input.
     """
     sha = hashlib.sha256(data).hexdigest()
 
@@ -87,48 +148,45 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         text, _encoding = decode_text(data)
     except UndecodableText as exc:
         return reject("invalid-encoding", str(exc))
-    if "\ufffd" in text:
-        return reject("invalid-encoding", f"text holds U+FFFD replacement characters at char {text.index(chr(0xfffd))}")
+    replacement = text.find("\ufffd")
+    if replacement != -1:
+        return reject("invalid-encoding", f"text holds a U+FFFD replacement character at character {replacement}: damaged before collection")
 
-    lines = [clean_line(line) for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    first = lines[0]
-    if first[:1] in "{[" and _looks_like_json(text):
-        return reject("not-an-article", "not a collected article: the file is a JSON document")
-    if not _URL.fullmatch(first):
-        shown = first if len(first) <= 60 else first[:57] + "..."
-        return reject("not-a-url", f"line 1 is not an http(s):// URL: {shown!r}")
-    url = first
-    if len(lines) < 2:
+    lines = _lines(text)
+    if not lines:
+        return reject("empty-file", "file holds only whitespace and invisible marks")
+    other = sniff_other_format(text, lines[0])
+    if other:
+        return reject("not-an-article", f"not a collected article: the file is {other}")
+    url, problem = _check_url(lines[0])
+    if problem:
+        return reject("not-a-url", problem)
+    if len(lines) == 1:
         return reject("truncated", "file ends after the URL: no title")
     title = lines[1]
     if len(lines) == 2:
         return reject("truncated", "file ends after the title")
 
     # Anchor 1: the timestamps.
-    ts_start = next(
-        (i for i in range(2, min(len(lines), 2 + _MAX_HEADER_LINES)) if _TIMESTAMP_SHAPE.fullmatch(lines[i])),
-        None,
-    )
+    window_end = min(len(lines), 2 + _HEADER_WINDOW)
+    ts_start = next((i for i in range(2, window_end) if _DATE_START.fullmatch(lines[i])), None)
     if ts_start is None:
-        if len(lines) <= 6:
-            return reject("truncated", "file ends inside its metadata, before the timestamps")
-        return reject("missing-timestamp", "no publication timestamp in the metadata")
+        if len(lines) <= 2 + _HEADER_WINDOW and not _has_visible_page(lines, title):
+            return reject("truncated", f"file ends inside its metadata after {len(lines)} lines, before any timestamp")
+        return reject("missing-timestamp", "no timestamp after the title, site name and description")
     ts_end = ts_start
-    while ts_end < len(lines) and _TIMESTAMP_SHAPE.fullmatch(lines[ts_end]):
+    while ts_end < len(lines) and _DATE_START.fullmatch(lines[ts_end]):
         ts_end += 1
     stamps: list[datetime] = []
     for line in lines[ts_start:ts_end]:
-        parsed = _parse_timestamp(line)
-        if parsed is None:
-            return reject("invalid-timestamp", f"impossible timestamp {line!r}")
+        parsed, problem = _parse_timestamp(line)
+        if problem:
+            return reject("invalid-timestamp", problem)
         stamps.append(parsed)
-    if len(stamps) >= 3:
-        published, modified = stamps[1], stamps[2]
-    elif len(stamps) == 2:
-        published, modified = stamps[0], stamps[1]
-    else:
-        published, modified = stamps[0], None
+    if len(stamps) > 3:
+        return reject("invalid-timestamp", f"{len(stamps)} timestamp lines where the layout has one or three")
+    published = stamps[1] if len(stamps) == 3 else stamps[0]
+    modified = stamps[-1] if len(stamps) > 1 else None
     if modified is not None and modified < published:
         return reject(
             "invalid-timestamp",
@@ -136,24 +194,28 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         )
 
     # Anchor 2: the last repetition of the headline starts the visible page.
-    headline_at = _last_index(lines, title, ts_end)
+    titles = (title, lines[2]) if ts_start > 2 and _same_headline(lines[2], title) else (title,)
+    headline_at = _last_headline(lines, titles, ts_end)
     if headline_at is None:
+        if ts_end == len(lines):
+            return reject("truncated", "file ends inside its metadata, right after the timestamps")
+        if len(lines) - ts_end >= 2 and lines[-1] == lines[-2]:
+            return reject("no-body", "metadata without a visible article: the headline never repeats after the keywords")
         return reject("truncated", "file ends inside its metadata: the headline never repeats to start the article")
     visible = lines[headline_at + 1 :]
     if not visible:
-        return reject("no-body", "metadata without a visible article after the headline")
+        return reject("no-body", "metadata without a visible article: nothing follows the repeated headline")
 
-    header = lines[2:ts_start]
-    site_name, description = _split_header(header, title, lines[ts_end:headline_at])
-    meta = _parse_middle(lines[ts_end:headline_at], url, site_name)
+    middle = lines[ts_end:headline_at]
+    site_name, description = _split_header(lines[2:ts_start], title, middle)
+    meta = _parse_middle(middle, url, visible, site_name)
+    publisher = site_name or meta["publisher_name"]
 
+    evidence = _Evidence(meta["article_body"])
     body_lines = visible
-    if meta["related_urls"] and len(body_lines) > 1 and _RELATED_DATE.fullmatch(body_lines[-1]):
+    if meta["related_urls"] and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
         body_lines = body_lines[:-1]
-    paragraphs = _join_paragraphs(body_lines, meta["article_body"])
-    body = "\n\n".join(paragraphs)
-    if not body:
-        return reject("no-body", "metadata without a visible article after the headline")
+    body = "\n\n".join(_join_paragraphs(body_lines, evidence))
 
     language = meta["language"]
     language_source = "declared"
@@ -176,7 +238,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         keywords=tuple(meta["keywords"]),
         image_url=meta["image_url"],
         language=language,
-        publisher=site_name,
+        publisher=publisher,
         related_urls=tuple(meta["related_urls"]),
         word_count=word_count(body),
         source_file=source_file,
@@ -186,38 +248,75 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     )
 
 
-def _looks_like_json(text: str) -> bool:
+def _lines(text: str) -> list[str]:
+    # Only CR, LF and CRLF end lines: str.splitlines() would also split on U+2028, U+0085 and
+    # form feeds, which can sit inside a paragraph.
+    out = []
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = clean_line(raw)
+        if line:
+            out.append(line)
+    return out
+
+
+def _check_url(line: str) -> tuple[str, str | None]:
+    shown = line if len(line) <= 60 else line[:57] + "..."
+    if not _URL.fullmatch(line):
+        scheme = _SCHEME.match(line)
+        if scheme and not line.lower().startswith(("http:", "https:")):
+            return line, f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
+        return line, f"line 1 is not an http(s):// URL: {shown!r}"
     try:
-        json.loads(text)
+        host = urlsplit(line).hostname
     except ValueError:
-        return False
-    return True
+        host = None
+    if not host or not url_domain(line):
+        return line, f"line 1 has no valid host name: {shown!r}"
+    # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
+    scheme, rest = line.split(":", 1)
+    return f"{scheme.lower()}:{rest}", None
 
 
-def _parse_timestamp(value: str) -> datetime | None:
-    """An ISO-8601 timestamp with any offset spelling, in UTC; None when impossible."""
-    match = _TIMESTAMP_SHAPE.fullmatch(value)
+def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:
+    """(the timestamp in UTC, None), or (None, why it is not a usable timestamp)."""
+    match = _TIMESTAMP.fullmatch(value)
     if match is None:
-        return None
-    offset = (match.group("offset") or "Z").upper()
-    if offset != "Z":
-        sign, digits = offset[0], offset[1:].replace(":", "")
+        return None, f"not an ISO-8601 date-time with a UTC offset: {value!r}"
+    offset = match.group("offset")
+    if offset is None:
+        return None, f"timestamp without a UTC offset: {value!r}"
+    if offset in ("Z", "z"):
+        offset = "+00:00"
+    else:
+        digits = offset[1:].replace(":", "")
         digits = digits if len(digits) == 4 else digits + "00"
-        offset = f"{sign}{digits[:2]}:{digits[2:]}"
-    time = match.group("time").replace(",", ".")
-    if len(time.split(":")[0]) == 1:
-        time = "0" + time
+        offset = f"{offset[0]}{digits[:2]}:{digits[2:]}"
+    second = match.group("second") or "00"
+    fraction = (match.group("fraction") or "")[:6]
+    iso = f"{match.group('date')}T{match.group('hour')}:{match.group('minute')}:{second}"
+    if fraction:
+        iso += "." + fraction.ljust(6, "0")
     try:
-        stamp = datetime.fromisoformat(f"{match.group('date')}T{time}{'+00:00' if offset == 'Z' else offset}")
-    except ValueError:
-        return None
-    return stamp.astimezone(timezone.utc)
+        stamp = datetime.fromisoformat(iso + offset).astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None, f"impossible timestamp {value!r}"
+    if not EARLIEST <= stamp < LATEST:
+        return None, f"timestamp {value!r} is outside {EARLIEST:%Y}-{LATEST.year - 1}"
+    return stamp, None
 
 
-def _last_index(lines: list[str], value: str, start: int) -> int | None:
-    folded = value.casefold()
+def _has_visible_page(lines: list[str], title: str) -> bool:
+    folded = title.casefold()
+    return any(line.casefold() == folded for line in lines[3:])
+
+
+def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int | None:
+    folded = {t.casefold() for t in titles}
+    lengths = {len(t) for t in titles}
     for i in range(len(lines) - 1, start - 1, -1):
-        if lines[i] == value or lines[i].casefold() == folded:
+        # The length test first: casefolding every long body line would cost more than it finds.
+        line = lines[i]
+        if (len(line) in lengths or abs(len(line) - min(lengths)) < 8) and line.casefold() in folded:
             return i
     return None
 
@@ -225,15 +324,16 @@ def _last_index(lines: list[str], value: str, start: int) -> int | None:
 def _split_header(header: list[str], title: str, middle: list[str]) -> tuple[str | None, str | None]:
     """(site name, description) from the lines between the title and the timestamps.
 
-    Those lines are [second title] [site name] [description]. The second title usually equals
-    the title; the site name is the line that the publisher blocks repeat further down; the
-    description is a sentence-like line and comes last.
+    Those lines are [second title] [site name] [description], each optional. The second title
+    equals the title or shares most of its words. The site name is the line the publisher
+    blocks repeat further down; failing that evidence, a short line without a full stop.
+    The description is the sentence-like line, and comes last.
     """
     rest = list(header)
-    if rest and rest[0].casefold() == title.casefold():
+    if rest and _same_headline(rest[0], title) and (len(rest) > 1 or rest[0].casefold() == title.casefold()):
         rest = rest[1:]
-    elif len(rest) == 3:  # a second title worded differently
-        rest = rest[1:]
+    if len(rest) > 2:  # a second title worded too differently to recognise
+        rest = rest[-2:]
     if not rest:
         return None, None
     later = set(middle)
@@ -242,77 +342,151 @@ def _split_header(header: list[str], title: str, middle: list[str]) -> tuple[str
         if only in later or not _is_sentence_like(only):
             return only, None
         return None, only
-    site_name, description = rest[0], rest[-1]
-    if site_name not in later and rest[-1] in later:
-        site_name, description = rest[-1], rest[0]
-    return site_name, description
+    first, second = rest
+    if second in later and first not in later:
+        return second, None if _same_headline(first, title) else first
+    return first, second
+
+
+def _same_headline(line: str, title: str) -> bool:
+    if line.casefold() == title.casefold():
+        return True
+    words, title_words = set(line.casefold().split()), set(title.casefold().split())
+    return bool(words) and len(words & title_words) >= 0.6 * max(len(words), len(title_words))
 
 
 def _is_sentence_like(line: str) -> bool:
-    return len(line) > 60 or line.endswith(_SENTENCE_END) and len(line.split()) > 6
+    return len(line) > 80 or (line.endswith(_TERMINAL) and len(line.split()) > 5)
 
 
-def _parse_middle(middle: list[str], url: str, site_name: str | None) -> dict:
-    """Section, tags, images, articleBody, related URLs, locale and keywords from the metadata
-    lines between the timestamps and the headline's last repetition."""
+def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: str | None) -> dict:
+    """Section, tags, main image, articleBody, related URLs, locale, keywords and the publisher
+    block's name, from the metadata lines between the timestamps and the repeated headline."""
     section: str | None = None
     tags: list[str] = []
     image_url: str | None = None
     article_body: str | None = None
-    related: list[str] = []
+    related: dict[str, None] = {}  # ordered and de-duplicated in constant time per URL
     language: str | None = None
     keywords: list[str] = []
+    publisher_name: str | None = None
 
     end = len(middle)
     # The keywords line comes twice, right before the headline.
-    if end >= 2 and middle[-1] == middle[-2] and not _URL.fullmatch(middle[-1]) and not _LOCALE.fullmatch(middle[-1]):
+    if end >= 2 and middle[-1] == middle[-2] and _could_be_keywords(middle[-1]):
         keywords = _split_keywords(middle[-1])
         end -= 2
 
-    # Leading short lines: the section, then the tags, until the first URL or long line.
+    # The articleBody starts within the first paragraphs; only the first few long lines are
+    # candidates, so a file of many long lines costs no more than a bounded number of searches.
+    opening = _Opening(visible)
+    candidates = (i for i in range(end) if len(middle[i]) >= 40 and not _URL.fullmatch(middle[i]))
+    body_at = next((i for _, i in zip(range(_BODY_CANDIDATES), candidates) if opening.starts(middle[i])), None)
+
+    # Leading short lines: the section, then the tags. They stop at the first URL, at the
+    # articleBody line, at a line of the publisher block, or where lines start to repeat (the
+    # "about" lines that come later are a subset of the tags).
     i = 0
     leading: list[str] = []
-    while i < end and not _URL.fullmatch(middle[i]) and not _is_article_body(middle[i]) and not _is_trailer_line(middle[i], site_name):
-        leading.append(middle[i])
+    seen: set[str] = set()
+    limit = body_at if body_at is not None else end
+    while i < limit:
+        line = middle[i]
+        if _URL.fullmatch(line) or line == site_name or _is_trailer_line(line) or line.casefold() in seen:
+            break
+        leading.append(line)
+        seen.add(line.casefold())
         i += 1
-    if leading:
-        section, tags = leading[0], leading[1:]
-    if i < end and _URL.fullmatch(middle[i]) and _IMAGE_URL.search(middle[i]):
-        image_url = middle[i]
-        i += 1
-    if i < end and _is_article_body(middle[i]):
-        article_body = middle[i]
-        i += 1
-    seen_locale = False
-    for line in middle[i:end]:
+
+    rest_start = i
+    if body_at is not None:
+        article_body = middle[body_at]
+        before = [line for line in middle[rest_start:body_at] if _URL.fullmatch(line)]
+        image_url = before[0] if before else None
+        rest_start = body_at + 1
+    elif rest_start < end and _URL.fullmatch(middle[rest_start]) and _IMAGE_URL.search(middle[rest_start]):
+        image_url = middle[rest_start]
+        rest_start += 1
+
+    # After the articleBody: related article URLs, the "about" lines, then the publisher blocks,
+    # copyright year, genre, locale and the thumbnail (an image URL: never a related article).
+    about: set[str] = set()
+    for line in middle[rest_start:end]:
         if _URL.fullmatch(line):
-            # After the locale comes the thumbnail; other links before it are related articles.
-            if not seen_locale and not _IMAGE_URL.search(line) and line != url and line not in related:
-                related.append(line)
+            if language is None and not _IMAGE_URL.search(line) and line != url:
+                related.setdefault(line, None)
             continue
-        if language is None and _LOCALE.fullmatch(line):
-            language = _LOCALE.fullmatch(line).group("lang").lower()
-            seen_locale = True
+        locale = _LOCALE.fullmatch(line)
+        if locale:
+            if language is None:
+                language = locale.group("lang")
+            continue
+        folded = line.casefold()
+        if folded in seen:
+            about.add(folded)
+            continue
+        if (
+            publisher_name is None
+            and not _is_trailer_line(line)
+            and not _NUMBER.fullmatch(line)
+            and folded not in _GENRES
+            and len(line) <= 80
+        ):
+            publisher_name = line
+
+    # Section or first tag? The "about" lines repeat some of the tags, never the section: a first
+    # leading line that the about lines repeat is a tag, and the page names no section.
+    if leading:
+        if leading[0].casefold() in about:
+            tags = leading
+        else:
+            section, tags = leading[0], leading[1:]
     return {
         "section": section,
         "tags": tags,
         "image_url": image_url,
         "article_body": article_body,
-        "related_urls": related,
+        "related_urls": list(related),
         "language": language if language and len(language) == 2 else None,
         "keywords": keywords,
+        "publisher_name": publisher_name,
     }
 
 
-def _is_article_body(line: str) -> bool:
-    return len(line) > 200
+class _Opening:
+    """The first paragraphs of the visible text, to recognise the articleBody line by its opening."""
+
+    __slots__ = ("spaced", "_squeezed", "visible")
+
+    def __init__(self, visible: list[str]) -> None:
+        self.visible = visible[:50]
+        self.spaced = " ".join(self.visible)[:_VISIBLE_KEY_CHARS]
+        self._squeezed: str | None = None
+
+    def starts(self, line: str) -> bool:
+        """Whether `line` opens with text of the visible page: the articleBody line."""
+        key = " ".join(line[: _EVIDENCE_KEY * 2].split())[:_EVIDENCE_KEY]
+        if len(key) < 30:
+            return False
+        if key in self.spaced:
+            return True
+        # The key may span a paragraph break that the articleBody glued: compare without spaces.
+        if self._squeezed is None:
+            self._squeezed = "".join(self.spaced.split())
+        return "".join(key.split()) in self._squeezed
 
 
-def _is_trailer_line(line: str, site_name: str | None) -> bool:
-    return (
-        (site_name is not None and line == site_name)
-        or bool(_EMAIL.fullmatch(line))
-        or bool(_LOCALE.fullmatch(line))
+def _could_be_keywords(line: str) -> bool:
+    return not (_URL.fullmatch(line) or _LOCALE.fullmatch(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
+
+
+def _is_trailer_line(line: str) -> bool:
+    """A line only the publisher blocks and what follows them hold (a genre such as "News"
+    is not one of them: it can be a tag too)."""
+    return bool(
+        _EMAIL.fullmatch(line)
+        or _LOCALE.fullmatch(line)
+        or (_PHONE.fullmatch(line) and sum(c.isdigit() for c in line) >= 7)
     )
 
 
@@ -325,30 +499,94 @@ def _split_keywords(line: str) -> list[str]:
     return list(seen)
 
 
-def _join_paragraphs(lines: list[str], article_body: str | None) -> list[str]:
+def _is_related_date(line: str, evidence: _Evidence) -> bool:
+    """The trailing line is the related article's date, not text: it has a date's shape and
+    the articleBody (when there is one) does not hold it."""
+    if len(line) > _RELATED_DATE_MAX or not _RELATED_DATE.fullmatch(line):
+        return False
+    return not evidence.contains(line)
+
+
+class _Evidence:
+    """The articleBody line, searched in order: each visible line is looked for just after where
+    the previous one was found, within a bounded window, so the whole body costs linear time."""
+
+    __slots__ = ("text", "cursor", "style")
+
+    def __init__(self, article_body: str | None) -> None:
+        self.text = " ".join(article_body.split()) if article_body else ""
+        self.cursor = 0
+        self.style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
+
+    def contains(self, line: str) -> bool:
+        return bool(self.text) and " ".join(line.split()) in self.text
+
+    def locate(self, line: str) -> tuple[int, int] | None:
+        """(start, end) of `line` in the evidence, searching forward from the last match."""
+        if not self.text:
+            return None
+        squeezed = " ".join(line.split())
+        key = squeezed[:_EVIDENCE_KEY]
+        at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
+        if at == -1:
+            return None
+        end = at + len(squeezed)
+        if self.text[at:end] != squeezed:
+            return None
+        self.cursor = end
+        return at, end
+
+    def junction(self, previous_end: int | None, line: str) -> str | None:
+        """How the evidence joins the previous line to `line`: "space", "glued" or None (unknown)."""
+        if previous_end is None or not self.text:
+            return None
+        head = " ".join(line.split())[:20]
+        if self.text.startswith(head, previous_end):
+            return "glued"
+        if self.text.startswith(" " + head, previous_end):
+            return "space"
+        return None
+
+
+def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
     """Re-join paragraphs that the page broke across two lines mid-sentence.
 
-    A line that does not end a sentence is joined to the next when the next starts in lower
-    case, or when the articleBody evidence shows the two lines run on with a space (it glues
-    real paragraph breaks with no space). Subheadings and bullet items stay their own lines.
+    A line that ends a sentence, a bullet item, and the line after either stay separate. A
+    line continuing in lower case joins the previous one (unless both are items of a list
+    opened by a colon). A line starting with a capital joins only on evidence: the articleBody
+    runs the two lines on with a space, where it glues real paragraphs with nothing, or (when
+    it joins everything with a space) where the previous line is no subheading. A junction the
+    articleBody glues is always a real paragraph break.
     """
-    evidence = article_body or ""
     paragraphs: list[str] = []
+    previous_end: int | None = None
+    last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
     for line in lines:
-        if paragraphs and _continues(paragraphs[-1], line, evidence):
+        located = evidence.locate(line)
+        junction = evidence.junction(previous_end, line) if located else None
+        if paragraphs and junction and paragraphs[-1].endswith(_TERMINAL) and evidence.style is None:
+            evidence.style = junction
+        if paragraphs and _continues(paragraphs[-1], line, junction, evidence.style, last_is_item):
             paragraphs[-1] = f"{paragraphs[-1]} {line}"
         else:
+            opens_list = bool(paragraphs) and (paragraphs[-1].endswith(":") or last_is_item)
+            # Items without a marker, continuing a list in lower case; a capitalized line ends it.
+            last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
             paragraphs.append(line)
+        previous_end = located[1] if located else None
     return paragraphs
 
 
-def _continues(previous: str, line: str, evidence: str) -> bool:
-    if previous.endswith(_SENTENCE_END) or _BULLET.match(line) or _BULLET.match(previous):
+def _continues(previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool) -> bool:
+    if previous.endswith(_TERMINAL) or _BULLET.match(line) or _BULLET.match(previous):
+        return False
+    if junction == "glued":
         return False
     first = line[:1]
     if first.islower():
-        return True
-    if not evidence or not first.isalpha():
+        return not (previous_is_item and len(line) <= _LIST_ITEM_MAX)
+    if not first.isalpha() or junction != "space":
         return False
-    tail, head = previous[-40:], line[:40]
-    return f"{tail} {head}" in evidence and f"{tail}{head}" not in evidence and len(previous) > 80
+    if style == "glued":
+        return True
+    return len(previous.split()) > _HEADING_MAX_WORDS

@@ -6,6 +6,7 @@ Shared here so that future layouts (saved HTML pages, JSONL exports) reuse the s
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from functools import lru_cache
@@ -33,6 +34,9 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
+
+
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,62}\.?)*[a-z0-9]|[a-z0-9]")
 
 
 class UndecodableText(ValueError):
@@ -71,10 +75,16 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         position = exc.start + offset
-        if offset == 0 and not _UTF8_MULTIBYTE.search(data):
-            legacy = _decode_legacy_cyrillic(data)
-            if legacy is not None:
-                return legacy, "windows-1251"
+        # UTF-8 with a few damaged bytes still holds far more valid multi-byte sequences than
+        # broken ones; a legacy single-byte file holds almost none (a Windows-1251 capital
+        # followed by a quote mark can form one by chance).
+        if offset == 0:
+            broken = data.decode("utf-8", errors="replace").count("\ufffd")
+            valid = sum(1 for _ in _UTF8_MULTIBYTE.finditer(data))
+            if valid * 10 < broken:
+                legacy = _decode_legacy_cyrillic(data)
+                if legacy is not None:
+                    return legacy, "windows-1251"
         raise UndecodableText(f"invalid UTF-8 at byte {position}") from None
 
 
@@ -90,6 +100,30 @@ def _decode_legacy_cyrillic(data: bytes) -> str | None:
     return text if letters and cyrillic / len(letters) > 0.3 else None
 
 
+def sniff_other_format(text: str, first_line: str) -> str | None:
+    """What other text format the file is (a JSON document, JSON lines, an HTML or XML page),
+    or None. Only files whose first line opens such a document are parsed to find out."""
+    head = first_line[:1]
+    if head in "{[":
+        try:
+            json.loads(text)
+        except ValueError:
+            pass
+        else:
+            return "a JSON document"
+        try:
+            json.loads(first_line)
+        except ValueError:
+            return None
+        return "a JSON lines export"
+    lowered = first_line[:15].lower()
+    if lowered.startswith(("<!doctype html", "<html")):
+        return "an HTML page"
+    if lowered.startswith("<?xml"):
+        return "an XML document"
+    return None
+
+
 def normalize_url(url: str) -> str:
     """The URL as used for identity: scheme and host lower-cased, fragment dropped."""
     parts = urlsplit(url.strip())
@@ -102,8 +136,19 @@ def article_id(url: str) -> str:
 
 
 def url_domain(url: str) -> str:
-    """The URL's host, lower-cased, without a leading 'www.'."""
-    host = (urlsplit(url.strip()).hostname or "").lower()
+    """The URL's host, lower-cased, without a leading 'www.', internationalized names in their
+    ASCII (punycode) form; "" when the URL has no valid host name."""
+    try:
+        host = (urlsplit(url.strip()).hostname or "").lower()
+    except ValueError:
+        return ""
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return ""
+    if not _HOST.fullmatch(host):
+        return ""
     return host[4:] if host.startswith("www.") else host
 
 
@@ -111,9 +156,15 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
+_INVISIBLE = "\u200b\u200e\u200f\ufeff"
+
+
 def clean_line(line: str) -> str:
     """A line with surrounding whitespace (including NBSP and zero-width marks) removed, NFC-normalized."""
-    return unicodedata.normalize("NFC", line.strip().strip("\u200b\u200e\u200f\ufeff").strip())
+    line = line.strip()
+    if line and (line[0] in _INVISIBLE or line[-1] in _INVISIBLE):
+        line = line.strip(_INVISIBLE).strip()
+    return line if line.isascii() or unicodedata.is_normalized("NFC", line) else unicodedata.normalize("NFC", line)
 
 
 @lru_cache(maxsize=1)
@@ -121,10 +172,12 @@ def _language_identifier():
     # py3langid ships its model inside the wheel: nothing is downloaded at run time.
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    return LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    # py3langid 0.4 renamed the loader; older releases only have from_pickled_model.
+    load = getattr(LanguageIdentifier, "from_model_file", None) or LanguageIdentifier.from_pickled_model
+    return load(MODEL_FILE, norm_probs=True)
 
 
-def detect_language(text: str, *, min_chars: int = 40, min_confidence: float = 0.90) -> str | None:
+def detect_language(text: str, *, min_chars: int = 40, min_confidence: float = 0.5) -> str | None:
     """ISO 639-1 code of `text`'s language, or None when the text is too short or unclear."""
     sample = text[:4000]
     if sum(1 for c in sample if c.isalpha()) < min_chars:
