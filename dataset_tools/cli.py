@@ -173,7 +173,10 @@ def main() -> None:
     """Console-script entry point: run the app and turn errors into one line plus a hint."""
     debug = os.environ.get("DATASET_TOOLS_DEBUG", "") not in ("", "0")
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns a `typer.Exit`'s code instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except DatasetToolsError as exc:
         if debug:
             err_console.print_exception()

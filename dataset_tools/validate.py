@@ -255,7 +255,7 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
                 errors.add("row-count-mismatch", f"{entry['path']} has {rows} rows, manifest.json says {entry['rows']}", entry["path"])
     _check_card(folder, schema, scan, manifest, errors)
     _check_croissant(folder, errors)
-    _check_datapackage(folder, errors)
+    _check_datapackage(folder, schema, errors)
     listed_errors = errors.finish()
     stats = {"files": len(scan.rows_by_file) + len(scan.corrupt), "rows": sum(scan.rows_by_file.values()), "errors": errors.total}
     return Report(source or str(folder), not listed_errors, stats, listed_errors)
@@ -648,11 +648,15 @@ def _issue_lines(text: str) -> list[str]:
     return issues or [text.strip()]
 
 
-def _check_datapackage(folder: Path, errors: _Errors) -> None:
+def _check_datapackage(folder: Path, schema: TableSchema, errors: _Errors) -> None:
+    """The descriptor by frictionless' own metadata validation, its resource schema against
+    schemas/, and its resource paths. The rows are not re-read through frictionless: its
+    cell-by-cell reader rejects Parquet list columns and is slow; the column-wise scan above
+    already checks every row against the same Table Schema."""
     path = folder / DATAPACKAGE_FILE
     if not path.is_file():
         return
-    from frictionless import Package
+    from frictionless import FrictionlessException, Package
 
     try:
         descriptor = json.loads(path.read_text(encoding="utf-8"))
@@ -662,10 +666,33 @@ def _check_datapackage(folder: Path, errors: _Errors) -> None:
     if not isinstance(descriptor, dict):
         errors.add("datapackage-invalid", "datapackage.json is not a JSON object", DATAPACKAGE_FILE)
         return
-    for error in Package.metadata_validate(descriptor):
-        errors.add("datapackage-invalid", f"datapackage.json: {error.message}", DATAPACKAGE_FILE)
+    try:
+        for error in Package.metadata_validate(descriptor):
+            errors.add("datapackage-invalid", f"datapackage.json: {error.message}", DATAPACKAGE_FILE)
+    except FrictionlessException as exc:
+        errors.add("datapackage-invalid", f"datapackage.json: {exc.error.message}", DATAPACKAGE_FILE)
+    want = [(f["name"], f["type"]) for f in schema.descriptor.get("fields", [])]
     for resource in descriptor.get("resources") or []:
+        table_schema = resource.get("schema") if isinstance(resource, dict) else None
+        if isinstance(table_schema, dict):
+            have = [(f.get("name"), f.get("type")) for f in table_schema.get("fields", []) if isinstance(f, dict)]
+            for problem in _field_list_differences(have, want):
+                errors.add("datapackage-invalid", f"datapackage.json resource {resource.get('name', '?')!r}: {problem}", DATAPACKAGE_FILE)
         paths = resource.get("path") if isinstance(resource, dict) else None
         for rel in [paths] if isinstance(paths, str) else (paths or []):
             if isinstance(rel, str) and not rel.startswith(("http://", "https://")) and not (folder / rel).is_file():
                 errors.add("datapackage-invalid", f"datapackage.json resource path {rel!r} does not exist", DATAPACKAGE_FILE)
+
+
+def _field_list_differences(have: list[tuple], want: list[tuple]) -> list[str]:
+    have_types, want_types = dict(have), dict(want)
+    out = [f"field {name!r} of schemas/ is missing" for name in want_types if name not in have_types]
+    out += [f"field {name!r} is not in schemas/" for name in have_types if name not in want_types]
+    out += [
+        f"field {name!r} is {have_types[name]}, schemas/ says {kind}"
+        for name, kind in want_types.items()
+        if name in have_types and have_types[name] != kind
+    ]
+    if not out and [n for n, _ in have] != [n for n, _ in want]:
+        out.append("fields are not in the order of schemas/")
+    return out
