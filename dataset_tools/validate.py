@@ -369,7 +369,8 @@ class _Scan:
 
     def check_file(self, folder: Path, rel: str) -> None:
         try:
-            handle = pq.ParquetFile(folder / rel)
+            # No pre-buffering: one column chunk in memory at a time, not a whole row group's.
+            handle = pq.ParquetFile(folder / rel, pre_buffer=False)
             actual = handle.schema_arrow
         except Exception as exc:  # any reader failure is the file's fault, not ours
             self.corrupt.add(rel)
