@@ -386,6 +386,9 @@ def test_constraint_violations_name_row_and_field(project, dist):
         language[1] = "xx"
         url = table["url"].to_pylist()
         url[2] = "ftp://news.example.org/a"
+        body = table["body"].to_pylist()
+        body[3] = " \n\n "
+        table = table.set_column(table.schema.get_field_index("body"), table.schema.field("body"), pa.array(body))
         table = table.set_column(table.schema.get_field_index("language"), table.schema.field("language"), pa.array(language))
         return table.set_column(table.schema.get_field_index("url"), table.schema.field("url"), pa.array(url))
 
@@ -393,8 +396,21 @@ def test_constraint_violations_name_row_and_field(project, dist):
     _reseal(project)
     report = _validate(project)
     found = {(e.file, e.row, e.field) for e in report.errors if e.type == "constraint"}
-    assert {(SHARDS[0], 1, "language"), (SHARDS[0], 2, "url")} <= found
+    assert {(SHARDS[0], 1, "language"), (SHARDS[0], 2, "url"), (SHARDS[0], 3, "body")} <= found
+    assert f"{SHARDS[0]} row 3: body is blank (whitespace only) (blank)" in _messages(report, "constraint")
     assert f"{SHARDS[0]} row 1: language is not an ISO 639-1 code or 'und' (language-code)" in _messages(report, "constraint")
+
+
+def test_unique_keys_are_exact_for_ids_and_separate_for_other_values():
+    from dataset_tools.validate import _unique_keys
+
+    column = pa.array(["00000000000000ff", "not-an-id", None, "not-an-id", "ffffffffffffffff", "00000000000000FF"])
+    keys, hashed, rows = _unique_keys(column)
+    by_row = {int(r): (int(k), bool(h)) for k, h, r in zip(keys, hashed, rows)}
+    assert set(by_row) == {0, 1, 3, 4, 5}  # the null is not a value
+    assert by_row[0] == (0xFF, False) and by_row[4] == (2**64 - 1, False)
+    assert by_row[1] == by_row[3] and by_row[1][1] is True
+    assert by_row[5][1] is True  # upper-case hex is not an id: hashed, never equal to row 0's key
 
 
 def test_usage_errors_exit_2(project, capsys, monkeypatch):
