@@ -207,8 +207,9 @@ def download_revision(target: HubTarget, into: Path) -> Path:
             hint="Check the repo id; for a private dataset set HF_TOKEN.",
         ) from None
     except (HfHubHTTPError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DatasetToolsError(
-            f"could not download {target} from the Hub: {exc}",
+            f"could not download {target} from the Hub: {first}",
             hint="Check the network, HF_ENDPOINT and HF_TOKEN.",
         ) from None
     return into
