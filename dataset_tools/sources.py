@@ -72,7 +72,8 @@ def download_revision(repo_id: str, revision: str, target: Path, *, token: str |
     """Download every file of a dataset revision into `target` and return it.
 
     Raises:
-        HubDownloadFailed: the repository or revision does not exist, or the Hub is unreachable.
+        InputNotFound: the repository or revision does not exist (or is not visible).
+        HubDownloadFailed: the Hub is unreachable or the download failed.
     """
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
@@ -86,9 +87,9 @@ def download_revision(repo_id: str, revision: str, target: Path, *, token: str |
             token=token,
         )
     except RevisionNotFoundError:
-        raise HubDownloadFailed(f"revision {revision!r} of dataset {repo_id} not found on the Hub") from None
+        raise InputNotFound(f"revision {revision!r} of dataset {repo_id} not found on the Hub") from None
     except RepositoryNotFoundError:
-        raise HubDownloadFailed(
+        raise InputNotFound(
             f"dataset {repo_id} not found on the Hub (or not visible with this token)",
             hint="Check the repo id, and log in (hf auth login) or set HF_TOKEN for a private dataset.",
         ) from None

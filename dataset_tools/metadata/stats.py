@@ -80,36 +80,58 @@ COVERAGE = {
 }
 
 
+def shard_info(folder: Path, path: Path, meta: pq.FileMetaData | None = None) -> ShardInfo:
+    """Rows and sizes of one shard, from its Parquet footer only."""
+    meta = meta or pq.ParquetFile(path).metadata
+    return ShardInfo(
+        path=path.relative_to(folder).as_posix(),
+        rows=meta.num_rows,
+        file_bytes=path.stat().st_size,
+        data_bytes=sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+    )
+
+
+def split_sizes(folder: Path) -> dict:
+    """The train split's `num_examples`, `num_bytes` (uncompressed) and `download_size`, as the
+    card states them, from the Parquet footers only."""
+    infos = [shard_info(folder, path) for path in data_files(folder)]
+    return {
+        "num_examples": sum(i.rows for i in infos),
+        "num_bytes": sum(i.data_bytes for i in infos),
+        "download_size": sum(i.file_bytes for i in infos),
+    }
+
+
 def collect_stats(folder: Path) -> DatasetStats:
     """Read every shard of `folder` batch by batch and count what the card reports."""
     stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
     low = high = None
     for path in data_files(folder):
         parquet = pq.ParquetFile(path)
-        meta = parquet.metadata
-        stats.shards.append(
-            ShardInfo(
-                path=path.relative_to(folder).as_posix(),
-                rows=meta.num_rows,
-                file_bytes=path.stat().st_size,
-                data_bytes=sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
-            )
-        )
+        stats.shards.append(shard_info(folder, path, parquet.metadata))
         columns = ["domain", "language", "section", "published_at", "body", "word_count", *COVERAGE]
         columns = list(dict.fromkeys(c for c in columns if c in parquet.schema_arrow.names))
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
             stats.rows += batch.num_rows
-            _count(stats.domains, batch.column("domain"))
-            _count(stats.languages, batch.column("language"))
-            _count(stats.sections, batch.column("section"))
-            published = batch.column("published_at")
-            _count(stats.months, pc.strftime(published, format="%Y-%m"))
-            _count(stats.body_lengths, pc.utf8_length(batch.column("body")))
-            _count(stats.word_counts, batch.column("word_count"))
+            # A column missing from a broken build is counted as absent, not a crash.
+            have = set(batch.schema.names)
+            for counter, name in (
+                (stats.domains, "domain"),
+                (stats.languages, "language"),
+                (stats.sections, "section"),
+                (stats.word_counts, "word_count"),
+            ):
+                if name in have:
+                    _count(counter, batch.column(name))
+            if "published_at" in have:
+                _count(stats.months, pc.strftime(batch.column("published_at"), format="%Y-%m"))
+            if "body" in have:
+                _count(stats.body_lengths, pc.utf8_length(batch.column("body")))
             for name in COVERAGE:
-                stats.coverage[name] += _present(batch.column(name))
-            if batch.num_rows:
-                bounds = pc.min_max(published)
+                if name in have:
+                    stats.coverage[name] += _present(batch.column(name))
+            if batch.num_rows and "published_at" in have:
+                bounds = pc.min_max(batch.column("published_at"))
                 low = _min(low, bounds["min"].as_py())
                 high = _max(high, bounds["max"].as_py())
     stats.first_published = low.strftime("%Y-%m-%dT%H:%M:%SZ") if low else None

@@ -1,0 +1,416 @@
+"""`validate`: a good build passes; each kind of drift is reported with its own type and message.
+
+One small build (12 articles in 3 shards) is made once per module; each test breaks a copy of
+it the way a real failure would and checks the report and the command's exit code. Where the
+breakage is in the data, the copy is "resealed" (manifest and card recomputed, as a careless
+rebuild would) so that the report must name that drift and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import REPO
+from dataset_tools.build import build_dataset, write_parquet
+from dataset_tools.card import write_card_files
+from dataset_tools.config import load_settings
+from dataset_tools.schema import load_table_schema
+from dataset_tools.sources import parse_location
+from dataset_tools.validate import ERROR_TYPES, validate_dataset
+from rawfiles import collected_article, write_raw
+
+SHARDS = [f"data/train-0000{i}-of-00003.parquet" for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A project whose dist/ holds 12 articles in 3 shards (shard_rows = 4)."""
+    root = tmp_path_factory.mktemp("validate") / "project"
+    root.mkdir()
+    text = (REPO / "pyproject.toml").read_text().replace("shard_rows = 200000", "shard_rows = 4")
+    assert "shard_rows = 4" in text
+    (root / "pyproject.toml").write_text(text)
+    shutil.copytree(REPO / "schemas", root / "schemas")
+    shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    for n in range(12):
+        write_raw(
+            root / "raw",
+            f"{n:03d}.txt",
+            collected_article(url=f"https://news.example.org/2026/story-{n}.html", title=f"Riverton story number {n}"),
+        )
+    result = build_dataset(load_settings(root), workers=1)
+    assert result.rows == 12 and len(result.shards) == 3
+    assert all(pq.ParquetFile(root / "dist" / s).metadata.num_rows > 0 for s in SHARDS)
+    return root
+
+
+@pytest.fixture
+def project(built: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the built project, to break."""
+    copy = tmp_path / "project"
+    shutil.copytree(built, copy)
+    return copy
+
+
+@pytest.fixture
+def dist(project: Path) -> Path:
+    return project / "dist"
+
+
+def _schema(project: Path):
+    return load_table_schema(project / "schemas" / "article.schema.json")
+
+
+def _validate(project: Path):
+    return validate_dataset(project / "dist", _schema(project))
+
+
+def _run(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    """Run the console entry point in-process; returns (exit code, stdout, stderr)."""
+    from dataset_tools.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["dataset-tools", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _reseal(project: Path) -> None:
+    """Recompute the card and the manifest's hashes, sizes and row counts from the files on disk."""
+    dist = project / "dist"
+    settings = load_settings(project)
+    write_card_files(dist, settings, _schema(project), settings.version)
+    manifest = json.loads((dist / "manifest.json").read_text())
+    for entry in manifest["data_files"]:
+        path = dist / entry["path"]
+        entry.update(sha256=_sha256(path), bytes=path.stat().st_size, rows=pq.ParquetFile(path).metadata.num_rows)
+    for entry in manifest["files"]:
+        path = dist / entry["path"]
+        entry.update(sha256=_sha256(path), bytes=path.stat().st_size)
+    (dist / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def _rewrite(dist: Path, shard: str, change) -> None:
+    """Replace a shard by change(table), written with the build's writer."""
+    table = pq.read_table(dist / shard)
+    write_parquet(change(table), dist / shard)
+
+
+def _messages(report, type_: str) -> list[str]:
+    return [e.message for e in report.errors if e.type == type_]
+
+
+def test_good_build_is_valid(project, capsys, monkeypatch):
+    report = _validate(project)
+    assert report.valid, report.to_dict()
+    assert report.stats == {"files": 3, "rows": 12, "errors": 0}
+
+    code, out, _ = _run(capsys, monkeypatch, "validate", str(project / "dist"), "--project", str(project))
+    assert code == 0
+    assert "valid" in out and "12 rows" in out
+
+    monkeypatch.chdir(project)  # the default target is the settings' out folder, dist/
+    code, out, _ = _run(capsys, monkeypatch, "validate", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["valid"] is True and payload["errors"] == []
+    assert payload["stats"] == {"files": 3, "rows": 12, "errors": 0}
+
+
+def test_column_dropped(project, dist):
+    for shard in SHARDS:
+        _rewrite(dist, shard, lambda t: t.drop_columns(["section"]))
+    _reseal(project)
+    report = _validate(project)
+    assert report.types() == {"missing-column"}
+    assert sorted(e.file for e in report.errors) == SHARDS
+    assert all(e.field == "section" for e in report.errors)
+    assert _messages(report, "missing-column")[0] == f"{SHARDS[0]}: column 'section' is missing"
+
+
+def test_column_added(project, dist):
+    _rewrite(dist, SHARDS[1], lambda t: t.append_column("sentiment", pa.array([0.5] * t.num_rows)))
+    _reseal(project)
+    report = _validate(project)
+    assert report.types() == {"extra-column", "shard-mismatch"}
+    assert _messages(report, "extra-column") == [f"{SHARDS[1]}: column 'sentiment' (double) is not in the schema"]
+    [shard] = _messages(report, "shard-mismatch")
+    assert shard.startswith(f"{SHARDS[1]} differs from the other shards")
+
+
+def test_type_changed_in_one_shard(project, dist):
+    def widen(table):
+        index = table.schema.get_field_index("word_count")
+        return table.set_column(index, pa.field("word_count", pa.int64(), nullable=False), pc.cast(table["word_count"], pa.int64()))
+
+    _rewrite(dist, SHARDS[2], widen)
+    _reseal(project)
+    report = _validate(project)
+    assert report.types() == {"type-mismatch", "shard-mismatch"}
+    [error] = [e for e in report.errors if e.type == "type-mismatch"]
+    assert (error.file, error.field) == (SHARDS[2], "word_count")
+    assert error.message == f"{SHARDS[2]}: column 'word_count' is int64, the schema says int32"
+    assert "column 'word_count' is int64, the schema says int32" in _messages(report, "shard-mismatch")[0]
+
+
+def test_required_field_null(project, dist):
+    def null_title(table):
+        index = table.schema.get_field_index("title")
+        titles = pa.array([None] + table["title"].to_pylist()[1:], pa.string())
+        return table.set_column(index, pa.field("title", pa.string(), nullable=True), titles)
+
+    _rewrite(dist, SHARDS[0], null_title)
+    _reseal(project)
+    report = _validate(project)
+    [null] = [e for e in report.errors if e.type == "required-null"]
+    assert (null.file, null.row, null.field) == (SHARDS[0], 0, "title")
+    assert null.message == f"{SHARDS[0]} row 0: title is null but required"
+    assert f"{SHARDS[0]}: column 'title' is nullable, the schema requires it" in _messages(report, "schema-mismatch")
+
+
+def test_duplicate_id_across_shards(project, dist):
+    first = pq.read_table(dist / SHARDS[0])
+    duplicate = first.slice(0, 1)
+    _rewrite(dist, SHARDS[1], lambda t: pa.concat_tables([t, duplicate]).sort_by([("published_at", "ascending"), ("id", "ascending")]))
+    _reseal(project)
+    report = _validate(project)
+    assert report.types() == {"duplicate-id"}
+    [error] = report.errors
+    the_id = duplicate["id"][0].as_py()
+    assert error.field == "id"
+    assert error.file in (SHARDS[0], SHARDS[1]) and error.row is not None
+    assert f"id {the_id} also appears in" in error.message
+
+
+def test_corrupt_parquet_file(project, dist, capsys, monkeypatch):
+    path = dist / SHARDS[1]
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # an interrupted upload
+    report = _validate(project)
+    assert {"corrupt-file", "hash-mismatch"} <= report.types()
+    [corrupt] = [e for e in report.errors if e.type == "corrupt-file"]
+    assert corrupt.file == SHARDS[1]
+    assert corrupt.message.startswith(f"{SHARDS[1]} cannot be read as Parquet:")
+    assert report.stats["files"] == 3
+
+    code, out, err = _run(capsys, monkeypatch, "validate", str(dist), "--project", str(project))
+    assert code == 1
+    assert "corrupt-file" in out and "Traceback" not in out + err
+
+
+def test_garbage_inside_a_data_page(project, dist):
+    path = dist / SHARDS[0]
+    data = bytearray(path.read_bytes())
+    data[200:1200] = bytes(1000)  # zeroed bytes inside the column chunks, the footer intact
+    path.write_bytes(bytes(data))
+    report = _validate(project)
+    [corrupt] = [e for e in report.errors if e.type == "corrupt-file"]
+    assert corrupt.file == SHARDS[0]
+    assert "cannot be read" in corrupt.message
+
+
+def test_bytes_no_longer_match_manifest(project, dist):
+    def edit(table):
+        index = table.schema.get_field_index("title")
+        titles = table["title"].to_pylist()
+        titles[0] = titles[0].upper()
+        return table.set_column(index, table.schema.field("title"), pa.array(titles, pa.string()))
+
+    _rewrite(dist, SHARDS[2], edit)
+    report = _validate(project)
+    [mismatch] = [e for e in report.errors if e.type == "hash-mismatch"]
+    assert mismatch.file == SHARDS[2]
+    recorded = next(e["sha256"] for e in json.loads((dist / "manifest.json").read_text())["data_files"] if e["path"] == SHARDS[2])
+    assert mismatch.message == f"{SHARDS[2]} has sha256 {_sha256(dist / SHARDS[2])}, manifest.json says {recorded}"
+
+
+def test_unlisted_parquet_file(project, dist):
+    extra = pq.read_table(dist / SHARDS[0]).slice(0, 0)
+    write_parquet(extra, dist / "data" / "leftover.parquet")
+    report = _validate(project)
+    assert "unlisted-file" in report.types()
+    [error] = [e for e in report.errors if e.type == "unlisted-file"]
+    assert error.message == "data/leftover.parquet is a data file that manifest.json does not list"
+
+
+def test_listed_file_missing(project, dist):
+    (dist / SHARDS[2]).unlink()
+    report = _validate(project)
+    assert f"{SHARDS[2]} is listed in manifest.json but missing" in _messages(report, "missing-file")
+
+
+def _edit_card(dist: Path, old: str, new: str) -> None:
+    card = dist / "README.md"
+    text = card.read_text()
+    assert old in text
+    card.write_text(text.replace(old, new, 1))
+
+
+def test_card_num_examples_disagree(project, dist):
+    _edit_card(dist, "num_examples: 12", "num_examples: 13")
+    report = _validate(project)
+    assert report.types() == {"card-splits", "hash-mismatch"}
+    assert _messages(report, "card-splits") == ["README.md says train has num_examples=13, the Parquet files have 12"]
+    assert [e.file for e in report.errors if e.type == "hash-mismatch"] == ["README.md"]
+
+
+def test_card_features_disagree(project, dist):
+    _edit_card(dist, "  - name: word_count\n    dtype: int32", "  - name: word_count\n    dtype: int64")
+    report = _validate(project)
+    assert report.types() == {"card-features", "hash-mismatch"}
+    assert _messages(report, "card-features") == [
+        "README.md's feature 'word_count' is {'dtype': 'int64'}, the data has {'dtype': 'int32'}"
+    ]
+
+
+def test_card_yaml_broken(project, dist, capsys, monkeypatch):
+    _edit_card(dist, "license: other", "license: [other")
+    report = _validate(project)
+    assert "card-yaml" in report.types()
+    [error] = [e for e in report.errors if e.type == "card-yaml"]
+    assert error.message.startswith("README.md's YAML header does not parse:")
+
+    code, out, _ = _run(capsys, monkeypatch, "validate", str(dist), "--json", "--project", str(project))
+    assert code == 1
+    payload = json.loads(out)
+    assert payload["valid"] is False
+    assert {"type": "card-yaml", "file": "README.md", "row": None, "field": None, "message": error.message} in payload["errors"]
+
+
+def test_card_missing_required_metadata(project, dist):
+    _edit_card(dist, "pretty_name: Collected News Articles\n", "")
+    report = _validate(project)
+    assert "README.md has no 'pretty_name' in its metadata" in _messages(report, "card-metadata")
+
+
+def test_card_config_points_at_no_file(project, dist):
+    _edit_card(dist, "path: data/train-*.parquet", "path: data/training-*.parquet")
+    report = _validate(project)
+    messages = _messages(report, "card-config")
+    assert "README.md config 'default' split 'train' path 'data/training-*.parquet' matches no file" in messages
+
+
+def test_schema_changed_since_build(project):
+    schema_file = project / "schemas" / "article.schema.json"
+    descriptor = json.loads(schema_file.read_text())
+    descriptor["description"] += " Edited."
+    schema_file.write_text(json.dumps(descriptor, indent=2))
+    report = _validate(project)
+    assert report.types() == {"schema-hash"}
+    assert "the dataset was built with schema sha256" in report.errors[0].message
+
+
+def _reseal_file(dist: Path, name: str) -> None:
+    """Record a hand-edited file's new hash in manifest.json, so only the edit itself is wrong."""
+    manifest = json.loads((dist / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["path"] == name:
+            entry.update(sha256=_sha256(dist / name), bytes=(dist / name).stat().st_size)
+    (dist / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def test_invalid_croissant(project, dist):
+    path = dist / "croissant.json"
+    assert _validate(project).valid  # the croissant.json the build wrote is valid
+
+    document = json.loads(path.read_text())
+    document["recordSet"][0]["field"][0]["source"]["fileSet"]["@id"] = "no-such-files"
+    path.write_text(json.dumps(document))
+    _reseal_file(dist, "croissant.json")
+    report = _validate(project)
+    assert report.types() == {"croissant-invalid"}
+    assert any('"no-such-files"' in m and "doesn't exist" in m for m in _messages(report, "croissant-invalid"))
+
+
+def test_croissant_listed_but_missing(project, dist):
+    (dist / "croissant.json").unlink()
+    report = _validate(project)
+    assert _messages(report, "missing-file") == ["croissant.json is listed in manifest.json but missing"]
+
+
+def test_invalid_datapackage(project, dist):
+    path = dist / "datapackage.json"
+    assert _validate(project).valid
+    package = json.loads(path.read_text())
+    package["name"] = 5
+    fields = package["resources"][0]["schema"]["fields"]
+    assert fields[15]["name"] == "word_count"
+    fields[15]["type"] = "number"
+    path.write_text(json.dumps(package))
+    _reseal_file(dist, "datapackage.json")
+    messages = _messages(_validate(project), "datapackage-invalid")
+    assert "datapackage.json: The data package has an error: 5 is not of type 'string' at property 'name'" in messages
+    shard = package["resources"][0]["name"]
+    assert f"datapackage.json resource {shard!r}: field 'word_count' is number, schemas/ says integer" in messages
+
+
+def test_constraint_violations_name_row_and_field(project, dist):
+    def break_values(table):
+        language = table["language"].to_pylist()
+        language[1] = "xx"
+        url = table["url"].to_pylist()
+        url[2] = "ftp://news.example.org/a"
+        body = table["body"].to_pylist()
+        body[3] = " \n\n "
+        table = table.set_column(table.schema.get_field_index("body"), table.schema.field("body"), pa.array(body))
+        table = table.set_column(table.schema.get_field_index("language"), table.schema.field("language"), pa.array(language))
+        return table.set_column(table.schema.get_field_index("url"), table.schema.field("url"), pa.array(url))
+
+    _rewrite(dist, SHARDS[0], break_values)
+    _reseal(project)
+    report = _validate(project)
+    found = {(e.file, e.row, e.field) for e in report.errors if e.type == "constraint"}
+    assert {(SHARDS[0], 1, "language"), (SHARDS[0], 2, "url"), (SHARDS[0], 3, "body")} <= found
+    assert f"{SHARDS[0]} row 3: body is blank (whitespace only) (blank)" in _messages(report, "constraint")
+    assert f"{SHARDS[0]} row 1: language is not an ISO 639-1 code or 'und' (language-code)" in _messages(report, "constraint")
+
+
+def test_unique_keys_are_exact_for_ids_and_separate_for_other_values():
+    from dataset_tools.validate import _unique_keys
+
+    column = pa.array(["00000000000000ff", "not-an-id", None, "not-an-id", "ffffffffffffffff", "00000000000000FF"])
+    keys, hashed, rows = _unique_keys(column)
+    by_row = {int(r): (int(k), bool(h)) for k, h, r in zip(keys, hashed, rows)}
+    assert set(by_row) == {0, 1, 3, 4, 5}  # the null is not a value
+    assert by_row[0] == (0xFF, False) and by_row[4] == (2**64 - 1, False)
+    assert by_row[1] == by_row[3] and by_row[1][1] is True
+    assert by_row[5][1] is True  # upper-case hex is not an id: hashed, never equal to row 0's key
+
+
+def test_usage_errors_exit_2(project, capsys, monkeypatch):
+    code, _, err = _run(capsys, monkeypatch, "validate", str(project / "no" / "such" / "folder"), "--project", str(project))
+    assert code == 2
+    assert "is neither a folder nor a Hub dataset id" in err
+
+
+def test_targets(tmp_path):
+    ref = parse_location("someone/news-articles@v1.0.0")
+    assert (ref.repo_id, ref.revision) == ("someone/news-articles", "v1.0.0")
+    assert parse_location("someone/news-articles").revision == "main"
+    assert parse_location(str(tmp_path)).path == tmp_path.resolve()
+    with pytest.raises(FileNotFoundError):
+        parse_location("not a repo")
+
+
+def test_every_error_type_is_documented():
+    import dataset_tools.validate as module
+
+    source = Path(module.__file__).read_text()
+    used = set(re.findall(r'errors\.add\(\s*"([a-z\-]+)"', source)) | set(re.findall(r'self\.errors\.add\("([a-z\-]+)"', source))
+    assert used <= set(ERROR_TYPES)
