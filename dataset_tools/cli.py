@@ -109,6 +109,47 @@ def build(
 
 
 @app.command()
+def validate(
+    target: Annotated[
+        Optional[str],
+        typer.Argument(help="A built dataset folder, or namespace/name[@revision] of a Hub dataset (default: settings' out, 'dist/').", show_default=False),
+    ] = None,
+    schema_path: Annotated[
+        Optional[Path],
+        typer.Option("--schema", help="Table schema to validate against (default: settings' schema, schemas/article.schema.json).", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+) -> None:
+    """Check a dataset folder or Hub revision against schemas/, its manifest and its card; exit 1 if invalid."""
+    from dataset_tools.schema import load_table_schema
+    from dataset_tools.validate import validate_target
+
+    settings = _settings(project) if schema_path is None or target is None else None
+    schema = load_table_schema(schema_path or settings.schema)
+    report = validate_target(target if target is not None else settings.out, schema)
+    if as_json:
+        out_console.print_json(json.dumps(report.to_dict()))
+    else:
+        stats = report.stats
+        if report.errors:
+            table = Table(title=f"{report.source}: {stats['errors']} error(s)", title_justify="left")
+            for column in ("type", "file", "row", "field", "message"):
+                table.add_column(column, overflow="fold")
+            for error in report.errors:
+                row = "" if error.row is None else str(error.row)
+                table.add_row(error.type, error.file or "", row, error.field or "", error.message)
+            out_console.print(table)
+        verdict = "[green]valid[/green]" if report.valid else "[red]invalid[/red]"
+        out_console.print(
+            f"{verdict}: {report.source}: {stats['files']} Parquet file(s), {stats['rows']} rows, {stats['errors']} error(s)",
+            highlight=False,
+        )
+    if not report.valid:
+        raise typer.Exit(1)
+
+
+@app.command()
 def version(project: ProjectOption = None) -> None:
     """Print the dataset version (the top release heading of CHANGELOG.md)."""
     out_console.print(_settings(project).version, highlight=False)

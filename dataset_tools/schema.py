@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_tools.errors import SchemaError
+from dataset_tools.iso639 import ISO_639_1, UNDETERMINED
 
 _SCALARS: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -179,7 +180,8 @@ def check_batch(batch: pa.RecordBatch | pa.Table, schema: TableSchema, *, limit_
 
     Uniqueness across batches is the caller's business (it needs state across batches); this
     checks required, pattern, minLength, minimum/maximum and enum, plus the table rules the
-    schema implies for articles: timestamps in a sane range and `modified_at >= published_at`.
+    schema implies for articles: a required text is not blank (whitespace only), `language` is
+    an ISO 639-1 code or `und`, timestamps are in a sane range and `modified_at >= published_at`.
     At most `limit_per_check` violations are listed per (field, check), so a broken file of a
     million rows does not make a million messages.
     """
@@ -204,6 +206,11 @@ def check_batch(batch: pa.RecordBatch | pa.Table, schema: TableSchema, *, limit_
             if spec.min_length is not None:
                 short = pc.less(pc.utf8_length(column), spec.min_length)
                 report(short, spec.name, "min-length", f"{spec.name} is shorter than {spec.min_length} characters")
+            if spec.required and spec.min_length:
+                report(pc.utf8_is_space(column), spec.name, "blank", f"{spec.name} is blank (whitespace only)")
+            if spec.name == "language":
+                known = pc.is_in(column, pa.array(sorted(ISO_639_1 | {UNDETERMINED})))
+                report(pc.invert(known), spec.name, "language-code", "language is not an ISO 639-1 code or 'und'")
             if spec.enum is not None:
                 report(pc.invert(pc.is_in(column, pa.array(spec.enum))), spec.name, "enum", f"{spec.name} is not one of {list(spec.enum)}")
         if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
