@@ -508,20 +508,26 @@ class _Hub:
                 info = self.api.create_commit(self.repo_id, operations(), commit_message=title,
                                               commit_description=description, repo_type="dataset", revision=branch,
                                               parent_commit=parent)
-                return info.oid
             except Exception as exc:
                 denied = _auth_error(exc, self.repo_id, self.api.endpoint)
                 if denied:
                     raise denied from None
                 reason = transient_reason(exc)
-                if reason is not None or _status(exc) == 412:
-                    if did_land():
-                        self.say(f"the commit landed although its answer was lost ({landed[0][:8]})")
-                        return landed[0]
+                if (reason is not None or _status(exc) == 412) and did_land():
+                    self.say(f"the commit landed although its answer was lost ({landed[0][:8]})")
+                    return landed[0]
                 if reason is None or attempt == self.attempts:
                     tried = f" after {attempt} attempt(s)" if reason else ""
                     raise PublishFailed(f"could not commit to {self.repo_id}{tried} ({reason or _short(exc)}). {state}") from None
                 self._sleep("the commit", reason, attempt)
+                continue
+            # When the branch already holds every file, the client skips the commit and answers
+            # with the branch head, whatever else that head holds: check it before tagging it.
+            if plan_commit(local, self.files(info.oid)).empty:
+                return info.oid
+            raise PublishFailed(f"{branch} of {self.repo_id} moved while publishing and does not hold exactly this "
+                                "folder; no tag was created.",
+                                hint="Check the repo's history, then run the same command again.")
         raise AssertionError("unreachable")
 
 

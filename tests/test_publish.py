@@ -377,3 +377,90 @@ def test_plan_compares_lfs_by_sha256_and_regular_files_by_blob_id(v1):
     assert "README.md" in plan.unchanged and shard.path in plan.changed
     assert plan.deleted == ("old.txt",)
     assert set(plan.added) == set(local) - {"README.md", shard.path}
+
+
+def test_a_commit_that_landed_although_its_answer_was_lost_is_not_made_twice(project, v1, hub):
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    hub.create_repo(REPO)
+    hub.fail_next("POST", r"/commit/", status=500)
+    messages = []
+
+    def notify(message):
+        messages.append(message)
+        if "retrying" in message:  # pretend the failed attempt had landed: the same files reach main
+            ops = [CommitOperationAdd(p, str(v1.out / p)) for p in local_files(v1.out)]
+            HfApi().create_commit(REPO, ops, commit_message="Publish v1.0.0", repo_type="dataset")
+
+    result = _publish(v1, notify=notify)
+    assert [c.title for c in hub.commits(REPO)] == ["Publish v1.0.0", "initial commit"]
+    assert result.commit == hub.refs(REPO)["tags"]["v1.0.0"] == hub.refs(REPO)["branches"]["main"]
+    statuses = [r.status for r in hub.requests if r.method == "POST" and "/commit/" in r.path]
+    assert statuses == [500, 200]  # ours failed; the "lost" one; the retry sees main holds it and commits nothing
+    assert any("retrying" in m for m in messages)
+
+
+def test_a_commit_refused_on_its_stale_parent_is_recognised_as_landed(project, v1, hub):
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+
+    _publish(v1)
+    _next_version(project)
+    build_dataset(load_settings(project), workers=1)
+    settings = load_settings(project)
+    hub.fail_next("POST", r"/commit/", status=500)
+    messages = []
+
+    def notify(message):
+        messages.append(message)
+        if "retrying" in message:  # the failed attempt had in fact landed, deletion included
+            local = local_files(settings.out)
+            ops = [CommitOperationAdd(p, str(settings.out / p)) for p in local]
+            ops += [CommitOperationDelete(p) for p in hub.repo_files(REPO) if p not in local and p != ".gitattributes"]
+            HfApi().create_commit(REPO, ops, commit_message="Publish v1.1.0", repo_type="dataset")
+
+    result = _publish(settings, notify=notify)
+    # The retry still carries the deletion, so it is sent with the old parent and refused (412);
+    # main holds exactly the folder, so that commit is taken as ours and tagged.
+    statuses = [r.status for r in hub.requests if r.method == "POST" and "/commit/" in r.path]
+    assert statuses[-3:] == [500, 200, 412]
+    assert any("the commit landed although its answer was lost" in m for m in messages)
+    assert [c.title for c in hub.commits(REPO)][:2] == ["Publish v1.1.0", "Publish v1.0.0"]
+    assert result.commit == hub.refs(REPO)["tags"]["v1.1.0"] == hub.refs(REPO)["branches"]["main"]
+
+
+def test_someone_else_committing_meanwhile_stops_the_publish_without_a_tag(project, v1, hub):
+    from huggingface_hub import HfApi
+
+    from dataset_tools.publish import PublishFailed
+
+    hub.create_repo(REPO)
+    hub.fail_next("POST", r"/commit/", status=502)
+
+    def notify(message):
+        if "retrying" in message:
+            HfApi().upload_file(path_or_fileobj=b"other", path_in_repo="other.txt", repo_id=REPO, repo_type="dataset")
+
+    with pytest.raises(PublishFailed, match="someone else committed"):
+        _publish(v1, notify=notify)
+    assert hub.refs(REPO)["tags"] == {}
+    assert sorted(hub.repo_files(REPO)) == [".gitattributes", "other.txt"]
+
+
+def test_a_branch_holding_these_files_and_more_is_not_tagged(project, v1, hub):
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    from dataset_tools.publish import PublishFailed
+
+    hub.create_repo(REPO)
+    hub.fail_next("POST", r"/commit/", status=500)
+
+    def notify(message):
+        if "retrying" in message:  # main gets every file of the folder, and one more
+            ops = [CommitOperationAdd(p, str(v1.out / p)) for p in local_files(v1.out)]
+            HfApi().create_commit(REPO, ops + [CommitOperationAdd("extra.txt", b"x")], commit_message="Other",
+                                  repo_type="dataset")
+
+    # The client finds nothing to send, skips the commit and answers with main's head: not ours.
+    with pytest.raises(PublishFailed, match="moved while publishing and does not hold exactly this folder"):
+        _publish(v1, notify=notify)
+    assert hub.refs(REPO)["tags"] == {}
