@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -259,6 +261,72 @@ def release(
         out_console.print(f"Wrote v{made.version} to {_shown_path(settings.changelog)}. Run `dataset-tools build` to stamp the build with it, then `dataset-tools publish`.", highlight=False, markup=False)
 
 
+@app.command()
+def publish(
+    path: Annotated[Optional[Path], typer.Argument(help="The built dataset folder (default: settings' out, 'dist/').", show_default=False)] = None,
+    repo: Annotated[Optional[str], typer.Option("--repo", help="Hub dataset repo id, namespace/name (default: settings' repo_id).", show_default=False)] = None,
+    private: Annotated[bool, typer.Option("--private", help="Create the repo private (an existing repo keeps its visibility).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print which files would be added, changed and deleted; send no write request.")] = False,
+    revision: Annotated[str, typer.Option("--revision", help="Branch to commit to (created from main when missing).")] = "main",
+    token: Annotated[Optional[str], typer.Option("--token", help="Hub token (default: HF_TOKEN, then the saved `hf auth login`). Never printed.", show_default=False)] = None,
+    verify_load: Annotated[bool, typer.Option("--verify-load", help="After publishing, load the tag with datasets.load_dataset and compare row counts.")] = False,
+    as_json: JsonOption = False,
+    project: ProjectOption = None,
+) -> None:
+    """Validate the folder, commit it to the Hub in one commit and tag it v<version>, then verify the tag."""
+    from dataset_tools.publish import publish_dataset
+    from dataset_tools.release import release_notes
+    from dataset_tools.schema import load_table_schema
+
+    if token:
+        _SECRETS.add(token)
+    settings = _settings(project)
+    folder = Path(path or settings.out)
+    version = settings.version
+    result = publish_dataset(
+        folder,
+        repo or settings.repo_id,
+        load_table_schema(settings.schema),
+        notes=release_notes(settings.changelog, version),
+        expected_version=version,
+        branch=revision,
+        private=private,
+        dry_run=dry_run,
+        verify_load=verify_load,
+        token=token,
+        notify=lambda message: err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
+    )
+    if as_json:
+        out_console.print_json(json.dumps(result.to_dict()))
+        return
+    plan = result.plan
+
+    def say(text: str) -> None:
+        out_console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+    if result.status == "already-published":
+        say(f"{result.tag} is already published on {result.repo_id} with exactly these files (commit {result.commit[:8]}): nothing to do.")
+    elif result.status == "dry-run":
+        target = f"{result.repo_id} (branch {result.branch})" if result.repo_exists else f"{result.repo_id} (a new repo)"
+        say(f"Dry run: publishing {result.tag} to {target} would")
+        for label, paths in (("add", plan.added), ("change", plan.changed), ("delete", plan.deleted)):
+            for item in paths:
+                say(f"  {label:7} {item}")
+        say(f"  and leave {len(plan.unchanged)} file(s) unchanged; upload {_human_bytes(result.upload_bytes)}, then tag {result.tag}.")
+        say("Nothing was sent to the Hub.")
+        return
+    else:
+        if result.status == "tagged":
+            say(f"Published {result.tag} to {result.repo_id}: {result.branch} already held these files; tagged {result.commit[:8]}.")
+        else:
+            say(f"Published {result.tag} to {result.repo_id}: commit {result.commit[:8]} on {result.branch}, tag {result.tag}.")
+        say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged ({_human_bytes(result.upload_bytes)} uploaded).")
+        checked = f"Verified {result.verified_files} file(s) at {result.tag} against manifest.json"
+        say(checked + (f"; load_dataset returned {result.loaded_rows} rows." if result.loaded_rows is not None else "."))
+    say(f"Dataset: {result.url}")
+    say(f"Load this version: from datasets import load_dataset; ds = {result.load_line}")
+
+
 def _shown_path(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -275,21 +343,59 @@ def _human_bytes(size: int) -> str:
     return f"{size} B"
 
 
+# Secrets to keep out of every message: a --token value is added when parsed; the environment's
+# and the saved login's are found when an error is printed.
+_SECRETS: set[str] = set()
+_SECRET_PATTERNS = re.compile(r"(?i)(bearer\s+)[^\s'\"]+|\bhf_[A-Za-z0-9]{20,}")
+
+
+def redact(text: str) -> str:
+    """`text` with every known token and anything shaped like one replaced by ***."""
+    secrets = set(_SECRETS)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        if os.environ.get(name):
+            secrets.add(os.environ[name])
+    secrets.update(_saved_tokens())
+    for secret in sorted((s.strip() for s in secrets if s and len(s.strip()) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return _SECRET_PATTERNS.sub(lambda m: (m.group(1) or "") + "***", text)
+
+
+def _saved_tokens() -> set[str]:
+    """Tokens saved by `hf auth login` (read from disk only; no network)."""
+    home = Path(os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface")
+    found = set()
+    for candidate in (Path(os.environ["HF_TOKEN_PATH"]) if os.environ.get("HF_TOKEN_PATH") else home / "token", home / "stored_tokens"):
+        try:
+            text = candidate.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            value = line.split("=", 1)[-1].strip()
+            if value and not value.startswith("["):
+                found.add(value)
+    return found
+
+
+def _print_error(exc: BaseException, debug: bool, message: str, hint: str | None) -> None:
+    if debug:
+        trace = "".join(traceback.format_exception(exc))
+        err_console.print(redact(trace), highlight=False, markup=False, soft_wrap=True, end="")
+    err_console.print(f"[red]Error:[/red] {escape(redact(message))}", highlight=False, soft_wrap=True)
+    if hint:
+        err_console.print(f"[dim]Hint:[/dim] {escape(redact(hint))}", highlight=False, soft_wrap=True)
+
+
 def main() -> None:
-    """Console-script entry point: run the app and turn errors into one line plus a hint."""
+    """Console-script entry point: run the app and turn errors into one line plus a hint.
+
+    Tokens never reach the output: messages and DATASET_TOOLS_DEBUG tracebacks go through `redact`."""
     debug = os.environ.get("DATASET_TOOLS_DEBUG", "") not in ("", "0")
     try:
         app()  # standalone: typer/click handle --help and usage errors (exit 2) themselves
     except DatasetToolsError as exc:
-        if debug:
-            err_console.print_exception()
-        err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        if exc.hint:
-            err_console.print(f"[dim]Hint:[/dim] {escape(exc.hint)}", highlight=False, soft_wrap=True)
+        _print_error(exc, debug, str(exc), exc.hint)
         sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
     except Exception as exc:  # a bug or a broken environment: still one line unless debugging
-        if debug:
-            err_console.print_exception()
-        err_console.print(f"[red]Error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))}", highlight=False, soft_wrap=True)
-        err_console.print("[dim]Hint:[/dim] set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.", highlight=False)
+        _print_error(exc, debug, f"unexpected {type(exc).__name__}: {exc}", "set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.")
         sys.exit(1)
