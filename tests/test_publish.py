@@ -155,14 +155,15 @@ def test_end_to_end_publish_release_publish_load_and_diff(project, v1, hub, hub_
     changed = [p for p, f in new_local.items() if p not in old_local or old_local[p].sha256 != f.sha256]
     # Only what differs was sent; the shards of v1.0.0 (now two shards, of-00002, instead of of-00001) went in the same commit.
     assert hub.uploaded_bytes - uploaded == sum(new_local[p].size for p in changed)
-    assert "Files: 2 added, 3 changed, 1 deleted, 0 unchanged" in second.stdout
+    assert "Files: 2 added, 6 changed, 1 deleted, 0 unchanged" in second.stdout  # shards, card files and plot
     refs = hub.refs(REPO)
     assert refs["tags"] == {"v1.0.0": v1_commit, "v1.1.0": refs["branches"]["main"]}
     history = hub.commits(REPO)
     assert [c.title for c in history] == ["Publish v1.1.0", "Publish v1.0.0", "initial commit"]
     assert "- Articles: 2 added, 1 updated, 0 removed (5 in all, was 3)." in history[0].message
     assert sorted(hub.repo_files(REPO, "v1.1.0")) == sorted([".gitattributes", *new_local])
-    assert len(hub.write_requests) - writes == sum(1 for p in changed if p.endswith(".parquet")) + 2  # PUTs, commit, tag
+    lfs = sum(1 for p in changed if p.endswith((".parquet", ".png")))  # binary files go through LFS
+    assert len(hub.write_requests) - writes == lfs + 2  # PUTs, commit, tag
 
     assert _loaded("v1.0.0", tmp_path / "c1") == _rows(v1_copy)
     assert _loaded("v1.1.0", tmp_path / "c2") == _rows(v1.out)
@@ -196,8 +197,9 @@ def test_unchanged_files_are_not_uploaded_again(project, v1, hub):
     puts, uploaded = sum(r.method == "PUT" for r in hub.requests), hub.uploaded_bytes
     result = _publish(settings)
     assert result.status == "published"
-    assert set(result.plan.unchanged) == set(shards_before)
-    assert set(result.plan.changed) == {"README.md", "manifest.json", "report.json"}
+    # The data and its plot did not change; everything that states the version did.
+    assert set(result.plan.unchanged) == set(shards_before) | {"images/articles-per-month.png"}
+    assert set(result.plan.changed) == {"README.md", "manifest.json", "report.json", "croissant.json", "datapackage.json"}
     assert sum(r.method == "PUT" for r in hub.requests) == puts
     assert hub.uploaded_bytes - uploaded == sum((settings.out / p).stat().st_size for p in result.plan.changed)
     assert hub.refs(REPO)["tags"]["v1.0.1"] == result.commit
@@ -309,16 +311,19 @@ def test_dry_run_prints_the_changes_and_sends_no_write(project, v1, hub, run):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "Dry run: publishing v1.1.0 to dataset-tools/news-articles (branch main) would"
-    assert lines[1:7] == [
+    assert lines[1:10] == [
         "  add     data/train-00000-of-00002.parquet",
         "  add     data/train-00001-of-00002.parquet",
         "  change  README.md",
+        "  change  croissant.json",
+        "  change  datapackage.json",
+        "  change  images/articles-per-month.png",
         "  change  manifest.json",
         "  change  report.json",
         "  delete  data/train-00000-of-00001.parquet",
     ]
-    assert lines[7].startswith("  and leave 0 file(s) unchanged; upload ")
-    assert lines[8] == "Nothing was sent to the Hub."
+    assert lines[10].startswith("  and leave 0 file(s) unchanged; upload ")
+    assert lines[11] == "Nothing was sent to the Hub."
     assert len(hub.write_requests) == writes
     assert {r.method for r in hub.requests[before:]} == {"GET"}
     assert hub.refs(REPO)["tags"].keys() == {"v1.0.0"}

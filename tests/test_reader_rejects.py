@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dataset_tools.build import InputFile, read_input
+from dataset_tools.build import read_input
+from dataset_tools.inputs import source_for
 from dataset_tools.readers import parse_article
 from dataset_tools.readers.collector import REJECT_REASONS
 from dataset_tools.records import Reject
@@ -173,11 +174,11 @@ def test_invalid_timestamps(stamps, detail):
 def test_too_large_is_rejected_before_reading(tmp_path: Path):
     path = write_raw(tmp_path, NAME, GOOD)
     size = path.stat().st_size
-    record = read_input(tmp_path, InputFile(NAME, size), max_bytes=size - 1)
+    record, _ = read_input(source_for(tmp_path), NAME, size, max_bytes=size - 1)
     assert isinstance(record, Reject)
     assert (record.reason, record.detail) == ("too-large", f"file is {size} bytes, over the limit of {size - 1} bytes")
     assert record.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert read_input(tmp_path, InputFile(NAME, size), max_bytes=size).url.startswith("https://")
+    assert read_input(source_for(tmp_path), NAME, size, max_bytes=size)[0].url.startswith("https://")
 
 
 @pytest.mark.parametrize(
