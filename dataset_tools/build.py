@@ -132,6 +132,18 @@ def shard_buckets(index: int, count: int) -> range:
     return range(index * BUCKETS // count, (index + 1) * BUCKETS // count)
 
 
+def _choose_shard_count(files: pa.Table, shard_rows: int) -> int:
+    """Shards for the articles in `files`: about `shard_rows` rows each, and never an empty one
+    (a Parquet shard without rows breaks `datasets.load_dataset`), which only matters when
+    there are few rows per bucket."""
+    articles = files.filter(pc.equal(files.column("kind"), "article"))
+    filled = set(pc.unique(articles.column("bucket")).to_pylist())
+    count = shard_count(articles.num_rows, shard_rows)
+    while count > 1 and not all(any(b in filled for b in shard_buckets(i, count)) for i in range(count)):
+        count -= 1
+    return count
+
+
 def shard_name(index: int, count: int) -> str:
     return f"{DATA_DIR}/{SPLIT}-{index:05d}-of-{count:05d}.parquet"
 
@@ -325,8 +337,6 @@ def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: s
             rows += table.num_rows
         if pending:
             _flush(writer, pending)
-        elif rows == 0:
-            writer.write_table(arrow.empty_table())
     lost_all = pa.concat_tables(losers) if losers else LOSERS_SCHEMA.empty_table()
     return _ShardResult(name, rows, _sha256_file(path), path.stat().st_size, lost_all)
 
@@ -632,7 +642,7 @@ def _build_into(
         drop_by_bucket.setdefault(bucket, []).append(path)
     changed_buckets = set(drop_by_bucket) | set(writers)
 
-    count = shard_count(listing.num_rows, settings.shard_rows)
+    count = _choose_shard_count(files, settings.shard_rows)
     old_shards = previous.shards if previous else {}
     reusable = {}
     if old_shards.get("out") == str(out) and old_shards.get("count") == count:

@@ -221,3 +221,15 @@ def test_killed_build_leaves_previous_output_loadable(settings, project, tmp_pat
     result = build_dataset(settings)
     assert result.rows == 1501
     assert not list(project.glob(".dist.*"))
+
+
+def test_no_shard_is_empty_and_all_load(settings, project, tmp_path):
+    import dataclasses
+
+    for n in range(5):
+        write_raw(project / "raw", f"{n:03d}_{n:016x}.txt", _article(n))
+    result = build_dataset(dataclasses.replace(settings, shard_rows=2), workers=1)
+    assert len(result.shards) >= 2
+    assert all(shard["rows"] > 0 for shard in result.shards)
+    assert sum(shard["rows"] for shard in result.shards) == 5
+    assert len(_load_train(project / "dist", tmp_path)["rows"]) == 5
