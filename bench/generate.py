@@ -837,7 +837,7 @@ def _plan(n: int, seed: int, junk_rate: float, dup_rate: float,
 
 
 def _slot_bytes(seed: int, index: int, kind: str, source: int) -> tuple[str, bytes, str]:
-    """File name, content and language ("" for junk) of one slot."""
+    """File name, content, and the language of the row it makes ("" if it makes none)."""
     rng = _slot_rng(seed, index)
     name = _file_name(rng, index)
     if kind == "article":
@@ -848,9 +848,10 @@ def _slot_bytes(seed: int, index: int, kind: str, source: int) -> tuple[str, byt
         _file_name(src_rng, source)  # consume the same draws as the original slot did
         original = _make_article(src_rng, source)
         if kind == "duplicate":
-            return name, _render(original), original.outlet.lang
-        return name, _render(_edit_for_update(original, rng)), original.outlet.lang
-    return name, _JUNK_MAKERS[kind](rng, index), ""
+            return name, _render(original), ""
+        # The update replaces the original's row: the language was counted there.
+        return name, _render(_edit_for_update(original, rng)), ""
+    return name, _JUNK_MAKERS[kind](rng, index), "ru" if kind == "cp1251_article" else ""
 
 
 def _write(name: str, data: bytes, folder_fd: int) -> None:
@@ -874,7 +875,7 @@ def _write_chunk(task: tuple[str, int, bool, list[tuple[int, str, int]]]) -> tup
             name, data, lang = _slot_bytes(seed, index, kind, source)
             _write(f"{name[4:6]}/{name}" if shard_dirs else name, data, folder_fd)
             kinds[kind] += 1
-            if lang and kind != "duplicate":
+            if lang:
                 langs[lang] += 1
             total += len(data)
     finally:
@@ -898,8 +899,8 @@ def generate_corpus(out_dir: str, n: int, seed: int = 0, *, junk_rate: float = 0
         chunk: slots per task handed to a worker.
 
     Returns:
-        A summary: files and bytes written, the count per kind (`kinds`, `junk`), the count
-        of rows per language, and what a correct build reports (`expected`).
+        A summary: files and bytes written, the count per kind (`kinds`, `junk`), the
+        expected rows per language, and what a correct build reports (`expected`).
 
     Raises:
         ValueError: rates outside [0, 1] or summing above 1.
@@ -948,7 +949,7 @@ def _summary(seed: int, n: int, total: int, kinds: Counter, langs: Counter) -> d
         "kinds": {"article": kinds["article"], "duplicate": kinds["duplicate"],
                   "update": kinds["update"], **junk},
         "junk": junk,
-        "languages": dict(sorted(langs.items())),
+        "rows_by_language": dict(sorted(langs.items())),
         "expected": {
             "rows": rows,
             "duplicates": kinds["duplicate"],

@@ -181,6 +181,7 @@ def test_summary_counts_match_the_files_on_disk(mixed):
     expected = summary["expected"]
     assert expected["rows"] == len(by_url) + summary["junk"]["cp1251_article"]
     assert sum(expected.values()) == summary["files"]
+    assert sum(summary["rows_by_language"].values()) == expected["rows"]
 
 
 def test_updates_come_later_with_edited_text(mixed):
