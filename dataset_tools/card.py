@@ -156,10 +156,8 @@ def card_metadata(settings: Settings, schema: TableSchema, version: str, stats: 
 
 
 def _features_yaml(schema: TableSchema) -> list[dict]:
-    """`dataset_info.features` in the Hub's YAML form, from the schema-derived Features."""
-    from datasets import DatasetInfo
-
-    return DatasetInfo(features=schema.features)._to_yaml_dict()["features"]
+    """`dataset_info.features` in the Hub's YAML form, from the schema."""
+    return schema.features_yaml
 
 
 def render_card(settings: Settings, schema: TableSchema, version: str, inputs: CardInputs, citation: str) -> str:

@@ -83,21 +83,55 @@ class TableSchema:
         raise KeyError(name)
 
     @cached_property
+    def hf_features(self) -> dict:
+        """The row's `datasets.Features` in their dict form (`Features.to_dict()`), built without
+        importing `datasets` (a second of start-up the build does not need to pay);
+        tests/test_schema.py proves it equals what `datasets` derives from the Arrow types."""
+        return {f.name: _hf_feature(f.arrow_type) for f in self.fields}
+
+    @cached_property
     def features(self):
         """The `datasets.Features` of a row."""
         from datasets import Features
 
-        return Features.from_arrow_schema(pa.schema([pa.field(f.name, f.arrow_type) for f in self.fields]))
+        return Features.from_dict(self.hf_features)
+
+    @cached_property
+    def features_yaml(self) -> list[dict]:
+        """`dataset_info.features` as a Hub card states them (the form `DatasetInfo` writes)."""
+        out = []
+        for name, feature in self.hf_features.items():
+            if feature["_type"] == "List":
+                out.append({"name": name, "list": feature["feature"]["dtype"]})
+            else:
+                out.append({"name": name, "dtype": feature["dtype"]})
+        return out
 
     @cached_property
     def arrow_schema(self) -> pa.Schema:
         """The Arrow schema Parquet files are written with: types, nullability and the
         `huggingface` metadata key that `datasets` reads its features from."""
-        hf_meta = json.dumps({"info": {"features": self.features.to_dict()}}, sort_keys=True)
+        hf_meta = json.dumps({"info": {"features": self.hf_features}}, sort_keys=True)
         return pa.schema(
             [pa.field(f.name, f.arrow_type, nullable=not f.required) for f in self.fields],
             metadata={"huggingface": hf_meta},
         )
+
+
+_HF_DTYPES = {
+    pa.string(): "string",
+    pa.int32(): "int32",
+    pa.float64(): "float64",
+    pa.bool_(): "bool",
+    pa.date32(): "date32",
+    pa.timestamp("us", tz="UTC"): "timestamp[us, tz=UTC]",
+}
+
+
+def _hf_feature(arrow_type: pa.DataType) -> dict:
+    if pa.types.is_list(arrow_type):
+        return {"feature": _hf_feature(arrow_type.value_type), "_type": "List"}
+    return {"dtype": _HF_DTYPES[arrow_type], "_type": "Value"}
 
 
 def load_table_schema(path: Path) -> TableSchema:

@@ -1,0 +1,42 @@
+"""The table schema is the single source of truth: the Arrow schema, the `datasets` features and
+the card's features are all derived from it, and agree with what `datasets` itself derives."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+from datasets import DatasetInfo, Features
+
+from conftest import REPO
+from dataset_tools.schema import load_table_schema
+
+SCHEMA = load_table_schema(REPO / "schemas" / "article.schema.json")
+
+
+def test_every_field_has_a_description_and_the_columns_are_the_row():
+    from dataset_tools.records import ROW_FIELDS
+
+    assert SCHEMA.names == list(ROW_FIELDS)
+    assert all(field.description for field in SCHEMA.fields)
+
+
+def test_features_agree_with_what_datasets_derives_from_the_arrow_types():
+    plain = pa.schema([pa.field(f.name, f.arrow_type) for f in SCHEMA.fields])
+    derived = Features.from_arrow_schema(plain)
+    assert SCHEMA.features == derived
+    assert SCHEMA.hf_features == derived.to_dict()
+    assert SCHEMA.features_yaml == DatasetInfo(features=derived)._to_yaml_dict()["features"]
+    assert json.loads(SCHEMA.arrow_schema.metadata[b"huggingface"]) == {"info": {"features": derived.to_dict()}}
+
+
+def test_arrow_types_and_nullability_follow_the_schema():
+    arrow = SCHEMA.arrow_schema
+    assert arrow.field("id").type == pa.string() and not arrow.field("id").nullable
+    assert arrow.field("description").nullable
+    assert arrow.field("published_at").type == pa.timestamp("us", tz="UTC") and not arrow.field("published_at").nullable
+    assert arrow.field("modified_at").nullable
+    assert arrow.field("tags").type == pa.list_(pa.string())
+    assert arrow.field("word_count").type == pa.int32()
+    required = {f.name for f in SCHEMA.fields if f.required}
+    assert {f.name for f in arrow if not f.nullable} == required
