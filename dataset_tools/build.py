@@ -25,7 +25,6 @@ same input, clean or incremental, are byte-identical.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import shutil
@@ -39,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dataset_tools import __version__
+from dataset_tools import __version__, jsonfile
 from dataset_tools.cache import BuildCache, CacheState, read_ipc, read_ipc_stream, write_ipc
 from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
@@ -702,7 +701,9 @@ def _build_into(
 
     from dataset_tools.card import write_card_files
 
-    write_card_files(staging, settings, schema, version)
+    write_card_files(
+        staging, settings, schema, version, cache=cache.folder / "card", shard_hashes={s["path"]: s["sha256"] for s in shards}
+    )
     manifest = make_manifest(staging, files, shards, schema, version)
     _write_json(staging / MANIFEST_FILE, manifest)
 
@@ -828,7 +829,7 @@ def make_manifest(folder: Path, files: pa.Table, shards: list[dict], schema: Tab
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    jsonfile.write(path, payload)
 
 
 def _swap_in(staging: Path, out: Path) -> None:

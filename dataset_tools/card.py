@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataset_tools import __version__
+from dataset_tools import __version__, jsonfile
 from dataset_tools.config import Settings
 from dataset_tools.errors import InputNotFound
 from dataset_tools.metadata import texts
@@ -54,17 +54,28 @@ class CardInputs:
     changes: str | None
 
 
-def write_card_files(folder: Path, settings: Settings, schema: TableSchema, version: str) -> list[str]:
+def write_card_files(
+    folder: Path,
+    settings: Settings,
+    schema: TableSchema,
+    version: str,
+    *,
+    cache: Path | None = None,
+    shard_hashes: dict[str, str] | None = None,
+) -> list[str]:
     """Write README.md, croissant.json, datapackage.json and the plot into a build folder.
 
     Called by the build after the Parquet shards and report.json are written, before
     manifest.json (which lists the files written here).
 
+    With `cache` (the build's cache folder), per-shard statistics and the plot are reused for
+    shards whose bytes (`shard_hashes`, {relative path: sha256}) did not change.
+
     Returns:
         The paths written, relative to the folder ('/'-separated), in `CARD_FILES` order.
     """
     folder = Path(folder)
-    inputs = gather_inputs(folder, settings, version)
+    inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes)
     citation = citation_text(settings, version, inputs.release_date)
     outputs = {
         README_FILE: render_card(settings, schema, version, inputs, citation).encode("utf-8"),
@@ -72,7 +83,7 @@ def write_card_files(folder: Path, settings: Settings, schema: TableSchema, vers
             croissant_metadata(folder, settings, schema, version, inputs.stats, release_date=inputs.release_date, citation=citation)
         ),
         DATAPACKAGE_FILE: _json_bytes(datapackage_descriptor(folder, settings, schema, version, inputs.stats)),
-        PLOT_FILE: articles_per_month_png(inputs.stats.months),
+        PLOT_FILE: articles_per_month_png(inputs.stats.months, cache=cache),
     }
     for rel, data in outputs.items():
         path = folder / rel
@@ -108,17 +119,19 @@ def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple
     for rel in written:
         entries[rel] = {"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
     manifest["files"] = [entries[rel] for rel in sorted(entries)]
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    jsonfile.write(manifest_path, manifest)
     return version, written
 
 
-def gather_inputs(folder: Path, settings: Settings, version: str) -> CardInputs:
+def gather_inputs(
+    folder: Path, settings: Settings, version: str, *, cache: Path | None = None, shard_hashes: dict[str, str] | None = None
+) -> CardInputs:
     """Read the statistics, report.json, the example row and the changelog entry."""
     report_path = Path(folder) / REPORT_FILE
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
     entry = changelog_entry(settings.changelog, version)
     return CardInputs(
-        stats=collect_stats(folder),
+        stats=collect_stats(folder, cache=cache, hashes=shard_hashes),
         report=report,
         example=first_row(folder),
         release_date=entry.date if entry else None,
@@ -242,7 +255,7 @@ def citation_text(settings: Settings, version: str, release_date: str | None) ->
 
 
 def _json_bytes(payload: dict) -> bytes:
-    return (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return jsonfile.dumps(payload)
 
 
 def _share(count: int, total: int) -> str:

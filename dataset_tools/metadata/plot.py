@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from collections import Counter
+from importlib.metadata import version
+from pathlib import Path
 
 PLOT_FILE = "images/articles-per-month.png"
 # Fixed size and resolution: the picture is 1000 x 400 pixels whatever the data.
@@ -11,13 +15,30 @@ _SIZE_INCHES = (10, 4)
 _DPI = 100
 
 
-def articles_per_month_png(months: Counter) -> bytes:
+def articles_per_month_png(months: Counter, *, cache: Path | None = None) -> bytes:
     """A bar chart of articles per published month (`YYYY-MM` -> count) as PNG bytes.
 
     Months without articles between the first and the last are drawn as empty bars, so the
     time axis is true. The PNG carries no software name or date, so the same counts give the
-    same bytes (with the same matplotlib and fonts).
+    same bytes (with the same matplotlib and fonts). With `cache`, the picture of the same
+    counts is drawn once and reused (drawing means importing matplotlib, the slowest part of
+    re-rendering a card).
     """
+    if cache is None:
+        return _draw(months)
+    key = hashlib.sha256(json.dumps([sorted(months.items()), version("matplotlib")]).encode()).hexdigest()
+    stored = Path(cache) / f"plot-{key}.png"
+    if stored.is_file():
+        return stored.read_bytes()
+    data = _draw(months)
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    for stale in Path(cache).glob("plot-*.png"):
+        stale.unlink(missing_ok=True)
+    stored.write_bytes(data)
+    return data
+
+
+def _draw(months: Counter) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=True)

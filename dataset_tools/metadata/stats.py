@@ -8,6 +8,7 @@ never loaded whole, only its per-batch lengths are counted.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,40 +103,111 @@ def split_sizes(folder: Path) -> dict:
     }
 
 
-def collect_stats(folder: Path) -> DatasetStats:
-    """Read every shard of `folder` batch by batch and count what the card reports."""
+def collect_stats(folder: Path, *, cache: Path | None = None, hashes: dict[str, str] | None = None) -> DatasetStats:
+    """Count what the card reports over every shard of `folder`, batch by batch.
+
+    With `cache`, each shard's counts are kept there under the shard's SHA-256 (taken from
+    `hashes`, {relative path: sha256}, when the caller knows them), so an incremental build
+    re-reads only the shards it rewrote. Counts of shards no longer present are pruned.
+    """
+    stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
+    used: set[str] = set()
+    for path in data_files(folder):
+        rel = path.relative_to(folder).as_posix()
+        if cache is None:
+            part = shard_stats(folder, path)
+        else:
+            key = (hashes or {}).get(rel) or sha256_file(path)
+            stored = Path(cache) / f"stats-{key}.json"
+            used.add(stored.name)
+            if stored.is_file():
+                part = _stats_from_json(json.loads(stored.read_text(encoding="utf-8")), rel)
+            else:
+                part = shard_stats(folder, path)
+                Path(cache).mkdir(parents=True, exist_ok=True)
+                stored.write_text(json.dumps(_stats_to_json(part)), encoding="utf-8")
+        _merge(stats, part)
+    if cache is not None and Path(cache).is_dir():
+        for stale in Path(cache).glob("stats-*.json"):
+            if stale.name not in used:
+                stale.unlink(missing_ok=True)
+    return stats
+
+
+def shard_stats(folder: Path, path: Path) -> DatasetStats:
+    """The counts of one shard."""
     stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
     low = high = None
-    for path in data_files(folder):
-        parquet = pq.ParquetFile(path)
-        stats.shards.append(shard_info(folder, path, parquet.metadata))
-        columns = ["domain", "language", "section", "published_at", "body", "word_count", *COVERAGE]
-        columns = list(dict.fromkeys(c for c in columns if c in parquet.schema_arrow.names))
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-            stats.rows += batch.num_rows
-            # A column missing from a broken build is counted as absent, not a crash.
-            have = set(batch.schema.names)
-            for counter, name in (
-                (stats.domains, "domain"),
-                (stats.languages, "language"),
-                (stats.sections, "section"),
-                (stats.word_counts, "word_count"),
-            ):
-                if name in have:
-                    _count(counter, batch.column(name))
-            if "published_at" in have:
-                _count(stats.months, pc.strftime(batch.column("published_at"), format="%Y-%m"))
-            if "body" in have:
-                _count(stats.body_lengths, pc.utf8_length(batch.column("body")))
-            for name in COVERAGE:
-                if name in have:
-                    stats.coverage[name] += _present(batch.column(name))
-            if batch.num_rows and "published_at" in have:
-                bounds = pc.min_max(batch.column("published_at"))
-                low = _min(low, bounds["min"].as_py())
-                high = _max(high, bounds["max"].as_py())
+    parquet = pq.ParquetFile(path)
+    stats.shards.append(shard_info(folder, path, parquet.metadata))
+    columns = ["domain", "language", "section", "published_at", "body", "word_count", *COVERAGE]
+    columns = list(dict.fromkeys(c for c in columns if c in parquet.schema_arrow.names))
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+        stats.rows += batch.num_rows
+        # A column missing from a broken build is counted as absent, not a crash.
+        have = set(batch.schema.names)
+        for counter, name in (
+            (stats.domains, "domain"),
+            (stats.languages, "language"),
+            (stats.sections, "section"),
+            (stats.word_counts, "word_count"),
+        ):
+            if name in have:
+                _count(counter, batch.column(name))
+        if "published_at" in have:
+            _count(stats.months, pc.strftime(batch.column("published_at"), format="%Y-%m"))
+        if "body" in have:
+            _count(stats.body_lengths, pc.utf8_length(batch.column("body")))
+        for name in COVERAGE:
+            if name in have:
+                stats.coverage[name] += _present(batch.column(name))
+        if batch.num_rows and "published_at" in have:
+            bounds = pc.min_max(batch.column("published_at"))
+            low = _min(low, bounds["min"].as_py())
+            high = _max(high, bounds["max"].as_py())
     stats.first_published = low.strftime("%Y-%m-%dT%H:%M:%SZ") if low else None
     stats.last_published = high.strftime("%Y-%m-%dT%H:%M:%SZ") if high else None
+    return stats
+
+
+_COUNTERS = ("domains", "languages", "sections", "months", "body_lengths", "word_counts")
+_INT_KEYS = ("body_lengths", "word_counts")
+
+
+def _merge(total: DatasetStats, part: DatasetStats) -> None:
+    total.shards.extend(part.shards)
+    total.rows += part.rows
+    for name in _COUNTERS:
+        getattr(total, name).update(getattr(part, name))
+    for name, count in part.coverage.items():
+        total.coverage[name] = total.coverage.get(name, 0) + count
+    # The timestamps are formatted the same way, so text order is time order.
+    total.first_published = _min(total.first_published, part.first_published) if part.first_published else total.first_published
+    total.last_published = _max(total.last_published, part.last_published) if part.last_published else total.last_published
+
+
+def _stats_to_json(stats: DatasetStats) -> dict:
+    info = stats.shards[0]
+    return {
+        "shard": {"rows": info.rows, "file_bytes": info.file_bytes, "data_bytes": info.data_bytes},
+        "rows": stats.rows,
+        "coverage": stats.coverage,
+        "first_published": stats.first_published,
+        "last_published": stats.last_published,
+        **{name: sorted(getattr(stats, name).items()) for name in _COUNTERS},
+    }
+
+
+def _stats_from_json(data: dict, rel: str) -> DatasetStats:
+    stats = DatasetStats(
+        shards=[ShardInfo(path=rel, **data["shard"])],
+        rows=data["rows"],
+        coverage=dict(data["coverage"]),
+        first_published=data["first_published"],
+        last_published=data["last_published"],
+    )
+    for name in _COUNTERS:
+        getattr(stats, name).update({(int(k) if name in _INT_KEYS else k): v for k, v in data[name]})
     return stats
 
 
