@@ -41,9 +41,12 @@ sys.path.insert(0, str(REPO))
 from bench import generate  # noqa: E402
 
 
-def tree_rss(pid: int) -> int:
-    """Total resident memory (bytes) of a process and all its descendants."""
-    total = 0
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in bytes, summed over a process and all its descendants. RSS counts pages
+    shared between the processes (forked workers share most of their parent's) once per
+    process; PSS splits each shared page between its sharers, so its sum is the tree's real
+    footprint."""
+    rss = pss = 0
     stack = [pid]
     seen = set()
     while stack:
@@ -52,30 +55,31 @@ def tree_rss(pid: int) -> int:
             continue
         seen.add(current)
         try:
-            with open(f"/proc/{current}/status") as handle:
+            with open(f"/proc/{current}/smaps_rollup") as handle:
                 for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-                        break
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as handle:
                     stack.extend(int(child) for child in handle.read().split())
-        except (FileNotFoundError, ProcessLookupError, ValueError):
+        except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
             continue
-    return total
+    return rss, pss
 
 
-def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, int, str]:
-    """Run a command; return (seconds, peak RSS of its process tree, stdout)."""
+def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, tuple[int, int], str]:
+    """Run a command; return (seconds, (peak RSS, peak PSS) of its process tree, stdout)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
-    peak = 0
+    peak = [0, 0]
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
         while not stop.is_set():
-            peak = max(peak, tree_rss(proc.pid))
+            rss, pss = tree_memory(proc.pid)
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             stop.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -86,7 +90,7 @@ def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) ->
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-3000:]}")
-    return seconds, peak, out
+    return seconds, (peak[0], peak[1]), out
 
 
 BASELINE = r'''
@@ -167,22 +171,27 @@ def make_project(folder: Path) -> Path:
     return folder
 
 
-def row(label: str, seconds: float, peak: int, files: int, raw_bytes: int) -> dict:
+def row(label: str, seconds: float, peak: tuple[int, int], files: int, raw_bytes: int) -> dict:
     return {
         "task": label,
         "seconds": round(seconds, 2),
         "articles_per_s": round(files / seconds),
         "mb_per_s": round(raw_bytes / seconds / 1e6, 1),
-        "peak_rss_mb": round(peak / 1e6),
+        "peak_rss_mb": round(peak[0] / 1e6),
+        "peak_pss_mb": round(peak[1] / 1e6),
     }
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'task':<34}{'seconds':>9}{'articles/s':>12}{'MB/s':>8}{'peak RSS MB':>13}"
+    header = f"{'task':<36}{'seconds':>9}{'articles/s':>12}{'MB/s':>8}{'peak RSS MB':>13}{'peak PSS MB':>13}"
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['task']:<34}{r['seconds']:>9}{r['articles_per_s']:>12}{r['mb_per_s']:>8}{r['peak_rss_mb']:>13}")
+        print(
+            f"{r['task']:<36}{r['seconds']:>9}{r['articles_per_s']:>12}{r['mb_per_s']:>8}"
+            f"{r['peak_rss_mb']:>13}{r['peak_pss_mb']:>13}"
+        )
+    print("(RSS and PSS summed over each command's process tree; PSS counts shared pages once)")
 
 
 def run(n: int, workers: int, seed: int, root: Path, skip: set[str]) -> dict:
@@ -280,8 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = scales([int(x) for x in args.scales.split(",")], args.workers, args.seed, args.root)
         print_table(rows)
         if len(rows) >= 2:
-            growth = rows[-1]["peak_rss_mb"] / rows[0]["peak_rss_mb"] - 1
-            print(f"\npeak memory growth from {rows[0]['task']} to {rows[-1]['task']}: {growth:+.0%}")
+            growth = rows[-1]["peak_pss_mb"] / rows[0]["peak_pss_mb"] - 1
+            print(f"\npeak memory (PSS) growth from {rows[0]['task']} to {rows[-1]['task']}: {growth:+.0%}")
         if args.json:
             args.json.write_text(json.dumps(rows, indent=2))
         return 0
