@@ -37,12 +37,11 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 from dataset_tools.readers.common import (
     UndecodableText,
     article_id,
-    clean_line,
+    clean_lines,
     decode_text,
     detect_language,
     sniff_binary,
@@ -152,13 +151,13 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     if replacement != -1:
         return reject("invalid-encoding", f"text holds a U+FFFD replacement character at character {replacement}: damaged before collection")
 
-    lines = _lines(text)
+    lines = clean_lines(text)
     if not lines:
         return reject("empty-file", "file holds only whitespace and invisible marks")
     other = sniff_other_format(text, lines[0])
     if other:
         return reject("not-an-article", f"not a collected article: the file is {other}")
-    url, problem = _check_url(lines[0])
+    url, domain, problem = _check_url(lines[0])
     if problem:
         return reject("not-a-url", problem)
     if len(lines) == 1:
@@ -178,8 +177,12 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     while ts_end < len(lines) and _DATE_START.fullmatch(lines[ts_end]):
         ts_end += 1
     stamps: list[datetime] = []
-    for line in lines[ts_start:ts_end]:
-        parsed, problem = _parse_timestamp(line)
+    for i in range(ts_start, ts_end):
+        # The three timestamps are often the same line: parse it once.
+        if i > ts_start and lines[i] == lines[i - 1]:
+            stamps.append(stamps[-1])
+            continue
+        parsed, problem = _parse_timestamp(lines[i])
         if problem:
             return reject("invalid-timestamp", problem)
         stamps.append(parsed)
@@ -227,7 +230,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     return Article(
         id=article_id(url),
         url=url,
-        domain=url_domain(url),
+        domain=domain,
         title=title,
         description=description,
         body=body,
@@ -248,33 +251,21 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     )
 
 
-def _lines(text: str) -> list[str]:
-    # Only CR, LF and CRLF end lines: str.splitlines() would also split on U+2028, U+0085 and
-    # form feeds, which can sit inside a paragraph.
-    out = []
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = clean_line(raw)
-        if line:
-            out.append(line)
-    return out
-
-
-def _check_url(line: str) -> tuple[str, str | None]:
+def _check_url(line: str) -> tuple[str, str, str | None]:
+    """(the URL, its domain, None), or (line, "", why line 1 is not a usable URL)."""
     shown = line if len(line) <= 60 else line[:57] + "..."
     if not _URL.fullmatch(line):
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
-            return line, f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
-        return line, f"line 1 is not an http(s):// URL: {shown!r}"
-    try:
-        host = urlsplit(line).hostname
-    except ValueError:
-        host = None
-    if not host or not url_domain(line):
-        return line, f"line 1 has no valid host name: {shown!r}"
+            return line, "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
+        return line, "", f"line 1 is not an http(s):// URL: {shown!r}"
+    # url_domain is "" when the URL has no host, or one that is not a valid host name.
+    domain = url_domain(line)
+    if not domain:
+        return line, "", f"line 1 has no valid host name: {shown!r}"
     # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
     scheme, rest = line.split(":", 1)
-    return f"{scheme.lower()}:{rest}", None
+    return f"{scheme.lower()}:{rest}", domain, None
 
 
 def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:
