@@ -86,6 +86,8 @@ _LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Za-z]{4})"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
 _NUMBER = re.compile(r"\d{1,5}(?:px)?")
+# The longest line each of these patterns can match: a longer line is not tried.
+_LOCALE_MAX, _PHONE_MAX, _NUMBER_MAX = 8, 21, 7
 _IMAGE_URL = re.compile(
     r"\.(?:jpe?g|png|gif|webp|avif|svg|bmp|ico)(?:[?#]|$)|/img/|/images?/|/photos?/|/logo", re.IGNORECASE
 )
@@ -254,7 +256,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
 def _check_url(line: str) -> tuple[str, str, str | None]:
     """(the URL, its domain, None), or (line, "", why line 1 is not a usable URL)."""
     shown = line if len(line) <= 60 else line[:57] + "..."
-    if not _URL.fullmatch(line):
+    if not _is_url(line):
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
             return line, "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
@@ -371,7 +373,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # The articleBody starts within the first paragraphs; only the first few long lines are
     # candidates, so a file of many long lines costs no more than a bounded number of searches.
     opening = _Opening(visible)
-    candidates = (i for i in range(end) if len(middle[i]) >= 40 and not _URL.fullmatch(middle[i]))
+    candidates = (i for i in range(end) if len(middle[i]) >= 40 and not _is_url(middle[i]))
     body_at = next((i for _, i in zip(range(_BODY_CANDIDATES), candidates) if opening.starts(middle[i])), None)
 
     # Leading short lines: the section, then the tags. They stop at the first URL, at the
@@ -383,7 +385,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     limit = body_at if body_at is not None else end
     while i < limit:
         line = middle[i]
-        if _URL.fullmatch(line) or line == site_name or _is_trailer_line(line) or line.casefold() in seen:
+        if _is_url(line) or line == site_name or _is_trailer_line(line) or line.casefold() in seen:
             break
         leading.append(line)
         seen.add(line.casefold())
@@ -392,10 +394,10 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     rest_start = i
     if body_at is not None:
         article_body = middle[body_at]
-        before = [line for line in middle[rest_start:body_at] if _URL.fullmatch(line)]
+        before = [line for line in middle[rest_start:body_at] if _is_url(line)]
         image_url = before[0] if before else None
         rest_start = body_at + 1
-    elif rest_start < end and _URL.fullmatch(middle[rest_start]) and _IMAGE_URL.search(middle[rest_start]):
+    elif rest_start < end and _is_url(middle[rest_start]) and _IMAGE_URL.search(middle[rest_start]):
         image_url = middle[rest_start]
         rest_start += 1
 
@@ -403,11 +405,11 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # copyright year, genre, locale and the thumbnail (an image URL: never a related article).
     about: set[str] = set()
     for line in middle[rest_start:end]:
-        if _URL.fullmatch(line):
+        if _is_url(line):
             if language is None and not _IMAGE_URL.search(line) and line != url:
                 related.setdefault(line, None)
             continue
-        locale = _LOCALE.fullmatch(line)
+        locale = _LOCALE.fullmatch(line) if len(line) <= _LOCALE_MAX else None
         if locale:
             if language is None:
                 language = locale.group("lang")
@@ -419,7 +421,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
         if (
             publisher_name is None
             and not _is_trailer_line(line)
-            and not _NUMBER.fullmatch(line)
+            and not (len(line) <= _NUMBER_MAX and _NUMBER.fullmatch(line))
             and folded not in _GENRES
             and len(line) <= 80
         ):
@@ -468,16 +470,22 @@ class _Opening:
 
 
 def _could_be_keywords(line: str) -> bool:
-    return not (_URL.fullmatch(line) or _LOCALE.fullmatch(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
+    return not (_is_url(line) or _LOCALE.fullmatch(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
+
+
+def _is_url(line: str) -> bool:
+    # The first character rules out most lines without running the regular expression.
+    return line[:1] in "Hh" and _URL.fullmatch(line) is not None
 
 
 def _is_trailer_line(line: str) -> bool:
     """A line only the publisher blocks and what follows them hold (a genre such as "News"
     is not one of them: it can be a tag too)."""
+    # Each test first rules out lines by a character or a length the pattern requires.
     return bool(
-        _EMAIL.fullmatch(line)
-        or _LOCALE.fullmatch(line)
-        or (_PHONE.fullmatch(line) and sum(c.isdigit() for c in line) >= 7)
+        ("@" in line and _EMAIL.fullmatch(line))
+        or (len(line) <= _LOCALE_MAX and _LOCALE.fullmatch(line))
+        or (len(line) <= _PHONE_MAX and _PHONE.fullmatch(line) and sum(c.isdigit() for c in line) >= 7)
     )
 
 
@@ -505,7 +513,7 @@ class _Evidence:
     __slots__ = ("text", "cursor", "style")
 
     def __init__(self, article_body: str | None) -> None:
-        self.text = " ".join(article_body.split()) if article_body else ""
+        self.text = _squeeze(article_body) if article_body else ""
         self.cursor = 0
         self.style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
 
@@ -513,25 +521,35 @@ class _Evidence:
         return bool(self.text) and " ".join(line.split()) in self.text
 
     def locate(self, line: str) -> tuple[int, int] | None:
-        """(start, end) of `line` in the evidence, searching forward from the last match."""
+        """(start, end) of `line`, its whitespace squeezed, in the evidence, searching forward
+        from the last match."""
         if not self.text:
             return None
+        # Most lines are found as they are, without squeezing them first: a line found so holds
+        # no whitespace but single spaces (the evidence holds no other), so it is its squeezed
+        # form, and the search is the one below.
+        at = self.text.find(line[:_EVIDENCE_KEY], self.cursor, self.cursor + len(line[:_EVIDENCE_KEY]) + _EVIDENCE_SLACK)
+        if at != -1 and self.text.startswith(line, at):
+            self.cursor = at + len(line)
+            return at, self.cursor
         squeezed = " ".join(line.split())
         key = squeezed[:_EVIDENCE_KEY]
         at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
         if at == -1:
             return None
         end = at + len(squeezed)
-        if self.text[at:end] != squeezed:
+        if not self.text.startswith(squeezed, at):
             return None
         self.cursor = end
         return at, end
 
-    def junction(self, previous_end: int | None, line: str) -> str | None:
-        """How the evidence joins the previous line to `line`: "space", "glued" or None (unknown)."""
+    def junction(self, previous_end: int | None, located: tuple[int, int]) -> str | None:
+        """How the evidence joins the previous line to the line `locate` found at `located`:
+        "space", "glued" or None (unknown)."""
         if previous_end is None or not self.text:
             return None
-        head = " ".join(line.split())[:20]
+        start, end = located
+        head = self.text[start : min(end, start + 20)]  # the line's first 20 characters, squeezed
         if self.text.startswith(head, previous_end):
             return "glued"
         if self.text.startswith(" " + head, previous_end):
@@ -554,7 +572,7 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
     for line in lines:
         located = evidence.locate(line)
-        junction = evidence.junction(previous_end, line) if located else None
+        junction = evidence.junction(previous_end, located) if located else None
         if paragraphs and junction and paragraphs[-1].endswith(_TERMINAL) and evidence.style is None:
             evidence.style = junction
         if paragraphs and _continues(paragraphs[-1], line, junction, evidence.style, last_is_item):
@@ -581,3 +599,13 @@ def _continues(previous: str, line: str, junction: str | None, style: str | None
     if style == "glued":
         return True
     return len(previous.split()) > _HEADING_MAX_WORDS
+
+
+def _squeeze(line: str) -> str:
+    """A stripped line with each run of whitespace as one space."""
+    # Most lines hold no whitespace but single spaces (every other whitespace character is
+    # unprintable): they are returned as they are, without splitting them into words.
+    if line.isprintable() and "  " not in line:
+        return line
+    return " ".join(line.split())
+

@@ -203,23 +203,31 @@ def _language_identifier():
     return identifier
 
 
-# Characters of the text the letter count looks at; the language is classified on a shorter
-# sample: the classifier walks every byte in Python, and for news prose its verdict on the first
-# few hundred characters is the same as on thousands (checked on generated corpora in five
-# languages and scripts; see bench/bench_reader.py).
+# The classifier walks every byte in Python, so it is given a bounded sample rather than the
+# whole body: the first 300 characters, and the first 600 when it is not sure of those. On
+# generated corpora in five languages and scripts (en, es, ru, ar, hi; about 9,000 bodies), this
+# gives the same language as classifying the first 4000 characters, in every case; 91% of
+# bodies are settled by the shorter sample. Hindi needs the most text (it is told apart from
+# Marathi and Nepali): a cut by bytes rather than characters misses it.
 _LETTER_WINDOW = 4000
-_SAMPLE_CHARS = 600
+_QUICK_SAMPLE = 300
+_SAMPLE = 600
+_SURE = 0.9
 
 
 def detect_language(text: str, *, min_chars: int = 40, min_confidence: float = 0.5) -> str | None:
     """ISO 639-1 code of `text`'s language, or None when the text is too short or unclear.
 
     "Too short" is fewer than `min_chars` letters in the first 4000 characters; the language
-    is that of the first 600 characters.
+    is that of the first 300 characters when the classifier is sure of it, else that of the
+    first 600.
     """
     # Stops at the min_chars-th letter instead of counting them all.
     letters = filter(str.isalpha, islice(text, _LETTER_WINDOW))
     if next(islice(letters, min_chars - 1, None), None) is None:
         return None
-    language, confidence = _language_identifier().classify(text[:_SAMPLE_CHARS])
+    identifier = _language_identifier()
+    language, confidence = identifier.classify(text[:_QUICK_SAMPLE])
+    if confidence < _SURE and len(text) > _QUICK_SAMPLE:
+        language, confidence = identifier.classify(text[:_SAMPLE])
     return language if confidence >= min_confidence and re.fullmatch(r"[a-z]{2}", language) else None
