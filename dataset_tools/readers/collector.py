@@ -92,7 +92,9 @@ _IMAGE_URL = re.compile(
     r"\.(?:jpe?g|png|gif|webp|avif|svg|bmp|ico)(?:[?#]|$)|/img/|/images?/|/photos?/|/logo", re.IGNORECASE
 )
 _GENRES = {"news", "article", "newsarticle", "reportage", "analysis", "opinion", "interview", "blog", "blogposting"}
-_TERMINAL = tuple(".!?…:;\"'”»)]") + ("।", "॥", "۔", "؟", "。", "！", "？", "›", "’")
+# Characters that end a sentence: a set, so that a line's last character is looked up once
+# rather than tested against each (line[-1:] in _TERMINAL).
+_TERMINAL = frozenset(".!?…:;\"'”»)]" "।॥۔؟。！？›’")
 _BULLET = re.compile(r"(?:[-–—•*·▪●►✓✔]|\d{1,2}[.)])\s")
 # The related article's date line at the end of the visible page, in its localized forms:
 # "30 December 2025, 00:05 GMT", "30. Dezember 2025, 00:05", "5 de septiembre 2024, 18:39 GMT",
@@ -306,10 +308,11 @@ def _has_visible_page(lines: list[str], title: str) -> bool:
 def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int | None:
     folded = {t.casefold() for t in titles}
     lengths = {len(t) for t in titles}
+    shortest = min(lengths)
     for i in range(len(lines) - 1, start - 1, -1):
         # The length test first: casefolding every long body line would cost more than it finds.
         line = lines[i]
-        if (len(line) in lengths or abs(len(line) - min(lengths)) < 8) and line.casefold() in folded:
+        if (len(line) in lengths or abs(len(line) - shortest) < 8) and line.casefold() in folded:
             return i
     return None
 
@@ -349,7 +352,7 @@ def _same_headline(line: str, title: str) -> bool:
 
 
 def _is_sentence_like(line: str) -> bool:
-    return len(line) > 80 or (line.endswith(_TERMINAL) and len(line.split()) > 5)
+    return len(line) > 80 or (line[-1:] in _TERMINAL and len(line.split()) > 5)
 
 
 def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: str | None) -> dict:
@@ -385,10 +388,11 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     limit = body_at if body_at is not None else end
     while i < limit:
         line = middle[i]
-        if _is_url(line) or line == site_name or _is_trailer_line(line) or line.casefold() in seen:
+        folded = line.casefold()
+        if _is_url(line) or line == site_name or _is_trailer_line(line) or folded in seen:
             break
         leading.append(line)
-        seen.add(line.casefold())
+        seen.add(folded)
         i += 1
 
     rest_start = i
@@ -409,7 +413,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
             if language is None and not _IMAGE_URL.search(line) and line != url:
                 related.setdefault(line, None)
             continue
-        locale = _LOCALE.fullmatch(line) if len(line) <= _LOCALE_MAX else None
+        locale = _locale(line)
         if locale:
             if language is None:
                 language = locale.group("lang")
@@ -470,7 +474,7 @@ class _Opening:
 
 
 def _could_be_keywords(line: str) -> bool:
-    return not (_is_url(line) or _LOCALE.fullmatch(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
+    return not (_is_url(line) or _locale(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
 
 
 def _is_url(line: str) -> bool:
@@ -481,12 +485,25 @@ def _is_url(line: str) -> bool:
 def _is_trailer_line(line: str) -> bool:
     """A line only the publisher blocks and what follows them hold (a genre such as "News"
     is not one of them: it can be a tag too)."""
-    # Each test first rules out lines by a character or a length the pattern requires.
+    # Each test first rules out lines by a character or a length its pattern requires.
+    first = line[:1]
     return bool(
         ("@" in line and _EMAIL.fullmatch(line))
-        or (len(line) <= _LOCALE_MAX and _LOCALE.fullmatch(line))
-        or (len(line) <= _PHONE_MAX and _PHONE.fullmatch(line) and sum(c.isdigit() for c in line) >= 7)
+        or _locale(line)
+        or (
+            len(line) <= _PHONE_MAX
+            and (first in "+()-" or first.isdecimal())
+            and _PHONE.fullmatch(line)
+            and sum(c.isdigit() for c in line) >= 7
+        )
     )
+
+
+def _locale(line: str) -> re.Match | None:
+    # Only a short line with a separator can be a locale: no other is tried.
+    if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
+        return _LOCALE.fullmatch(line)
+    return None
 
 
 def _split_keywords(line: str) -> list[str]:
@@ -528,7 +545,8 @@ class _Evidence:
         # Most lines are found as they are, without squeezing them first: a line found so holds
         # no whitespace but single spaces (the evidence holds no other), so it is its squeezed
         # form, and the search is the one below.
-        at = self.text.find(line[:_EVIDENCE_KEY], self.cursor, self.cursor + len(line[:_EVIDENCE_KEY]) + _EVIDENCE_SLACK)
+        key = line[:_EVIDENCE_KEY]
+        at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
         if at != -1 and self.text.startswith(line, at):
             self.cursor = at + len(line)
             return at, self.cursor
@@ -573,7 +591,7 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
     for line in lines:
         located = evidence.locate(line)
         junction = evidence.junction(previous_end, located) if located else None
-        if paragraphs and junction and paragraphs[-1].endswith(_TERMINAL) and evidence.style is None:
+        if paragraphs and junction and paragraphs[-1][-1:] in _TERMINAL and evidence.style is None:
             evidence.style = junction
         if paragraphs and _continues(paragraphs[-1], line, junction, evidence.style, last_is_item):
             paragraphs[-1] = f"{paragraphs[-1]} {line}"
@@ -587,7 +605,7 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
 
 
 def _continues(previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool) -> bool:
-    if previous.endswith(_TERMINAL) or _BULLET.match(line) or _BULLET.match(previous):
+    if previous[-1:] in _TERMINAL or _BULLET.match(line) or _BULLET.match(previous):
         return False
     if junction == "glued":
         return False

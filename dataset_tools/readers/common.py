@@ -172,9 +172,22 @@ def clean_lines(text: str) -> list[str]:
     # NFC lines: a line break is a boundary normalization never crosses, and stripping only
     # removes characters that compose with nothing. Without invisible marks, a plain strip is
     # all `clean_line` would do.
-    if (text.isascii() or unicodedata.is_normalized("NFC", text)) and not any(mark in text for mark in _INVISIBLE):
+    if _is_nfc(text) and not any(mark in text for mark in _INVISIBLE):
         return [line for line in map(str.strip, text.split("\n")) if line]
     return [line for line in map(clean_line, text.split("\n")) if line]
+
+
+def _is_nfc(text: str) -> bool:
+    if text.isascii():
+        return True
+    # Latin-1 characters are all starters that compose with nothing, so a text of them is NFC;
+    # encoding to Latin-1 tells so faster than the general check (and fails at the first
+    # character beyond it).
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return unicodedata.is_normalized("NFC", text)
+    return True
 
 
 def clean_line(line: str) -> str:
