@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from datetime import datetime, timezone
 
 import pytest
@@ -418,3 +419,23 @@ def test_glued_article_body_after_a_short_first_paragraph_is_recognised():
     lines = (LEAD, "Work starts soon.", PARAGRAPHS[0], PARAGRAPHS[1])
     data, article = parse(collected_article(body_lines=lines, article_body="".join(lines[1:]), image_url=None))
     assert article.row() == expected_row(data, body="\n\n".join(lines), image_url=None)
+
+
+def test_text_written_decomposed_gives_the_same_row_as_composed():
+    # Accents as a letter plus a combining mark (NFD), zero-width marks at line ends and CRLF
+    # line ends: the row is the one the plain, composed page gives (only the file's hash differs).
+    title = "Riverton Café Approves New Bicycle Lane Plan"
+    paragraphs = (
+        "The café owners near the old harbour welcomed the plan, and the council said the work",
+        "would start in the spring once the contracts are signed.",
+        "Résidents asked about safety on the main bridge.",
+    )
+    composed = collected_article(title=title, paragraphs=paragraphs, article_body=" ".join(paragraphs))
+    decomposed = unicodedata.normalize("NFD", composed).replace("Riverton Café", "\u200bRiverton Café")
+    decomposed = "\r\n".join(decomposed.split("\n"))
+    assert decomposed != composed and not unicodedata.is_normalized("NFC", decomposed)
+    _, plain = parse(composed)
+    data, article = parse(decomposed)
+    assert article.row() == {**plain.row(), "source_sha256": hashlib.sha256(data).hexdigest()}
+    assert article.title == title
+    assert article.body == "\n\n".join((LEAD, f"{paragraphs[0]} {paragraphs[1]}", paragraphs[2]))

@@ -37,12 +37,11 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 from dataset_tools.readers.common import (
     UndecodableText,
     article_id,
-    clean_line,
+    clean_lines,
     decode_text,
     detect_language,
     sniff_binary,
@@ -87,11 +86,15 @@ _LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Za-z]{4})"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
 _NUMBER = re.compile(r"\d{1,5}(?:px)?")
+# The longest line each of these patterns can match: a longer line is not tried.
+_LOCALE_MAX, _PHONE_MAX, _NUMBER_MAX = 8, 21, 7
 _IMAGE_URL = re.compile(
     r"\.(?:jpe?g|png|gif|webp|avif|svg|bmp|ico)(?:[?#]|$)|/img/|/images?/|/photos?/|/logo", re.IGNORECASE
 )
 _GENRES = {"news", "article", "newsarticle", "reportage", "analysis", "opinion", "interview", "blog", "blogposting"}
-_TERMINAL = tuple(".!?…:;\"'”»)]") + ("।", "॥", "۔", "؟", "。", "！", "？", "›", "’")
+# Characters that end a sentence: a set, so that a line's last character is looked up once
+# rather than tested against each (line[-1:] in _TERMINAL).
+_TERMINAL = frozenset(".!?…:;\"'”»)]" "।॥۔؟。！？›’")
 _BULLET = re.compile(r"(?:[-–—•*·▪●►✓✔]|\d{1,2}[.)])\s")
 # The related article's date line at the end of the visible page, in its localized forms:
 # "30 December 2025, 00:05 GMT", "30. Dezember 2025, 00:05", "5 de septiembre 2024, 18:39 GMT",
@@ -152,13 +155,13 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     if replacement != -1:
         return reject("invalid-encoding", f"text holds a U+FFFD replacement character at character {replacement}: damaged before collection")
 
-    lines = _lines(text)
+    lines = clean_lines(text)
     if not lines:
         return reject("empty-file", "file holds only whitespace and invisible marks")
     other = sniff_other_format(text, lines[0])
     if other:
         return reject("not-an-article", f"not a collected article: the file is {other}")
-    url, problem = _check_url(lines[0])
+    url, domain, problem = _check_url(lines[0])
     if problem:
         return reject("not-a-url", problem)
     if len(lines) == 1:
@@ -178,8 +181,12 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     while ts_end < len(lines) and _DATE_START.fullmatch(lines[ts_end]):
         ts_end += 1
     stamps: list[datetime] = []
-    for line in lines[ts_start:ts_end]:
-        parsed, problem = _parse_timestamp(line)
+    for i in range(ts_start, ts_end):
+        # The three timestamps are often the same line: parse it once.
+        if i > ts_start and lines[i] == lines[i - 1]:
+            stamps.append(stamps[-1])
+            continue
+        parsed, problem = _parse_timestamp(lines[i])
         if problem:
             return reject("invalid-timestamp", problem)
         stamps.append(parsed)
@@ -227,7 +234,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     return Article(
         id=article_id(url),
         url=url,
-        domain=url_domain(url),
+        domain=domain,
         title=title,
         description=description,
         body=body,
@@ -248,33 +255,21 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     )
 
 
-def _lines(text: str) -> list[str]:
-    # Only CR, LF and CRLF end lines: str.splitlines() would also split on U+2028, U+0085 and
-    # form feeds, which can sit inside a paragraph.
-    out = []
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = clean_line(raw)
-        if line:
-            out.append(line)
-    return out
-
-
-def _check_url(line: str) -> tuple[str, str | None]:
+def _check_url(line: str) -> tuple[str, str, str | None]:
+    """(the URL, its domain, None), or (line, "", why line 1 is not a usable URL)."""
     shown = line if len(line) <= 60 else line[:57] + "..."
-    if not _URL.fullmatch(line):
+    if not _is_url(line):
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
-            return line, f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
-        return line, f"line 1 is not an http(s):// URL: {shown!r}"
-    try:
-        host = urlsplit(line).hostname
-    except ValueError:
-        host = None
-    if not host or not url_domain(line):
-        return line, f"line 1 has no valid host name: {shown!r}"
+            return line, "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
+        return line, "", f"line 1 is not an http(s):// URL: {shown!r}"
+    # url_domain is "" when the URL has no host, or one that is not a valid host name.
+    domain = url_domain(line)
+    if not domain:
+        return line, "", f"line 1 has no valid host name: {shown!r}"
     # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
     scheme, rest = line.split(":", 1)
-    return f"{scheme.lower()}:{rest}", None
+    return f"{scheme.lower()}:{rest}", domain, None
 
 
 def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:
@@ -313,10 +308,11 @@ def _has_visible_page(lines: list[str], title: str) -> bool:
 def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int | None:
     folded = {t.casefold() for t in titles}
     lengths = {len(t) for t in titles}
+    shortest = min(lengths)
     for i in range(len(lines) - 1, start - 1, -1):
         # The length test first: casefolding every long body line would cost more than it finds.
         line = lines[i]
-        if (len(line) in lengths or abs(len(line) - min(lengths)) < 8) and line.casefold() in folded:
+        if (len(line) in lengths or abs(len(line) - shortest) < 8) and line.casefold() in folded:
             return i
     return None
 
@@ -356,7 +352,7 @@ def _same_headline(line: str, title: str) -> bool:
 
 
 def _is_sentence_like(line: str) -> bool:
-    return len(line) > 80 or (line.endswith(_TERMINAL) and len(line.split()) > 5)
+    return len(line) > 80 or (line[-1:] in _TERMINAL and len(line.split()) > 5)
 
 
 def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: str | None) -> dict:
@@ -380,7 +376,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # The articleBody starts within the first paragraphs; only the first few long lines are
     # candidates, so a file of many long lines costs no more than a bounded number of searches.
     opening = _Opening(visible)
-    candidates = (i for i in range(end) if len(middle[i]) >= 40 and not _URL.fullmatch(middle[i]))
+    candidates = (i for i in range(end) if len(middle[i]) >= 40 and not _is_url(middle[i]))
     body_at = next((i for _, i in zip(range(_BODY_CANDIDATES), candidates) if opening.starts(middle[i])), None)
 
     # Leading short lines: the section, then the tags. They stop at the first URL, at the
@@ -392,19 +388,20 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     limit = body_at if body_at is not None else end
     while i < limit:
         line = middle[i]
-        if _URL.fullmatch(line) or line == site_name or _is_trailer_line(line) or line.casefold() in seen:
+        folded = line.casefold()
+        if _is_url(line) or line == site_name or _is_trailer_line(line) or folded in seen:
             break
         leading.append(line)
-        seen.add(line.casefold())
+        seen.add(folded)
         i += 1
 
     rest_start = i
     if body_at is not None:
         article_body = middle[body_at]
-        before = [line for line in middle[rest_start:body_at] if _URL.fullmatch(line)]
+        before = [line for line in middle[rest_start:body_at] if _is_url(line)]
         image_url = before[0] if before else None
         rest_start = body_at + 1
-    elif rest_start < end and _URL.fullmatch(middle[rest_start]) and _IMAGE_URL.search(middle[rest_start]):
+    elif rest_start < end and _is_url(middle[rest_start]) and _IMAGE_URL.search(middle[rest_start]):
         image_url = middle[rest_start]
         rest_start += 1
 
@@ -412,11 +409,11 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # copyright year, genre, locale and the thumbnail (an image URL: never a related article).
     about: set[str] = set()
     for line in middle[rest_start:end]:
-        if _URL.fullmatch(line):
+        if _is_url(line):
             if language is None and not _IMAGE_URL.search(line) and line != url:
                 related.setdefault(line, None)
             continue
-        locale = _LOCALE.fullmatch(line)
+        locale = _locale(line)
         if locale:
             if language is None:
                 language = locale.group("lang")
@@ -428,7 +425,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
         if (
             publisher_name is None
             and not _is_trailer_line(line)
-            and not _NUMBER.fullmatch(line)
+            and not (len(line) <= _NUMBER_MAX and _NUMBER.fullmatch(line))
             and folded not in _GENRES
             and len(line) <= 80
         ):
@@ -477,17 +474,36 @@ class _Opening:
 
 
 def _could_be_keywords(line: str) -> bool:
-    return not (_URL.fullmatch(line) or _LOCALE.fullmatch(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
+    return not (_is_url(line) or _locale(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
+
+
+def _is_url(line: str) -> bool:
+    # The first character rules out most lines without running the regular expression.
+    return line[:1] in "Hh" and _URL.fullmatch(line) is not None
 
 
 def _is_trailer_line(line: str) -> bool:
     """A line only the publisher blocks and what follows them hold (a genre such as "News"
     is not one of them: it can be a tag too)."""
+    # Each test first rules out lines by a character or a length its pattern requires.
+    first = line[:1]
     return bool(
-        _EMAIL.fullmatch(line)
-        or _LOCALE.fullmatch(line)
-        or (_PHONE.fullmatch(line) and sum(c.isdigit() for c in line) >= 7)
+        ("@" in line and _EMAIL.fullmatch(line))
+        or _locale(line)
+        or (
+            len(line) <= _PHONE_MAX
+            and (first in "+()-" or first.isdecimal())
+            and _PHONE.fullmatch(line)
+            and sum(c.isdigit() for c in line) >= 7
+        )
     )
+
+
+def _locale(line: str) -> re.Match | None:
+    # Only a short line with a separator can be a locale: no other is tried.
+    if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
+        return _LOCALE.fullmatch(line)
+    return None
 
 
 def _split_keywords(line: str) -> list[str]:
@@ -514,7 +530,7 @@ class _Evidence:
     __slots__ = ("text", "cursor", "style")
 
     def __init__(self, article_body: str | None) -> None:
-        self.text = " ".join(article_body.split()) if article_body else ""
+        self.text = _squeeze(article_body) if article_body else ""
         self.cursor = 0
         self.style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
 
@@ -522,25 +538,36 @@ class _Evidence:
         return bool(self.text) and " ".join(line.split()) in self.text
 
     def locate(self, line: str) -> tuple[int, int] | None:
-        """(start, end) of `line` in the evidence, searching forward from the last match."""
+        """(start, end) of `line`, its whitespace squeezed, in the evidence, searching forward
+        from the last match."""
         if not self.text:
             return None
+        # Most lines are found as they are, without squeezing them first: a line found so holds
+        # no whitespace but single spaces (the evidence holds no other), so it is its squeezed
+        # form, and the search is the one below.
+        key = line[:_EVIDENCE_KEY]
+        at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
+        if at != -1 and self.text.startswith(line, at):
+            self.cursor = at + len(line)
+            return at, self.cursor
         squeezed = " ".join(line.split())
         key = squeezed[:_EVIDENCE_KEY]
         at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
         if at == -1:
             return None
         end = at + len(squeezed)
-        if self.text[at:end] != squeezed:
+        if not self.text.startswith(squeezed, at):
             return None
         self.cursor = end
         return at, end
 
-    def junction(self, previous_end: int | None, line: str) -> str | None:
-        """How the evidence joins the previous line to `line`: "space", "glued" or None (unknown)."""
+    def junction(self, previous_end: int | None, located: tuple[int, int]) -> str | None:
+        """How the evidence joins the previous line to the line `locate` found at `located`:
+        "space", "glued" or None (unknown)."""
         if previous_end is None or not self.text:
             return None
-        head = " ".join(line.split())[:20]
+        start, end = located
+        head = self.text[start : min(end, start + 20)]  # the line's first 20 characters, squeezed
         if self.text.startswith(head, previous_end):
             return "glued"
         if self.text.startswith(" " + head, previous_end):
@@ -563,8 +590,8 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
     for line in lines:
         located = evidence.locate(line)
-        junction = evidence.junction(previous_end, line) if located else None
-        if paragraphs and junction and paragraphs[-1].endswith(_TERMINAL) and evidence.style is None:
+        junction = evidence.junction(previous_end, located) if located else None
+        if paragraphs and junction and paragraphs[-1][-1:] in _TERMINAL and evidence.style is None:
             evidence.style = junction
         if paragraphs and _continues(paragraphs[-1], line, junction, evidence.style, last_is_item):
             paragraphs[-1] = f"{paragraphs[-1]} {line}"
@@ -578,7 +605,7 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
 
 
 def _continues(previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool) -> bool:
-    if previous.endswith(_TERMINAL) or _BULLET.match(line) or _BULLET.match(previous):
+    if previous[-1:] in _TERMINAL or _BULLET.match(line) or _BULLET.match(previous):
         return False
     if junction == "glued":
         return False
@@ -590,3 +617,13 @@ def _continues(previous: str, line: str, junction: str | None, style: str | None
     if style == "glued":
         return True
     return len(previous.split()) > _HEADING_MAX_WORDS
+
+
+def _squeeze(line: str) -> str:
+    """A stripped line with each run of whitespace as one space."""
+    # Most lines hold no whitespace but single spaces (every other whitespace character is
+    # unprintable): they are returned as they are, without splitting them into words.
+    if line.isprintable() and "  " not in line:
+        return line
+    return " ".join(line.split())
+
