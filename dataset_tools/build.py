@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools import __version__, jsonfile
-from dataset_tools.cache import BuildCache, CacheState, read_ipc, read_ipc_stream, write_ipc
+from dataset_tools.cache import BuildCache, CacheState, read_ipc, write_ipc
 from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
 from dataset_tools.errors import BuildFailed
@@ -180,7 +180,8 @@ def _sha256_stream(source: RawSource, path: str) -> str:
 @dataclass(slots=True)
 class _MapResult:
     files: pa.RecordBatch
-    rows: dict[int, pa.RecordBatch]
+    chunk: str | None  # the IPC file holding this task's rows, sorted by bucket
+    ranges: dict[int, tuple[int, int]]  # bucket -> (offset, length) of its rows in `chunk`
     unchanged: list[str]  # paths whose bytes equal the cached version (only their mtime changed)
 
 
@@ -192,6 +193,7 @@ def _map_chunk(
     known_sha: list[str | None],
     max_bytes: int,
     schema_path: str,
+    chunk_path: str,
 ) -> _MapResult:
     schema = _schema_cached(schema_path)
     articles: list[Article] = []
@@ -252,12 +254,23 @@ def _map_chunk(
             files["reason"].append(reason)
             files["detail"].append(detail)
 
-    rows: dict[int, pa.RecordBatch] = {}
+    # The rows go to disk here, in the worker, as one file sorted by bucket: the main process
+    # only learns where each bucket's rows are, and never handles the rows themselves.
+    ranges: dict[int, tuple[int, int]] = {}
+    chunk = None
     if articles:
         buckets = pa.array([bucket_of(a.id) for a in articles], pa.int16())
-        for bucket in sorted(set(buckets.to_pylist())):
-            rows[bucket] = batch.filter(pc.equal(buckets, bucket))
-    return _MapResult(pa.RecordBatch.from_pydict(files, schema=FILES_SCHEMA), rows, unchanged)
+        order = pc.sort_indices(buckets)
+        table = pa.Table.from_batches([batch.take(order)])
+        sorted_buckets = buckets.take(order).to_pylist()
+        start = 0
+        for i in range(1, len(sorted_buckets) + 1):
+            if i == len(sorted_buckets) or sorted_buckets[i] != sorted_buckets[start]:
+                ranges[sorted_buckets[start]] = (start, i - start)
+                start = i
+        write_ipc(Path(chunk_path), table)
+        chunk = chunk_path
+    return _MapResult(pa.RecordBatch.from_pydict(files, schema=FILES_SCHEMA), chunk, ranges, unchanged)
 
 
 _SCHEMAS: dict[str, TableSchema] = {}
@@ -291,7 +304,7 @@ def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.Record
 class _BucketJob:
     bucket: int
     cached: str | None  # the bucket's cached rows (IPC file)
-    delta: str | None  # rows parsed in this build (IPC stream)
+    delta: list[tuple[str, int, int]]  # rows parsed in this build: (chunk file, offset, length)
     drop: list[str]  # paths whose cached rows are stale
     new: str | None  # where to write the merged rows (None: the cached file stays current)
 
@@ -309,6 +322,7 @@ def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: s
     schema = _schema_cached(schema_path)
     arrow = schema.arrow_schema
     losers: list[pa.Table] = []
+    chunks: dict[str, pa.Table] = {}  # chunk files, memory-mapped once per shard
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -316,7 +330,7 @@ def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: s
         pending: list[pa.Table] = []
         pending_bytes = pending_rows = 0
         for job in jobs:
-            table = _bucket_rows(job, arrow)
+            table = _bucket_rows(job, arrow, chunks)
             if job.new is not None and table.num_rows:
                 write_ipc(Path(job.new), table)
             table, lost = resolve_duplicates(table, job.bucket)
@@ -340,15 +354,17 @@ def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: s
     return _ShardResult(name, rows, _sha256_file(path), path.stat().st_size, lost_all)
 
 
-def _bucket_rows(job: _BucketJob, arrow: pa.Schema) -> pa.Table:
+def _bucket_rows(job: _BucketJob, arrow: pa.Schema, chunks: dict[str, pa.Table]) -> pa.Table:
     parts: list[pa.Table] = []
     if job.cached:
         cached = read_ipc(job.cached)
         if job.drop:
             cached = cached.filter(pc.invert(pc.is_in(cached.column("source_file"), pa.array(job.drop, pa.string()))))
         parts.append(cached)
-    if job.delta and os.path.exists(job.delta):
-        parts.append(read_ipc_stream(job.delta))
+    for path, offset, length in job.delta:
+        if path not in chunks:
+            chunks[path] = read_ipc(path)
+        parts.append(chunks[path].slice(offset, length))
     if not parts:
         relaxed = pa.schema([f.with_nullable(True) for f in arrow], metadata=arrow.metadata)
         return relaxed.empty_table()
@@ -515,6 +531,12 @@ def build_dataset(
     if engine == "local" and listing.num_rows <= INLINE_FILES:
         workers = 1
     runner = make_engine(engine, workers=workers, scheduler=scheduler)
+    if engine == "local" and runner.workers > 1:
+        # Forked workers then share what the parent loaded instead of loading a copy each.
+        from dataset_tools.readers.common import warm_up
+
+        warm_up()
+        schema.arrow_schema
     try:
         result, state = _build_into(staging, out, source, listing, schema, settings, version, cache, runner, notify)
         if scratch:
@@ -585,8 +607,7 @@ def _build_into(
     # -- map: read and parse what changed, spill rows into buckets
     delta_files: list[pa.RecordBatch] = []
     unchanged_bytes: list[str] = []
-    writers: dict[int, pa.ipc.RecordBatchStreamWriter] = {}
-    sinks: list = []
+    delta_rows: dict[int, list[tuple[str, int, int]]] = {}
     total = todo.num_rows
     # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
     chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
@@ -600,27 +621,18 @@ def _build_into(
             todo.column("old_sha").slice(i, chunk).to_pylist(),
             settings.max_file_bytes,
             str(schema.path),
+            str(cache.work / f"chunk-{i // chunk:07d}.arrow"),
         )
         for i in range(0, total, chunk)
     )
     done = 0
-    try:
-        for result in runner.map_ordered(_map_chunk, tasks):
-            for bucket, batch in result.rows.items():
-                if bucket not in writers:
-                    sink = pa.OSFile(str(cache.work / f"delta-{bucket:03d}.arrow"), "wb")
-                    sinks.append(sink)
-                    writers[bucket] = pa.ipc.new_stream(sink, batch.schema)
-                writers[bucket].write_batch(batch)
-            delta_files.append(result.files)
-            unchanged_bytes.extend(result.unchanged)
-            done += result.files.num_rows + len(result.unchanged)
-            notify("parse", done, total)
-    finally:
-        for writer in writers.values():
-            writer.close()
-        for sink in sinks:
-            sink.close()
+    for result in runner.map_ordered(_map_chunk, tasks):
+        for bucket, (offset, length) in result.ranges.items():
+            delta_rows.setdefault(bucket, []).append((result.chunk, offset, length))
+        delta_files.append(result.files)
+        unchanged_bytes.extend(result.unchanged)
+        done += result.files.num_rows + len(result.unchanged)
+        notify("parse", done, total)
     parsed = sum(batch.num_rows for batch in delta_files)
 
     # -- the new file table: unchanged entries (mtime refreshed where only it changed) + new ones
@@ -639,7 +651,7 @@ def _build_into(
     drop_by_bucket: dict[int, list[str]] = {}
     for path, bucket in zip(stale_articles.column("path").to_pylist(), stale_articles.column("bucket").to_pylist()):
         drop_by_bucket.setdefault(bucket, []).append(path)
-    changed_buckets = set(drop_by_bucket) | set(writers)
+    changed_buckets = set(drop_by_bucket) | set(delta_rows)
 
     count = _choose_shard_count(files, settings.shard_rows)
     old_shards = previous.shards if previous else {}
@@ -661,12 +673,11 @@ def _build_into(
         jobs = []
         for b in members:
             cached = str(cache.path(buckets[b])) if b in buckets else None
-            delta_path = str(cache.work / f"delta-{b:03d}.arrow") if b in writers else None
             new = None
             if b in changed_buckets:
                 new = f"buckets/{generation}-{b:03d}.arrow"
                 buckets.pop(b, None)
-            jobs.append(_BucketJob(b, cached, delta_path, drop_by_bucket.get(b, []), str(cache.path(new)) if new else None))
+            jobs.append(_BucketJob(b, cached, delta_rows.get(b, []), drop_by_bucket.get(b, []), str(cache.path(new)) if new else None))
             if new:
                 buckets[b] = new  # provisional: removed below if the bucket ends up empty
         jobs_by_shard.append((index, jobs))

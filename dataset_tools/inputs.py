@@ -40,7 +40,9 @@ class RawSource:
     def read(self, path: str) -> bytes:
         """The bytes of the file at `path` (relative, '/'-separated)."""
         if self.is_local:
-            return (self.local_root / path).read_bytes()
+            # Plain string paths: this runs once per raw file, and pathlib costs more than the read.
+            with open(f"{self.root.removeprefix('file://')}/{path}", "rb") as handle:
+                return handle.read()
         import fsspec
 
         with fsspec.open(f"{self.root.rstrip('/')}/{path}", "rb") as handle:
