@@ -38,8 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dataset_tools import __version__, jsonfile
-from dataset_tools.cache import BuildCache, CacheState, read_ipc, write_ipc
+from dataset_tools import __version__
+from dataset_tools.fileio import sha256_file, write_json
+from dataset_tools.cache import BuildCache, CacheState, process_alive, read_ipc, write_ipc
 from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
 from dataset_tools.errors import BuildFailed
@@ -351,7 +352,7 @@ def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: s
         if pending:
             _flush(writer, pending)
     lost_all = pa.concat_tables(losers) if losers else LOSERS_SCHEMA.empty_table()
-    return _ShardResult(name, rows, _sha256_file(path), path.stat().st_size, lost_all)
+    return _ShardResult(name, rows, sha256_file(path), path.stat().st_size, lost_all)
 
 
 def _bucket_rows(job: _BucketJob, arrow: pa.Schema, chunks: dict[str, pa.Table]) -> pa.Table:
@@ -463,17 +464,6 @@ def _row_group_bounds(table: pa.Table) -> Iterator[tuple[int, int]]:
             start, acc = i, 0
         acc += int(size)
     yield start, len(sizes)
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-# -- the whole build -----------------------------------------------------------------------
 
 
 def default_cache_dir(settings: Settings) -> Path:
@@ -708,7 +698,7 @@ def _build_into(
         key=lambda s: s["path"],
     )
     report = make_report(files, losers, version)
-    _write_json(staging / REPORT_FILE, report)
+    write_json(staging / REPORT_FILE, report)
 
     from dataset_tools.card import write_card_files
 
@@ -716,7 +706,7 @@ def _build_into(
         staging, settings, schema, version, cache=cache.folder / "card", shard_hashes={s["path"]: s["sha256"] for s in shards}
     )
     manifest = make_manifest(staging, files, shards, schema, version)
-    _write_json(staging / MANIFEST_FILE, manifest)
+    write_json(staging / MANIFEST_FILE, manifest)
 
     state = CacheState(
         key=key,
@@ -834,13 +824,9 @@ def make_manifest(folder: Path, files: pa.Table, shards: list[dict], schema: Tab
         ],
         "data_files": shards,
         "files": [
-            {"path": rel, "sha256": _sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size} for rel in others
+            {"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size} for rel in others
         ],
     }
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    jsonfile.write(path, payload)
 
 
 def _swap_in(staging: Path, out: Path) -> None:
@@ -860,20 +846,8 @@ def _remove_stale_staging(out: Path) -> None:
         return
     for candidate in out.parent.glob(f".{out.name}.*-*"):
         pid = candidate.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             if candidate.name.startswith(f".{out.name}.old-") and not out.exists():
                 os.rename(candidate, out)  # killed between the two renames: restore
             else:
                 shutil.rmtree(candidate, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

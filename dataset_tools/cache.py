@@ -126,7 +126,7 @@ class BuildCache:
         shutil.rmtree(self.work, ignore_errors=True)
         for stale in self.folder.glob("work-*"):
             pid = stale.name.removeprefix("work-")
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
@@ -150,7 +150,8 @@ def read_ipc_stream(path: str | Path) -> pa.Table:
         return pa.ipc.open_stream(source).read_all()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (this process counts as alive)."""
     if pid == os.getpid():
         return True
     try:

@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataset_tools import __version__, jsonfile
+from dataset_tools import __version__
+from dataset_tools.fileio import human_size, json_bytes, sha256_file, write_json
 from dataset_tools.config import Settings
 from dataset_tools.errors import InputNotFound
 from dataset_tools.metadata import texts
@@ -27,7 +28,6 @@ from dataset_tools.metadata.stats import (
     DatasetStats,
     collect_stats,
     first_row,
-    sha256_file,
     size_category,
 )
 from dataset_tools.schema import TableSchema
@@ -119,7 +119,7 @@ def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple
     for rel in written:
         entries[rel] = {"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
     manifest["files"] = [entries[rel] for rel in sorted(entries)]
-    jsonfile.write(manifest_path, manifest)
+    write_json(manifest_path, manifest)
     return version, written
 
 
@@ -255,7 +255,7 @@ def citation_text(settings: Settings, version: str, release_date: str | None) ->
 
 
 def _json_bytes(payload: dict) -> bytes:
-    return jsonfile.dumps(payload)
+    return json_bytes(payload)
 
 
 def _share(count: int, total: int) -> str:
@@ -333,12 +333,7 @@ def _length_rows(stats: DatasetStats) -> list[dict]:
 
 
 def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit} ({size} B)"
-        value /= 1024
-    return f"{size} B"
+    return human_size(size, exact=True)
 
 
 def _demote_headings(text: str) -> str:

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dataset_tools.errors import ConfigError, DatasetToolsError, InputNotFound, StrictModeFailure
+from dataset_tools.fileio import human_size
 
 app = typer.Typer(
     help="Build, validate and publish a dataset of collected news articles.",
@@ -119,7 +120,7 @@ def build(
             table.add_row(f"  {reason}", str(count))
         table.add_row("shards", f"{len(result.shards)} ({result.shards_written} written)")
         table.add_row("files parsed", str(result.parsed))
-        table.add_row("output size", _human_bytes(result.output_bytes))
+        table.add_row("output size", human_size(result.output_bytes))
         out_console.print(table)
     if strict and result.rejected:
         raise StrictModeFailure(f"{result.rejected} input(s) rejected and --strict was given")
@@ -312,7 +313,7 @@ def publish(
         for label, paths in (("add", plan.added), ("change", plan.changed), ("delete", plan.deleted)):
             for item in paths:
                 say(f"  {label:7} {item}")
-        say(f"  and leave {len(plan.unchanged)} file(s) unchanged; upload {_human_bytes(result.upload_bytes)}, then tag {result.tag}.")
+        say(f"  and leave {len(plan.unchanged)} file(s) unchanged; upload {human_size(result.upload_bytes)}, then tag {result.tag}.")
         say("Nothing was sent to the Hub.")
         return
     else:
@@ -320,7 +321,7 @@ def publish(
             say(f"Published {result.tag} to {result.repo_id}: {result.branch} already held these files; tagged {result.commit[:8]}.")
         else:
             say(f"Published {result.tag} to {result.repo_id}: commit {result.commit[:8]} on {result.branch}, tag {result.tag}.")
-        say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged ({_human_bytes(result.upload_bytes)} uploaded).")
+        say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged ({human_size(result.upload_bytes)} uploaded).")
         checked = f"Verified {result.verified_files} file(s) at {result.tag} against manifest.json"
         say(checked + (f"; load_dataset returned {result.loaded_rows} rows." if result.loaded_rows is not None else "."))
     say(f"Dataset: {result.url}")
@@ -332,21 +333,6 @@ def _shown_path(path: Path) -> str:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
-
-
-def _human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
-
-
-# Secrets to keep out of every message: a --token value is added when parsed; the environment's
-# and the saved login's are found when an error is printed.
-_SECRETS: set[str] = set()
-_SECRET_PATTERNS = re.compile(r"(?i)(bearer\s+)[^\s'\"]+|\bhf_[A-Za-z0-9]{20,}")
 
 
 def redact(text: str) -> str:

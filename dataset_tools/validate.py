@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools.errors import DatasetToolsError, InputNotFound
+from dataset_tools.fileio import sha256_file
 from dataset_tools.iso639 import UNDETERMINED
 from dataset_tools.schema import TableSchema, check_batch
 
@@ -223,14 +224,6 @@ def _data_files_present(folder: Path) -> set[str]:
     return found
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_manifest(folder: Path, schema: TableSchema, errors: _Errors) -> dict | None:
     """Read manifest.json and check its hashes; None when it is missing or unreadable."""
     path = folder / MANIFEST_FILE
@@ -263,7 +256,7 @@ def _check_manifest(folder: Path, schema: TableSchema, errors: _Errors) -> dict 
                 errors.add("missing-file", f"{rel} is listed in manifest.json but missing", rel)
                 continue
             if "sha256" in entry:
-                actual = _sha256_file(target)
+                actual = sha256_file(target)
                 if actual != entry["sha256"]:
                     errors.add("hash-mismatch", f"{rel} has sha256 {actual}, manifest.json says {entry['sha256']}", rel)
     return manifest

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -75,8 +76,9 @@ def run(capsys, monkeypatch):
 
 def _set_shard_rows(project: Path, rows: int) -> None:
     path = project / "pyproject.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("shard_rows = 200000", f"shard_rows = {rows}"),
-                    encoding="utf-8")
+    text, count = re.subn(r"(?m)^shard_rows = \d+$", f"shard_rows = {rows}", path.read_text(encoding="utf-8"))
+    assert count == 1
+    path.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture
@@ -469,3 +471,16 @@ def test_a_branch_holding_these_files_and_more_is_not_tagged(project, v1, hub):
     with pytest.raises(PublishFailed, match="moved while publishing and does not hold exactly this folder"):
         _publish(v1, notify=notify)
     assert hub.refs(REPO)["tags"] == {}
+
+
+def test_validate_checks_a_published_revision(project, v1, hub, run):
+    _publish(v1)
+    good = run("validate", f"{REPO}@v1.0.0", "--json", cwd=project)
+    assert good.returncode == 0, good.stdout
+    report = json.loads(good.stdout)
+    assert report["valid"] and report["stats"]["rows"] == 3
+    assert any(r.method == "GET" and "/resolve/" in r.path for r in hub.requests)
+
+    missing = run("validate", f"{REPO}@v9.9.9", cwd=project)
+    assert missing.returncode == 2
+    assert "revision 'v9.9.9' of dataset dataset-tools/news-articles not found on the Hub" in missing.stderr

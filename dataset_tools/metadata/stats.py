@@ -7,7 +7,6 @@ never loaded whole, only its per-batch lengths are counted.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from dataset_tools.fileio import sha256_file
 
 DATA_GLOB = "data/train-*.parquet"
 BATCH_ROWS = 8192
@@ -277,12 +278,3 @@ def first_row(folder: Path) -> dict | None:
             if batch.num_rows:
                 return batch.slice(0, 1).to_pylist()[0]
     return None
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 (hex) of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
