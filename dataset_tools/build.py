@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools import __version__
-from dataset_tools.fileio import sha256_file, write_json
+from dataset_tools.fileio import sha256_file, write_json_listing
 from dataset_tools.cache import BuildCache, CacheState, process_alive, read_ipc, write_ipc
 from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
@@ -58,6 +58,7 @@ BUCKETS = 256
 ROW_GROUP_BYTES = 32 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
 CHUNK_FILES = 512  # files per map task, at most
+MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
 
 Progress = Callable[[str, int, int], None]
@@ -98,7 +99,7 @@ class BuildResult:
     output_bytes: int
     parsed: int = 0
     shards_written: int = 0
-    report: dict = field(default_factory=dict, repr=False)
+    language_sources: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> dict:
         """The machine-readable summary the CLI prints with --json."""
@@ -181,8 +182,8 @@ def _sha256_stream(source: RawSource, path: str) -> str:
 @dataclass(slots=True)
 class _MapResult:
     files: pa.RecordBatch
-    chunk: str | None  # the IPC file holding this task's rows, sorted by bucket
-    ranges: dict[int, tuple[int, int]]  # bucket -> (offset, length) of its rows in `chunk`
+    chunk: str | None  # the IPC file (relative to the cache) holding this task's rows
+    batches: dict[int, int]  # bucket -> index of the record batch holding its rows in `chunk`
     unchanged: list[str]  # paths whose bytes equal the cached version (only their mtime changed)
 
 
@@ -194,7 +195,8 @@ def _map_chunk(
     known_sha: list[str | None],
     max_bytes: int,
     schema_path: str,
-    chunk_path: str,
+    cache_root: str,
+    chunk_name: str,
 ) -> _MapResult:
     schema = _schema_cached(schema_path)
     articles: list[Article] = []
@@ -255,23 +257,28 @@ def _map_chunk(
             files["reason"].append(reason)
             files["detail"].append(detail)
 
-    # The rows go to disk here, in the worker, as one file sorted by bucket: the main process
-    # only learns where each bucket's rows are, and never handles the rows themselves.
-    ranges: dict[int, tuple[int, int]] = {}
+    # The rows go to disk here, in the worker, one record batch per bucket: the main process
+    # only learns where each bucket's rows are and never handles the rows, and a shard's task
+    # later reads just the batches of its own buckets.
+    batches: dict[int, int] = {}
     chunk = None
     if articles:
         buckets = pa.array([bucket_of(a.id) for a in articles], pa.int16())
         order = pc.sort_indices(buckets)
-        table = pa.Table.from_batches([batch.take(order)])
+        batch = batch.take(order)
         sorted_buckets = buckets.take(order).to_pylist()
-        start = 0
-        for i in range(1, len(sorted_buckets) + 1):
-            if i == len(sorted_buckets) or sorted_buckets[i] != sorted_buckets[start]:
-                ranges[sorted_buckets[start]] = (start, i - start)
-                start = i
-        write_ipc(Path(chunk_path), table)
-        chunk = chunk_path
-    return _MapResult(pa.RecordBatch.from_pydict(files, schema=FILES_SCHEMA), chunk, ranges, unchanged)
+        target = Path(cache_root) / chunk_name
+        tmp = target.with_name(target.name + ".tmp")
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, batch.schema) as writer:
+            start = 0
+            for i in range(1, len(sorted_buckets) + 1):
+                if i == len(sorted_buckets) or sorted_buckets[i] != sorted_buckets[start]:
+                    batches[sorted_buckets[start]] = len(batches)
+                    writer.write_batch(batch.slice(start, i - start))
+                    start = i
+        os.replace(tmp, target)
+        chunk = chunk_name
+    return _MapResult(pa.RecordBatch.from_pydict(files, schema=FILES_SCHEMA), chunk, batches, unchanged)
 
 
 _SCHEMAS: dict[str, TableSchema] = {}
@@ -280,7 +287,7 @@ _SCHEMAS: dict[str, TableSchema] = {}
 def _schema_cached(path: str) -> TableSchema:
     # Loaded once per worker process, not once per task.
     if path not in _SCHEMAS:
-        _SCHEMAS[path] = load_table_schema(Path(path))
+        _SCHEMAS[path] = load_table_schema(Path(path), frictionless=False)
     return _SCHEMAS[path]
 
 
@@ -301,13 +308,16 @@ def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.Record
 # -- stage 2: reduce ------------------------------------------------------------------------
 
 
+Ref = tuple[str, int]  # (IPC file relative to the cache folder, record batch index)
+
+
 @dataclass(slots=True)
 class _BucketJob:
     bucket: int
-    cached: str | None  # the bucket's cached rows (IPC file)
-    delta: list[tuple[str, int, int]]  # rows parsed in this build: (chunk file, offset, length)
+    refs: list[Ref]  # where the bucket's rows are: cached ones, then this build's
+    cached: int  # how many of `refs` are cached (the rest were parsed by this build)
     drop: list[str]  # paths whose cached rows are stale
-    new: str | None  # where to write the merged rows (None: the cached file stays current)
+    new: str | None  # write the merged rows here (relative to the cache); None: refs stay valid
 
 
 @dataclass(slots=True)
@@ -319,11 +329,14 @@ class _ShardResult:
     losers: pa.Table
 
 
-def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: str) -> _ShardResult:
+def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: str, schema_path: str, stats_dir: str | None) -> _ShardResult:
+    from dataset_tools.metadata.stats import COVERAGE, DatasetStats, count_batch, shard_info, store_shard_stats
+
     schema = _schema_cached(schema_path)
     arrow = schema.arrow_schema
     losers: list[pa.Table] = []
-    chunks: dict[str, pa.Table] = {}  # chunk files, memory-mapped once per shard
+    readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
+    stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
@@ -331,14 +344,15 @@ def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: s
         pending: list[pa.Table] = []
         pending_bytes = pending_rows = 0
         for job in jobs:
-            table = _bucket_rows(job, arrow, chunks)
+            table = _bucket_rows(job, arrow, Path(cache_root), readers)
             if job.new is not None and table.num_rows:
-                write_ipc(Path(job.new), table)
+                write_ipc(Path(cache_root) / job.new, table)
             table, lost = resolve_duplicates(table, job.bucket)
             losers.append(lost)
             if table.num_rows == 0:
                 continue
             table = table.sort_by([("id", "ascending")]).cast(arrow)
+            count_batch(stats, table)
             for start, stop in _row_group_bounds(table):
                 part = table.slice(start, stop - start)
                 size = _approx_bytes(part)
@@ -351,25 +365,31 @@ def _reduce_shard(jobs: list[_BucketJob], target: str, name: str, schema_path: s
             rows += table.num_rows
         if pending:
             _flush(writer, pending)
+    sha = sha256_file(path)
+    if stats_dir is not None:
+        # The card counts the same things; done here, in parallel, while the rows are at hand.
+        stats.shards.append(shard_info(path.parent.parent, path))
+        store_shard_stats(Path(stats_dir), sha, stats)
     lost_all = pa.concat_tables(losers) if losers else LOSERS_SCHEMA.empty_table()
-    return _ShardResult(name, rows, sha256_file(path), path.stat().st_size, lost_all)
+    return _ShardResult(name, rows, sha, path.stat().st_size, lost_all)
 
 
-def _bucket_rows(job: _BucketJob, arrow: pa.Schema, chunks: dict[str, pa.Table]) -> pa.Table:
-    parts: list[pa.Table] = []
-    if job.cached:
-        cached = read_ipc(job.cached)
-        if job.drop:
-            cached = cached.filter(pc.invert(pc.is_in(cached.column("source_file"), pa.array(job.drop, pa.string()))))
-        parts.append(cached)
-    for path, offset, length in job.delta:
-        if path not in chunks:
-            chunks[path] = read_ipc(path)
-        parts.append(chunks[path].slice(offset, length))
-    if not parts:
-        relaxed = pa.schema([f.with_nullable(True) for f in arrow], metadata=arrow.metadata)
-        return relaxed.empty_table()
-    return pa.concat_tables(parts, promote_options="none").combine_chunks()
+def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -> pa.Table:
+    relaxed = pa.schema([f.with_nullable(True) for f in arrow], metadata=arrow.metadata)
+
+    def read(refs: list[Ref]) -> pa.Table:
+        batches = []
+        for name, index in refs:
+            if name not in readers:
+                # Read batch by batch (not memory-mapped): only this bucket's rows enter memory.
+                readers[name] = pa.ipc.open_file(pa.OSFile(str(root / name)))
+            batches.append(readers[name].get_batch(index))
+        return pa.Table.from_batches(batches, schema=relaxed)
+
+    cached = read(job.refs[: job.cached])
+    if job.drop and cached.num_rows:
+        cached = cached.filter(pc.invert(pc.is_in(cached.column("source_file"), pa.array(job.drop, pa.string()))))
+    return pa.concat_tables([cached, read(job.refs[job.cached :])])
 
 
 def _flush(writer: pq.ParquetWriter, parts: list[pa.Table]) -> None:
@@ -504,7 +524,7 @@ def build_dataset(
     """
     source = source_for(raw if raw is not None else settings.raw)
     out = Path(out or settings.out).resolve()
-    schema = load_table_schema(settings.schema)
+    schema = load_table_schema(settings.schema, frictionless=False)
     version = settings.version
     notify = progress or (lambda stage, done, total: None)
     listing = source.list()
@@ -594,13 +614,14 @@ def _build_into(
     current_paths = listing.column("path")
     removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), current_paths))).column("path")
 
-    # -- map: read and parse what changed, spill rows into buckets
+    # -- map: read and parse what changed; workers spill the rows into chunk files by bucket
     delta_files: list[pa.RecordBatch] = []
     unchanged_bytes: list[str] = []
-    delta_rows: dict[int, list[tuple[str, int, int]]] = {}
+    delta_refs: dict[int, list[Ref]] = {}
     total = todo.num_rows
     # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
     chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
+    (cache.folder / "chunks").mkdir(exist_ok=True)
     notify("parse", 0, total)
     tasks = (
         (
@@ -611,14 +632,15 @@ def _build_into(
             todo.column("old_sha").slice(i, chunk).to_pylist(),
             settings.max_file_bytes,
             str(schema.path),
-            str(cache.work / f"chunk-{i // chunk:07d}.arrow"),
+            str(cache.folder),
+            f"chunks/{generation}-{i // chunk:07d}.arrow",
         )
         for i in range(0, total, chunk)
     )
     done = 0
     for result in runner.map_ordered(_map_chunk, tasks):
-        for bucket, (offset, length) in result.ranges.items():
-            delta_rows.setdefault(bucket, []).append((result.chunk, offset, length))
+        for bucket, index in result.batches.items():
+            delta_refs.setdefault(bucket, []).append((result.chunk, index))
         delta_files.append(result.files)
         unchanged_bytes.extend(result.unchanged)
         done += result.files.num_rows + len(result.unchanged)
@@ -627,7 +649,10 @@ def _build_into(
 
     # -- the new file table: unchanged entries (mtime refreshed where only it changed) + new ones
     delta = pa.Table.from_batches(delta_files, schema=FILES_SCHEMA) if delta_files else FILES_SCHEMA.empty_table()
-    stale = pc.is_in(old_files.column("path"), pa.concat_arrays([removed.combine_chunks() if len(removed) else pa.array([], pa.string()), delta.column("path").combine_chunks() if delta.num_rows else pa.array([], pa.string())]))
+    gone = pa.concat_arrays([removed.combine_chunks().cast(pa.string()), delta.column("path").combine_chunks().cast(pa.string())]) if (len(removed) or delta.num_rows) else pa.array([], pa.string())
+    stale = pc.is_in(old_files.column("path"), gone)
+    stale_rows = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), "article")))
+    stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("bucket").to_pylist()))
     kept = old_files.filter(pc.invert(stale))
     if unchanged_bytes:
         refreshed = listing.filter(pc.is_in(listing.column("path"), pa.array(unchanged_bytes, pa.string())))
@@ -635,13 +660,13 @@ def _build_into(
         column = [mtimes.get(p, m) for p, m in zip(kept.column("path").to_pylist(), kept.column("mtime_ns").to_pylist())]
         kept = kept.set_column(kept.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
     files = pa.concat_tables([kept, delta]).sort_by("path").combine_chunks()
+    del old_files, kept, delta, delta_files
 
     # -- which buckets changed: those of stale cached rows, and those with new rows
-    stale_articles = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), "article")))
     drop_by_bucket: dict[int, list[str]] = {}
-    for path, bucket in zip(stale_articles.column("path").to_pylist(), stale_articles.column("bucket").to_pylist()):
+    for path, bucket in stale_pairs:
         drop_by_bucket.setdefault(bucket, []).append(path)
-    changed_buckets = set(drop_by_bucket) | set(delta_rows)
+    changed_buckets = set(drop_by_bucket) | set(delta_refs)
 
     count = _choose_shard_count(files, settings.shard_rows)
     old_shards = previous.shards if previous else {}
@@ -649,7 +674,7 @@ def _build_into(
     if old_shards.get("out") == str(out) and old_shards.get("count") == count:
         reusable = {item["name"]: item for item in old_shards.get("items", [])}
 
-    buckets = dict(previous.buckets) if previous else {}
+    buckets: dict[int, list[Ref]] = {b: [tuple(r) for r in refs] for b, refs in (previous.buckets if previous else {}).items()}
     jobs_by_shard: list[tuple[int, list[_BucketJob]]] = []
     reused: list[dict] = []
     for index in range(count):
@@ -662,28 +687,29 @@ def _build_into(
             continue
         jobs = []
         for b in members:
-            cached = str(cache.path(buckets[b])) if b in buckets else None
+            cached = buckets.get(b, [])
+            refs = cached + delta_refs.get(b, [])
+            drop = drop_by_bucket.get(b, [])
             new = None
-            if b in changed_buckets:
+            if drop or len(refs) > MAX_REFS:
+                # Stale rows to drop, or rows spread over too many files: rewrite the bucket.
                 new = f"buckets/{generation}-{b:03d}.arrow"
-                buckets.pop(b, None)
-            jobs.append(_BucketJob(b, cached, delta_rows.get(b, []), drop_by_bucket.get(b, []), str(cache.path(new)) if new else None))
-            if new:
-                buckets[b] = new  # provisional: removed below if the bucket ends up empty
+            jobs.append(_BucketJob(b, refs, len(cached), drop, new))
+            buckets[b] = [(new, 0)] if new else refs
         jobs_by_shard.append((index, jobs))
 
     notify("write", 0, len(jobs_by_shard))
     results: list[_ShardResult] = []
+    card_cache = cache.folder / "card"
     reduce_tasks = (
-        (jobs, str(staging / shard_name(index, count)), shard_name(index, count), str(schema.path))
+        (jobs, str(cache.folder), str(staging / shard_name(index, count)), shard_name(index, count), str(schema.path), str(card_cache))
         for index, jobs in jobs_by_shard
     )
     for i, shard in enumerate(runner.map_ordered(_reduce_shard, reduce_tasks)):
         results.append(shard)
         notify("write", i + 1, len(jobs_by_shard))
-    for b in list(buckets):
-        if not cache.path(buckets[b]).exists():
-            del buckets[b]
+    # A rewritten bucket that ended up empty has no file and no rows.
+    buckets = {b: refs for b, refs in buckets.items() if all(cache.path(name).exists() for name, _ in refs) and refs}
 
     # Losers: the cached ones of untouched buckets, plus those just found.
     rewritten = {job.bucket for _, jobs in jobs_by_shard for job in jobs}
@@ -697,16 +723,14 @@ def _build_into(
         + [{"path": item["name"], "rows": item["rows"], "sha256": item["sha256"], "bytes": item["bytes"]} for item in reused],
         key=lambda s: s["path"],
     )
-    report = make_report(files, losers, version)
-    write_json(staging / REPORT_FILE, report)
+    summary = write_report(staging / REPORT_FILE, files, losers, version)
 
     from dataset_tools.card import write_card_files
 
     write_card_files(
-        staging, settings, schema, version, cache=cache.folder / "card", shard_hashes={s["path"]: s["sha256"] for s in shards}
+        staging, settings, schema, version, cache=card_cache, shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary
     )
-    manifest = make_manifest(staging, files, shards, schema, version)
-    write_json(staging / MANIFEST_FILE, manifest)
+    write_manifest(staging / MANIFEST_FILE, staging, files, shards, schema, version)
 
     state = CacheState(
         key=key,
@@ -716,7 +740,7 @@ def _build_into(
         buckets=buckets,
         shards={"out": str(out), "count": count, "items": [{"name": s["path"], **{k: s[k] for k in ("rows", "sha256", "bytes")}} for s in shards]},
     )
-    counts = report["counts"]
+    counts = summary["counts"]
     result = BuildResult(
         out=staging,
         version=version,
@@ -725,12 +749,12 @@ def _build_into(
         duplicates=counts["duplicates"],
         superseded=counts["superseded"],
         rejected=counts["rejected"],
-        rejects_by_reason=report["rejects_by_reason"],
+        rejects_by_reason=summary["rejects_by_reason"],
         shards=shards,
         output_bytes=sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.relative_to(staging).as_posix().startswith(".")),
         parsed=parsed,
         shards_written=len(results),
-        report=report,
+        language_sources=summary["language_sources"],
     )
     return result, state
 
@@ -760,73 +784,76 @@ def _record_shards(out: Path, shards: dict) -> dict:
     return {**shards, "items": items}
 
 
-def make_report(files: pa.Table, losers: pa.Table, version: str) -> dict:
-    """report.json: counts, rejects by reason, language sources, and one outcome per input."""
+def _slices(table: pa.Table, columns: list[str], size: int = 8192) -> Iterator[tuple]:
+    """Rows of `table` as tuples of `columns`, converted a slice at a time (bounded memory)."""
+    for start in range(0, table.num_rows, size):
+        part = table.slice(start, size)
+        yield from zip(*(part.column(c).to_pylist() for c in columns))
+
+
+def write_report(path: Path, files: pa.Table, losers: pa.Table, version: str) -> dict:
+    """Write report.json (counts, rejects by reason, language sources, then one outcome per
+    input, a line each) and return its summary: everything but the per-file list."""
     lost = {
-        path: (outcome, other)
-        for path, outcome, other in zip(
+        p: (outcome, other)
+        for p, outcome, other in zip(
             losers.column("path").to_pylist(), losers.column("outcome").to_pylist(), losers.column("other").to_pylist()
         )
     }
-    entries = []
-    kinds: Counter = Counter()
-    reasons: Counter = Counter()
-    sources: Counter = Counter()
-    columns = [files.column(c).to_pylist() for c in ("path", "kind", "id", "language", "language_source", "reason", "detail")]
-    for path, kind, id_, language, language_source, reason, detail in zip(*columns):
-        if kind == "rejected":
-            entries.append({"path": path, "outcome": "rejected", "reason": reason, "detail": detail})
-            reasons[reason] += 1
-            kinds["rejected"] += 1
-        elif path in lost:
-            outcome, other = lost[path]
-            entries.append({"path": path, "outcome": outcome, "id": id_, ("of" if outcome == "duplicate" else "by"): other})
-            kinds[outcome] += 1
-        else:
-            entries.append({"path": path, "outcome": "row", "id": id_, "language": language, "language_source": language_source})
-            kinds["row"] += 1
-            sources[language_source] += 1
-    return {
+    rejected = files.filter(pc.equal(files.column("kind"), "rejected"))
+    reasons = Counter(rejected.column("reason").to_pylist())
+    rows = files.filter(pc.and_(pc.equal(files.column("kind"), "article"), pc.invert(pc.is_in(files.column("path"), pa.array(list(lost), pa.string())))))
+    sources = Counter(rows.column("language_source").to_pylist())
+    outcomes = Counter(outcome for outcome, _ in lost.values())
+    summary = {
         "dataset_version": version,
         "parser_version": PARSER_VERSION,
         "counts": {
             "inputs": files.num_rows,
-            "rows": kinds["row"],
-            "duplicates": kinds["duplicate"],
-            "superseded": kinds["superseded"],
-            "rejected": kinds["rejected"],
+            "rows": rows.num_rows,
+            "duplicates": outcomes["duplicate"],
+            "superseded": outcomes["superseded"],
+            "rejected": rejected.num_rows,
         },
         "rejects_by_reason": dict(sorted(reasons.items())),
         "language_sources": {key: sources[key] for key in ("declared", "detected", "unknown")},
-        "files": entries,
     }
 
+    def entries() -> Iterator[dict]:
+        columns = ["path", "kind", "id", "language", "language_source", "reason", "detail"]
+        for path_, kind, id_, language, language_source, reason, detail in _slices(files, columns):
+            if kind == "rejected":
+                yield {"path": path_, "outcome": "rejected", "reason": reason, "detail": detail}
+            elif path_ in lost:
+                outcome, other = lost[path_]
+                yield {"path": path_, "outcome": outcome, "id": id_, ("of" if outcome == "duplicate" else "by"): other}
+            else:
+                yield {"path": path_, "outcome": "row", "id": id_, "language": language, "language_source": language_source}
 
-def make_manifest(folder: Path, files: pa.Table, shards: list[dict], schema: TableSchema, version: str) -> dict:
-    """manifest.json: what went in (path, size, SHA-256) and what came out (SHA-256, rows)."""
+    write_json_listing(path, summary, "files", entries())
+    return summary
+
+
+def write_manifest(path: Path, folder: Path, files: pa.Table, shards: list[dict], schema: TableSchema, version: str) -> None:
+    """Write manifest.json: versions, what came out (SHA-256, rows, bytes), then what went in
+    (path, size, SHA-256 of every raw file, a line each)."""
     data_paths = {s["path"] for s in shards}
     others = sorted(
         rel
         for rel in (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
         if rel not in data_paths and rel != MANIFEST_FILE and not rel.startswith(".")
     )
-    return {
+    head = {
         "tool": "dataset-tools",
         "tool_version": __version__,
         "parser_version": PARSER_VERSION,
         "dataset_version": version,
         "schema": {"path": f"schemas/{schema.path.name}", "sha256": schema.sha256},
-        "inputs": [
-            {"path": path, "size": size, "sha256": sha}
-            for path, size, sha in zip(
-                files.column("path").to_pylist(), files.column("size").to_pylist(), files.column("sha256").to_pylist()
-            )
-        ],
         "data_files": shards,
-        "files": [
-            {"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size} for rel in others
-        ],
+        "files": [{"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size} for rel in others],
     }
+    inputs = ({"path": p, "size": size, "sha256": sha} for p, size, sha in _slices(files, ["path", "size", "sha256"]))
+    write_json_listing(path, head, "inputs", inputs)
 
 
 def _swap_in(staging: Path, out: Path) -> None:

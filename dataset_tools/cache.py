@@ -2,8 +2,10 @@
 
 It holds, for one raw folder and one reader/schema version:
 - `files-<gen>.arrow`: one row per raw file (path, size, mtime, SHA-256, outcome of parsing);
-- `buckets/<gen>-<bucket>.arrow`: the parsed rows of every article, before deduplication,
-  split into the 256 id buckets the shards are made of;
+- `chunks/<gen>-<n>.arrow`: the parsed rows of every article, before deduplication, as the
+  parser tasks wrote them: one record batch per id bucket (256 buckets make up the shards);
+- `buckets/<gen>-<bucket>.arrow`: a bucket rewritten by a later build (stale rows dropped);
+  `state.json` says which record batches of which files make up each bucket;
 - `losers-<gen>.arrow`: the duplicates and superseded versions found in each bucket;
 - `state.json`: which of those files are current, and the shards the last build wrote.
 
@@ -26,7 +28,7 @@ import pyarrow as pa
 from dataset_tools.errors import DatasetToolsError
 
 STATE_FILE = "state.json"
-FORMAT = 1
+FORMAT = 2
 
 
 class CacheBusy(DatasetToolsError, RuntimeError):
@@ -43,7 +45,7 @@ class CacheState:
     generation: int = 0
     files: str | None = None
     losers: str | None = None
-    buckets: dict[int, str] = field(default_factory=dict)
+    buckets: dict[int, list] = field(default_factory=dict)  # bucket -> [[file, batch index], ...]
     shards: dict = field(default_factory=dict)  # {"out", "count", "items": [{name, rows, sha256, bytes, inode, mtime_ns, buckets}]}
 
     def to_json(self) -> dict:
@@ -53,7 +55,7 @@ class CacheState:
             "generation": self.generation,
             "files": self.files,
             "losers": self.losers,
-            "buckets": {str(k): v for k, v in sorted(self.buckets.items())},
+            "buckets": {str(k): [list(ref) for ref in v] for k, v in sorted(self.buckets.items())},
             "shards": self.shards,
         }
 
@@ -87,10 +89,10 @@ class BuildCache:
             generation=data["generation"],
             files=data["files"],
             losers=data["losers"],
-            buckets={int(k): v for k, v in data["buckets"].items()},
+            buckets={int(k): [tuple(ref) for ref in v] for k, v in data["buckets"].items()},
             shards=data.get("shards", {}),
         )
-        needed = [state.files, state.losers, *state.buckets.values()]
+        needed = [state.files, state.losers, *{name for refs in state.buckets.values() for name, _ in refs}]
         if not all(name and (self.folder / name).exists() for name in needed):
             return None
         return state
@@ -114,13 +116,11 @@ class BuildCache:
         tmp = target.with_suffix(".tmp")
         tmp.write_text(json.dumps(state.to_json(), indent=1), encoding="utf-8")
         os.replace(tmp, target)
-        keep = {state.files, state.losers, *state.buckets.values()}
-        for path in self.folder.glob("*.arrow"):
-            if path.name not in keep:
-                path.unlink(missing_ok=True)
-        for path in (self.folder / "buckets").glob("*.arrow"):
-            if f"buckets/{path.name}" not in keep:
-                path.unlink(missing_ok=True)
+        keep = {state.files, state.losers, *(name for refs in state.buckets.values() for name, _ in refs)}
+        for pattern in ("*.arrow", "buckets/*.arrow", "chunks/*.arrow", "chunks/*.tmp", "buckets/*.tmp"):
+            for path in self.folder.glob(pattern):
+                if path.relative_to(self.folder).as_posix() not in keep:
+                    path.unlink(missing_ok=True)
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)

@@ -62,6 +62,7 @@ def write_card_files(
     *,
     cache: Path | None = None,
     shard_hashes: dict[str, str] | None = None,
+    report: dict | None = None,
 ) -> list[str]:
     """Write README.md, croissant.json, datapackage.json and the plot into a build folder.
 
@@ -75,7 +76,7 @@ def write_card_files(
         The paths written, relative to the folder ('/'-separated), in `CARD_FILES` order.
     """
     folder = Path(folder)
-    inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes)
+    inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes, report=report)
     citation = citation_text(settings, version, inputs.release_date)
     outputs = {
         README_FILE: render_card(settings, schema, version, inputs, citation).encode("utf-8"),
@@ -124,11 +125,18 @@ def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple
 
 
 def gather_inputs(
-    folder: Path, settings: Settings, version: str, *, cache: Path | None = None, shard_hashes: dict[str, str] | None = None
+    folder: Path,
+    settings: Settings,
+    version: str,
+    *,
+    cache: Path | None = None,
+    shard_hashes: dict[str, str] | None = None,
+    report: dict | None = None,
 ) -> CardInputs:
     """Read the statistics, report.json, the example row and the changelog entry."""
-    report_path = Path(folder) / REPORT_FILE
-    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
+    if report is None:  # the build passes its summary; otherwise report.json is read
+        report_path = Path(folder) / REPORT_FILE
+        report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
     entry = changelog_entry(settings.changelog, version)
     return CardInputs(
         stats=collect_stats(folder, cache=cache, hashes=shard_hashes),

@@ -335,6 +335,12 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
+# Secrets to keep out of every message: a --token value is added when parsed; the environment's
+# and the saved login's are found when an error is printed.
+_SECRETS: set[str] = set()
+_SECRET_PATTERNS = re.compile(r"(?i)(bearer\s+)[^\s'\"]+|\bhf_[A-Za-z0-9]{20,}")
+
+
 def redact(text: str) -> str:
     """`text` with every known token and anything shaped like one replaced by ***."""
     secrets = set(_SECRETS)

@@ -42,3 +42,20 @@ def human_size(size: int, *, exact: bool = False) -> str:
             return f"{value:.1f} {unit}" + (f" ({size} B)" if exact else "")
         value /= 1024
     return f"{size} B"
+
+
+def write_json_listing(path: Path | str, head: dict, key: str, items) -> None:
+    """Write `head` plus a last key `key` holding `items` (any iterable of dicts), streamed: the
+    head is indented as `write_json` does, and each item is one line. A report or manifest of
+    a million files is then written without holding it in memory, and diffs line by line.
+    """
+    head_text = orjson.dumps(head, option=orjson.OPT_INDENT_2) if head else b"{}"
+    with open(path, "wb") as handle:
+        handle.write(head_text[:-1].rstrip() + (b",\n" if head else b"\n"))
+        handle.write(b'  "' + key.encode() + b'": [')
+        first = True
+        for item in items:
+            handle.write(b"\n    " if first else b",\n    ")
+            handle.write(orjson.dumps(item))
+            first = False
+        handle.write(b"]\n}\n" if first else b"\n  ]\n}\n")

@@ -40,3 +40,25 @@ def test_arrow_types_and_nullability_follow_the_schema():
     assert arrow.field("word_count").type == pa.int32()
     required = {f.name for f in SCHEMA.fields if f.required}
     assert {f.name for f in arrow if not f.nullable} == required
+
+
+def test_the_schema_file_is_valid_table_schema_for_frictionless():
+    from frictionless import validate
+
+    report = validate(str(REPO / "schemas" / "article.schema.json"), type="schema")
+    assert report.valid, report.flatten(["message"])
+
+
+def test_a_broken_schema_is_refused_with_its_reason(tmp_path):
+    import pytest
+
+    from dataset_tools.errors import SchemaError
+
+    descriptor = json.loads((REPO / "schemas" / "article.schema.json").read_text())
+    descriptor["fields"][0]["type"] = "no-such-type"
+    path = tmp_path / "broken.schema.json"
+    path.write_text(json.dumps(descriptor))
+    with pytest.raises(SchemaError, match="is not a valid Table Schema"):
+        load_table_schema(path)
+    with pytest.raises(SchemaError, match="unsupported type 'no-such-type'"):
+        load_table_schema(path, frictionless=False)

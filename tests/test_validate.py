@@ -37,7 +37,7 @@ def built(tmp_path_factory) -> Path:
     """A project whose dist/ holds 12 articles in 3 shards (shard_rows = 4)."""
     root = tmp_path_factory.mktemp("validate") / "project"
     root.mkdir()
-    text = (REPO / "pyproject.toml").read_text().replace("shard_rows = 200000", "shard_rows = 4")
+    text = re.sub(r"(?m)^shard_rows = \d+$", "shard_rows = 4", (REPO / "pyproject.toml").read_text())
     assert "shard_rows = 4" in text
     (root / "pyproject.toml").write_text(text)
     shutil.copytree(REPO / "schemas", root / "schemas")

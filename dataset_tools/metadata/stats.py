@@ -8,6 +8,7 @@ never loaded whole, only its per-batch lengths are counted.
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,8 +126,7 @@ def collect_stats(folder: Path, *, cache: Path | None = None, hashes: dict[str, 
                 part = _stats_from_json(json.loads(stored.read_text(encoding="utf-8")), rel)
             else:
                 part = shard_stats(folder, path)
-                Path(cache).mkdir(parents=True, exist_ok=True)
-                stored.write_text(json.dumps(_stats_to_json(part)), encoding="utf-8")
+                store_shard_stats(Path(cache), key, part)
         _merge(stats, part)
     if cache is not None and Path(cache).is_dir():
         for stale in Path(cache).glob("stats-*.json"):
@@ -136,39 +136,53 @@ def collect_stats(folder: Path, *, cache: Path | None = None, hashes: dict[str, 
 
 
 def shard_stats(folder: Path, path: Path) -> DatasetStats:
-    """The counts of one shard."""
-    stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
-    low = high = None
+    """The counts of one shard, read back from its Parquet file."""
     parquet = pq.ParquetFile(path)
-    stats.shards.append(shard_info(folder, path, parquet.metadata))
+    stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
     columns = ["domain", "language", "section", "published_at", "body", "word_count", *COVERAGE]
     columns = list(dict.fromkeys(c for c in columns if c in parquet.schema_arrow.names))
     for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-        stats.rows += batch.num_rows
-        # A column missing from a broken build is counted as absent, not a crash.
-        have = set(batch.schema.names)
-        for counter, name in (
-            (stats.domains, "domain"),
-            (stats.languages, "language"),
-            (stats.sections, "section"),
-            (stats.word_counts, "word_count"),
-        ):
-            if name in have:
-                _count(counter, batch.column(name))
-        if "published_at" in have:
-            _count(stats.months, pc.strftime(batch.column("published_at"), format="%Y-%m"))
-        if "body" in have:
-            _count(stats.body_lengths, pc.utf8_length(batch.column("body")))
-        for name in COVERAGE:
-            if name in have:
-                stats.coverage[name] += _present(batch.column(name))
-        if batch.num_rows and "published_at" in have:
-            bounds = pc.min_max(batch.column("published_at"))
-            low = _min(low, bounds["min"].as_py())
-            high = _max(high, bounds["max"].as_py())
-    stats.first_published = low.strftime("%Y-%m-%dT%H:%M:%SZ") if low else None
-    stats.last_published = high.strftime("%Y-%m-%dT%H:%M:%SZ") if high else None
+        count_batch(stats, batch)
+    stats.shards.append(shard_info(folder, path, parquet.metadata))
     return stats
+
+
+def count_batch(stats: DatasetStats, batch: pa.RecordBatch | pa.Table) -> None:
+    """Add one batch of rows to `stats` (the build counts each shard's rows as it writes them)."""
+    stats.rows += batch.num_rows
+    # A column missing from a broken build is counted as absent, not a crash.
+    have = set(batch.schema.names)
+    for counter, name in (
+        (stats.domains, "domain"),
+        (stats.languages, "language"),
+        (stats.sections, "section"),
+        (stats.word_counts, "word_count"),
+    ):
+        if name in have:
+            _count(counter, batch.column(name))
+    if "published_at" in have:
+        _count(stats.months, pc.strftime(batch.column("published_at"), format="%Y-%m"))
+    if "body" in have:
+        _count(stats.body_lengths, pc.utf8_length(batch.column("body")))
+    for name in COVERAGE:
+        if name in have:
+            stats.coverage[name] = stats.coverage.get(name, 0) + _present(batch.column(name))
+    if batch.num_rows and "published_at" in have:
+        bounds = pc.min_max(batch.column("published_at"))
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is not None:
+            # One format throughout, so text order is time order.
+            stats.first_published = _min(stats.first_published, low.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            stats.last_published = _max(stats.last_published, high.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def store_shard_stats(cache: Path, sha256: str, stats: DatasetStats) -> None:
+    """Keep one shard's counts in the card cache under the shard's SHA-256."""
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    target = Path(cache) / f"stats-{sha256}.json"
+    tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(_stats_to_json(stats)), encoding="utf-8")
+    os.replace(tmp, target)
 
 
 _COUNTERS = ("domains", "languages", "sections", "months", "body_lengths", "word_counts")
