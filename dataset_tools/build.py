@@ -28,7 +28,6 @@ import hashlib
 import math
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -530,42 +529,48 @@ def build_dataset(
     listing = source.list()
 
     _remove_stale_staging(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     scratch = None
     if not use_cache:
-        scratch = tempfile.mkdtemp(prefix=".cache-", dir=staging)
-        cache_dir = Path(scratch)
+        # A throw-away cache beside the output (same file system), removed whatever happens.
+        scratch = out.parent / f".{out.name}.cache-{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        cache_dir = scratch
     cache = BuildCache(Path(cache_dir or default_cache_dir(settings)))
-    if engine == "local" and listing.num_rows <= INLINE_FILES:
-        workers = 1
-    runner = make_engine(engine, workers=workers, scheduler=scheduler)
-    if engine == "local" and runner.workers > 1:
-        # Forked workers then share what the parent loaded instead of loading a copy each.
-        from dataset_tools.readers.common import warm_up
-
-        warm_up()
-        schema.arrow_schema
     try:
-        result, state = _build_into(staging, out, source, listing, schema, settings, version, cache, runner, notify)
-        if scratch:
-            shutil.rmtree(scratch)
-        _swap_in(staging, out)
-        if not scratch:
-            state.shards = _record_shards(out, state.shards)
-            cache.commit(state)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise BuildFailed(
-                f"could not write the dataset to {out}: {exc}",
-                hint="Check free disk space and permissions; the previous output is unchanged.",
-            ) from exc
-        raise
+        if engine == "local" and listing.num_rows <= INLINE_FILES:
+            workers = 1
+        runner = make_engine(engine, workers=workers, scheduler=scheduler)
+        try:
+            if engine == "local" and runner.workers > 1:
+                # Forked workers then share what the parent loaded instead of loading a copy each.
+                from dataset_tools.readers.common import warm_up
+
+                warm_up()
+                schema.arrow_schema
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            try:
+                result, state = _build_into(staging, out, source, listing, schema, settings, version, cache, runner, notify)
+                _swap_in(staging, out)
+            except BaseException as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                if isinstance(exc, OSError):
+                    raise BuildFailed(
+                        f"could not write the dataset to {out}: {exc}",
+                        hint="Check free disk space and permissions; the previous output is unchanged.",
+                    ) from exc
+                raise
+            if scratch is None:
+                state.shards = _record_shards(out, state.shards)
+                cache.commit(state)
+        finally:
+            runner.close()
     finally:
-        runner.close()
         cache.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     result.out = out
     return result
 
@@ -600,17 +605,20 @@ def _build_into(
     old_files = cache.read_table(previous.files) if previous else FILES_SCHEMA.empty_table()
 
     # Which files need reading: new ones, and those whose size or mtime changed.
-    joined = listing.join(
-        old_files.select(["path", "size", "mtime_ns", "sha256"]).rename_columns(["path", "old_size", "old_mtime", "old_sha"]),
-        "path",
-        join_type="left outer",
-    ).sort_by("path")
-    same_stat = pc.and_(
-        pc.fill_null(pc.equal(joined.column("size"), joined.column("old_size")), False),
-        pc.equal(joined.column("mtime_ns"), joined.column("old_mtime")),
-    )
-    same_stat = pc.fill_null(same_stat, False)
-    todo = joined.filter(pc.invert(same_stat))
+    if previous is None:
+        todo = listing.append_column("old_sha", pa.nulls(listing.num_rows, pa.string()))
+    else:
+        joined = listing.join(
+            old_files.select(["path", "size", "mtime_ns", "sha256"]).rename_columns(["path", "old_size", "old_mtime", "old_sha"]),
+            "path",
+            join_type="left outer",
+        ).sort_by("path")
+        same_stat = pc.and_(
+            pc.fill_null(pc.equal(joined.column("size"), joined.column("old_size")), False),
+            pc.equal(joined.column("mtime_ns"), joined.column("old_mtime")),
+        )
+        todo = joined.filter(pc.invert(pc.fill_null(same_stat, False))).select(["path", "size", "mtime_ns", "old_sha"])
+        del joined, same_stat
     current_paths = listing.column("path")
     removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), current_paths))).column("path")
 
