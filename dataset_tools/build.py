@@ -799,6 +799,11 @@ def _slices(table: pa.Table, columns: list[str], size: int = 8192) -> Iterator[t
         yield from zip(*(part.column(c).to_pylist() for c in columns))
 
 
+def _value_counts(values: pa.ChunkedArray | pa.Array) -> Counter:
+    counts = pc.value_counts(values)
+    return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
+
+
 def write_report(path: Path, files: pa.Table, losers: pa.Table, version: str) -> dict:
     """Write report.json (counts, rejects by reason, language sources, then one outcome per
     input, a line each) and return its summary: everything but the per-file list."""
@@ -808,20 +813,22 @@ def write_report(path: Path, files: pa.Table, losers: pa.Table, version: str) ->
             losers.column("path").to_pylist(), losers.column("outcome").to_pylist(), losers.column("other").to_pylist()
         )
     }
-    rejected = files.filter(pc.equal(files.column("kind"), "rejected"))
-    reasons = Counter(rejected.column("reason").to_pylist())
-    rows = files.filter(pc.and_(pc.equal(files.column("kind"), "article"), pc.invert(pc.is_in(files.column("path"), pa.array(list(lost), pa.string())))))
-    sources = Counter(rows.column("language_source").to_pylist())
+    # Counted column by column: no copy of the (possibly million-row) table is made.
+    kind = files.column("kind")
+    is_rejected = pc.equal(kind, "rejected")
+    reasons = _value_counts(pc.filter(files.column("reason"), is_rejected))
+    is_row = pc.and_(pc.equal(kind, "article"), pc.invert(pc.is_in(files.column("path"), pa.array(list(lost), pa.string()))))
+    sources = _value_counts(pc.filter(files.column("language_source"), is_row))
     outcomes = Counter(outcome for outcome, _ in lost.values())
     summary = {
         "dataset_version": version,
         "parser_version": PARSER_VERSION,
         "counts": {
             "inputs": files.num_rows,
-            "rows": rows.num_rows,
+            "rows": pc.sum(is_row).as_py() or 0,
             "duplicates": outcomes["duplicate"],
             "superseded": outcomes["superseded"],
-            "rejected": rejected.num_rows,
+            "rejected": pc.sum(is_rejected).as_py() or 0,
         },
         "rejects_by_reason": dict(sorted(reasons.items())),
         "language_sources": {key: sources[key] for key in ("declared", "detected", "unknown")},
