@@ -111,7 +111,7 @@ def test_a_shard_edited_by_hand_is_rewritten_not_reused(corpus):
 
 
 def test_process_pool_and_dask_give_identical_bytes(corpus, tmp_path):
-    pytest.importorskip("distributed")
+    import distributed  # noqa: F401  (the test extra installs it; a missing engine must fail, not skip)
     settings, raw = corpus
     build_dataset(settings, out=tmp_path / "inline", use_cache=False, workers=1)
     build_dataset(settings, out=tmp_path / "pool", use_cache=False, workers=2)
