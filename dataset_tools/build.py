@@ -667,7 +667,9 @@ def _build_into(
         mtimes = dict(zip(refreshed.column("path").to_pylist(), refreshed.column("mtime_ns").to_pylist()))
         column = [mtimes.get(p, m) for p, m in zip(kept.column("path").to_pylist(), kept.column("mtime_ns").to_pylist())]
         kept = kept.set_column(kept.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
-    files = pa.concat_tables([kept, delta]).sort_by("path").combine_chunks()
+    files = pa.concat_tables([kept, delta])
+    if not _sorted_by_path(files):  # a cold build's files arrive in path order: no copy then
+        files = files.sort_by("path")
     del old_files, kept, delta, delta_files
 
     # -- which buckets changed: those of stale cached rows, and those with new rows
@@ -765,6 +767,13 @@ def _build_into(
         language_sources=summary["language_sources"],
     )
     return result, state
+
+
+def _sorted_by_path(table: pa.Table) -> bool:
+    paths = table.column("path")
+    if len(paths) < 2:
+        return True
+    return not pc.any(pc.less(paths.slice(1), paths.slice(0, len(paths) - 1))).as_py()
 
 
 def _link_intact(previous: Path, target: Path, item: dict) -> bool:
