@@ -120,7 +120,7 @@ def generate(folder: Path, rows: int, shards: int, seed: int = 7) -> None:
     write_manifest(folder / "manifest.json", folder, FILES_SCHEMA.empty_table(), written, schema, settings.version)
 
 
-_VALIDATE = """
+_PEAK = """
 import json, resource, sys, time
 def peak_rss_kb():
     try:
@@ -130,6 +130,9 @@ def peak_rss_kb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+_VALIDATE = _PEAK + """
 from pathlib import Path
 from dataset_tools.schema import load_table_schema
 from dataset_tools.validate import validate_dataset
@@ -142,16 +145,7 @@ print(json.dumps({"seconds": seconds, "rows": report.stats["rows"], "valid": rep
                   "maxrss_kb": peak_rss_kb()}))
 """
 
-_READ = """
-import json, resource, sys, time
-def peak_rss_kb():
-    try:
-        for line in open("/proc/self/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+_READ = _PEAK + """
 import pyarrow.parquet as pq
 start = time.perf_counter()
 table = pq.read_table(sys.argv[1])
