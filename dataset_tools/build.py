@@ -1,18 +1,23 @@
 """raw/ -> records -> dedup -> Parquet shards + report + manifest + card, atomically.
 
 The build is two stages of tasks, run by an engine (this process, a local process pool, or a
-dask cluster), so that memory is bounded by a few batches and a bucket, never by the corpus:
+dask cluster), so that the rows in memory are a few batches and a bucket, never the corpus:
 
 1. map: tasks read and parse chunks of raw files, check every row against the schema, and
-   return Arrow record batches split into 256 buckets by the first byte of the row id, plus one
-   bookkeeping row per file. The main process appends each batch to its bucket's spill file.
-2. reduce: one task per output shard (a contiguous range of buckets). For each bucket it merges
-   the cached rows with the new ones, resolves duplicates and superseded versions of the same
-   URL (they share the id, hence the bucket), sorts by id and appends to the shard's Parquet
-   file. Rows are therefore sorted by id across the whole dataset.
+   write the rows to a chunk file in the cache, one Arrow record batch per bucket (256
+   buckets, by the first byte of the row id). They return one bookkeeping row per file and
+   where each bucket's batch is; the rows never pass through the main process.
+2. reduce: one task per output shard (a contiguous range of buckets). For each bucket it reads
+   that bucket's batches (cached ones and new ones), resolves duplicates and superseded
+   versions of the same URL (they share the id, hence the bucket), sorts by id, appends to the
+   shard's Parquet file and counts the card's statistics. Rows are therefore sorted by id
+   across the whole dataset.
 
-Incremental: the cache (see cache.py) remembers every file's size, mtime and SHA-256 and every
-bucket's parsed rows. A rebuild re-reads only files whose size or mtime changed, re-parses only
+The main process keeps a little bookkeeping per input file (path, size, mtime, SHA-256,
+outcome), from which report.json, manifest.json and the cache's file table are written.
+
+Incremental: the cache (see cache.py) remembers every file's size, mtime and SHA-256 and where
+every bucket's parsed rows are. A rebuild re-reads only files whose size or mtime changed, re-parses only
 those whose bytes changed, rewrites only the shards whose buckets changed, and reuses the
 unchanged shard files of the previous output (hard links, when they are intact).
 
