@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from dataset_tools import __version__
 from dataset_tools.fileio import sha256_file, write_json_listing
-from dataset_tools.cache import BuildCache, CacheState, process_alive, read_ipc, write_ipc
+from dataset_tools.cache import BuildCache, CacheState, process_alive, write_ipc
 from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
 from dataset_tools.errors import BuildFailed

@@ -100,7 +100,8 @@ class BuildCache:
     def path(self, name: str) -> Path:
         return self.folder / name
 
-    def read_table(self, name: str | None, schema: pa.Schema | None = None) -> pa.Table | None:
+    def read_table(self, name: str | None) -> pa.Table | None:
+        """A cached Arrow table (memory-mapped), or None when `name` is None."""
         if not name:
             return None
         with pa.memory_map(str(self.folder / name)) as source:
@@ -138,16 +139,6 @@ def write_ipc(path: Path, table: pa.Table) -> None:
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
     os.replace(tmp, path)
-
-
-def read_ipc(path: str | Path) -> pa.Table:
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all()
-
-
-def read_ipc_stream(path: str | Path) -> pa.Table:
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_stream(source).read_all()
 
 
 def process_alive(pid: int) -> bool:
