@@ -350,7 +350,8 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
         for job in jobs:
             table = _bucket_rows(job, arrow, Path(cache_root), readers)
             if job.new is not None and table.num_rows:
-                write_ipc(Path(cache_root) / job.new, table)
+                # One record batch: the cache refers to the rewritten bucket as (file, batch 0).
+                write_ipc(Path(cache_root) / job.new, table.combine_chunks())
             table, lost = resolve_duplicates(table, job.bucket)
             losers.append(lost)
             if table.num_rows == 0:
@@ -739,6 +740,13 @@ def _build_into(
         key=lambda s: s["path"],
     )
     summary = write_report(staging / REPORT_FILE, files, losers, version)
+    written = sum(s["rows"] for s in shards)
+    if written != summary["counts"]["rows"]:
+        # Every input must end as exactly one outcome: never publish data that disagrees with its report.
+        raise BuildFailed(
+            f"internal error: the shards hold {written} rows, the report counts {summary['counts']['rows']}",
+            hint="Delete the build cache (or pass --no-cache) and build again; please report this bug.",
+        )
 
     from dataset_tools.card import write_card_files
 

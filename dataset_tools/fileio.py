@@ -59,3 +59,27 @@ def write_json_listing(path: Path | str, head: dict, key: str, items) -> None:
             handle.write(orjson.dumps(item))
             first = False
         handle.write(b"]\n}\n" if first else b"\n  ]\n}\n")
+
+
+def read_json_listing_head(path: Path | str, key: str, *, max_bytes: int = 1 << 20) -> dict:
+    """The head of a file `write_json_listing` wrote: every key before the `key` list, read
+    without reading (or holding) the list itself.
+
+    Raises:
+        ValueError: the file does not start the way `write_json_listing` writes it.
+    """
+    marker = b'  "' + key.encode() + b'": ['
+    head = bytearray()
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.startswith(marker):
+                text = bytes(head).rstrip()
+                text = text[:-1] if text.endswith(b",") else text
+                value = orjson.loads(text + b"\n}")
+                if not isinstance(value, dict):
+                    raise ValueError("not a JSON object")
+                return value
+            head += line
+            if len(head) > max_bytes:
+                break
+    raise ValueError(f'no "{key}" list where it belongs')

@@ -8,6 +8,7 @@
   over record batches) and `id` unique across all shards;
 - `manifest.json`: the schema hash it was built with, every listed file present with its
   SHA-256 and row count, no Parquet file that it does not list;
+- `report.json`: its counts account for every input, and its row count is the data's;
 - the card (`README.md`): YAML parsed by `huggingface_hub`, required metadata, features,
   split sizes and languages against the data, `configs` paths matching files;
 - `croissant.json` (mlcroissant's own validation) and `datapackage.json` (frictionless)
@@ -38,11 +39,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools.errors import DatasetToolsError, InputNotFound
-from dataset_tools.fileio import sha256_file
+from dataset_tools.fileio import read_json_listing_head, sha256_file
 from dataset_tools.iso639 import UNDETERMINED
 from dataset_tools.schema import TableSchema, check_batch
 
 MANIFEST_FILE = "manifest.json"
+REPORT_FILE = "report.json"
 CARD_FILE = "README.md"
 CROISSANT_FILE = "croissant.json"
 DATAPACKAGE_FILE = "datapackage.json"
@@ -69,6 +71,7 @@ ERROR_TYPES: dict[str, str] = {
     "unlisted-file": "a data file that manifest.json does not list",
     "missing-file": "a file that should be there is missing",
     "manifest-invalid": "manifest.json cannot be read or lacks its lists",
+    "report-mismatch": "report.json's counts do not add up, or its row count differs from the Parquet files'",
     "card-yaml": "the card's YAML header is missing or does not parse",
     "card-features": "the card's dataset_info.features differ from the schema's features",
     "card-splits": "the card's split sizes differ from the Parquet files",
@@ -199,6 +202,7 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
             rows = scan.rows_by_file.get(entry["path"])
             if rows is not None and "rows" in entry and rows != entry["rows"]:
                 errors.add("row-count-mismatch", f"{entry['path']} has {rows} rows, manifest.json says {entry['rows']}", entry["path"])
+    _check_report(folder, sum(scan.rows_by_file.values()), bool(scan.corrupt), errors)
     _check_card(folder, schema, scan, manifest, errors)
     _check_croissant(folder, errors)
     _check_datapackage(folder, schema, errors)
@@ -222,6 +226,29 @@ def _data_files_present(folder: Path) -> set[str]:
         if path.is_file() and not any(part.startswith(".") for part in rel.parts):
             found.add(rel.as_posix())
     return found
+
+
+def _check_report(folder: Path, rows: int, corrupt: bool, errors: _Errors) -> None:
+    """report.json accounts for every input: its counts add up to the inputs, and its row count
+    is the number of rows in the Parquet files. (Only its head is read, not the list of files.)"""
+    path = folder / REPORT_FILE
+    if not path.is_file():
+        return  # a build always writes it; manifest.json lists it, so its absence is reported there
+    try:
+        counts = read_json_listing_head(path, "files").get("counts") or {}
+        inputs, rows_said = int(counts["inputs"]), int(counts["rows"])
+        lost = sum(int(counts[key]) for key in ("duplicates", "superseded", "rejected"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        errors.add("report-mismatch", f"report.json has no readable counts: {exc}", REPORT_FILE)
+        return
+    if rows_said + lost != inputs:
+        errors.add(
+            "report-mismatch",
+            f"report.json accounts for {rows_said + lost} of its {inputs} inputs (rows + duplicates + superseded + rejected)",
+            REPORT_FILE,
+        )
+    if not corrupt and rows_said != rows:
+        errors.add("report-mismatch", f"report.json says {rows_said} rows, the Parquet files hold {rows}", REPORT_FILE)
 
 
 def _check_manifest(folder: Path, schema: TableSchema, errors: _Errors) -> dict | None:
