@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -59,9 +60,11 @@ REPORT_FILE = "report.json"
 MANIFEST_FILE = "manifest.json"
 BUCKETS = 256
 # Row groups stay far below the Hub dataset viewer's limit on uncompressed row-group size.
-ROW_GROUP_BYTES = 32 * 1024 * 1024
+ROW_GROUP_BYTES = 16 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
-CHUNK_FILES = 512  # files per map task, at most
+CHUNK_FILES = 2048  # files per map task, at most (fewer, larger per-bucket batches to write)
+CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
+BATCH_FILES = 512  # a map task turns its parsed articles into a record batch this often
 MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
 
@@ -137,16 +140,26 @@ def shard_buckets(index: int, count: int) -> range:
     return range(index * BUCKETS // count, (index + 1) * BUCKETS // count)
 
 
-def _choose_shard_count(files: pa.Table, shard_rows: int) -> int:
-    """Shards for the articles in `files`: about `shard_rows` rows each, and never an empty one
-    (a Parquet shard without rows breaks `datasets.load_dataset`), which only matters when
-    there are few rows per bucket."""
-    articles = files.filter(pc.equal(files.column("kind"), "article"))
-    filled = set(pc.unique(articles.column("bucket")).to_pylist())
-    count = shard_count(articles.num_rows, shard_rows)
-    while count > 1 and not all(any(b in filled for b in shard_buckets(i, count)) for i in range(count)):
+def _choose_shard_count(bucket_rows: np.ndarray, shard_rows: int) -> int:
+    """Shards for articles spread over the buckets as `bucket_rows` counts them: about
+    `shard_rows` rows each, and never an empty one (a Parquet shard without rows breaks
+    `datasets.load_dataset`), which only matters when there are few rows per bucket."""
+    count = shard_count(int(bucket_rows.sum()), shard_rows)
+    while count > 1 and not all(bucket_rows[shard_buckets(i, count).start : shard_buckets(i, count).stop].any() for i in range(count)):
         count -= 1
     return count
+
+
+def _bucket_counts(files: pa.Table | pa.RecordBatch) -> np.ndarray:
+    """Articles per bucket in a file table."""
+    buckets = pc.drop_null(files.column("bucket")).to_numpy(zero_copy_only=False)
+    return np.bincount(buckets.astype(np.int64), minlength=BUCKETS)
+
+
+def _read_ipc(path: Path) -> pa.Table:
+    """An Arrow IPC file read into memory (not memory-mapped), its batches combined."""
+    with pa.OSFile(str(path)) as source:
+        return pa.ipc.open_file(source).read_all().combine_chunks()
 
 
 def shard_name(index: int, count: int) -> str:
@@ -162,7 +175,7 @@ def read_input(source: RawSource, path: str, size: int, max_bytes: int) -> tuple
         sha = _sha256_stream(source, path)
         return Reject(path, sha, "too-large", f"file is {size} bytes, over the limit of {max_bytes} bytes", size), None
     try:
-        data = source.read(path)
+        data = source.read(path, size)
     except OSError as exc:
         return Reject(path, "", "unreadable", f"cannot read file: {exc.strerror or exc}", size), None
     return parse_article(data, path), data
@@ -203,15 +216,33 @@ def _map_chunk(
     chunk_name: str,
 ) -> _MapResult:
     schema = _schema_cached(schema_path)
-    articles: list[Article] = []
     files: dict[str, list] = {name: [] for name in FILES_SCHEMA.names}
     unchanged: list[str] = []
-    outcomes: list[Article | Reject] = []
-    kept: list[tuple[str, int, int]] = []
+    parts: list[pa.RecordBatch] = []
+    bucket_ids: list[int] = []
+    pending: list[tuple[Article | Reject, str, int, int]] = []
+
+    def flush() -> None:
+        # Every BATCH_FILES files, the parsed articles become one record batch and are freed:
+        # a task holds Arrow buffers, not thousands of Python objects.
+        articles = [record for record, *_ in pending if isinstance(record, Article)]
+        violations: dict[str, list[str]] = {}
+        if articles:
+            batch = articles_to_batch(articles, schema)
+            for violation in check_batch(batch, schema):
+                violations.setdefault(articles[violation.row].source_file, []).append(violation.message)
+            if violations:
+                keep = [i for i, a in enumerate(articles) if a.source_file not in violations]
+                batch = batch.take(pa.array(keep, pa.int64()))
+            parts.append(batch)
+            bucket_ids.extend(bucket_of(a.id) for a in articles if a.source_file not in violations)
+        _account(files, pending, violations)
+        pending.clear()
+
     for path, size, mtime, previous in zip(paths, sizes, mtimes, known_sha):
         if previous is not None and size <= max_bytes:
             try:
-                data = source.read(path)
+                data = source.read(path, size)
             except OSError:
                 data = None
             if data is not None and hashlib.sha256(data).hexdigest() == previous:
@@ -220,22 +251,43 @@ def _map_chunk(
             record = parse_article(data, path) if data is not None else read_input(source, path, size, max_bytes)[0]
         else:
             record, _ = read_input(source, path, size, max_bytes)
-        outcomes.append(record)
-        kept.append((path, size, mtime))
-        if isinstance(record, Article):
-            articles.append(record)
+        pending.append((record, path, size, mtime))
+        if len(pending) >= BATCH_FILES:
+            flush()
+    flush()
 
-    batch = articles_to_batch(articles, schema)
-    violations: dict[str, list[str]] = {}
-    if articles:
-        for violation in check_batch(batch, schema):
-            violations.setdefault(articles[violation.row].source_file, []).append(violation.message)
-        if violations:
-            keep = [i for i, a in enumerate(articles) if a.source_file not in violations]
-            batch = batch.take(pa.array(keep, pa.int64()))
-            articles = [articles[i] for i in keep]
+    # The rows go to disk here, in the worker, one record batch per bucket: the main process
+    # only learns where each bucket's rows are and never handles the rows, and a shard's task
+    # later reads just the batches of its own buckets.
+    batches: dict[int, int] = {}
+    chunk = None
+    if bucket_ids:
+        table = pa.Table.from_batches(parts)
+        del parts[:]
+        buckets = pa.array(bucket_ids, pa.int16())
+        order = pc.sort_indices(buckets)  # stable: a bucket's rows stay in path order
+        table = table.take(order).combine_chunks()
+        sorted_buckets = buckets.take(order).to_pylist()
+        target = Path(cache_root) / chunk_name
+        tmp = target.with_name(target.name + ".tmp")
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            start = 0
+            for i in range(1, len(sorted_buckets) + 1):
+                if i == len(sorted_buckets) or sorted_buckets[i] != sorted_buckets[start]:
+                    batches[sorted_buckets[start]] = len(batches)
+                    writer.write_table(table.slice(start, i - start))
+                    start = i
+        os.replace(tmp, target)
+        chunk = chunk_name
+        del table
+    result = _MapResult(pa.RecordBatch.from_pydict(files, schema=FILES_SCHEMA), chunk, batches, unchanged)
+    release_memory()
+    return result
 
-    for record, (path, size, mtime) in zip(outcomes, kept):
+
+def _account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, int, int]], violations: dict[str, list[str]]) -> None:
+    """One bookkeeping row per file (FILES_SCHEMA columns): its stat, hash and outcome."""
+    for record, path, size, mtime in outcomes:
         files["path"].append(path)
         files["size"].append(size)
         files["mtime_ns"].append(mtime)
@@ -261,29 +313,6 @@ def _map_chunk(
             files["reason"].append(reason)
             files["detail"].append(detail)
 
-    # The rows go to disk here, in the worker, one record batch per bucket: the main process
-    # only learns where each bucket's rows are and never handles the rows, and a shard's task
-    # later reads just the batches of its own buckets.
-    batches: dict[int, int] = {}
-    chunk = None
-    if articles:
-        buckets = pa.array([bucket_of(a.id) for a in articles], pa.int16())
-        order = pc.sort_indices(buckets)
-        batch = batch.take(order)
-        sorted_buckets = buckets.take(order).to_pylist()
-        target = Path(cache_root) / chunk_name
-        tmp = target.with_name(target.name + ".tmp")
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, batch.schema) as writer:
-            start = 0
-            for i in range(1, len(sorted_buckets) + 1):
-                if i == len(sorted_buckets) or sorted_buckets[i] != sorted_buckets[start]:
-                    batches[sorted_buckets[start]] = len(batches)
-                    writer.write_batch(batch.slice(start, i - start))
-                    start = i
-        os.replace(tmp, target)
-        chunk = chunk_name
-    return _MapResult(pa.RecordBatch.from_pydict(files, schema=FILES_SCHEMA), chunk, batches, unchanged)
-
 
 _SCHEMAS: dict[str, TableSchema] = {}
 
@@ -298,12 +327,8 @@ def _schema_cached(path: str) -> TableSchema:
 def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.RecordBatch:
     """Articles as one record batch with the schema's exact Arrow types (column lists, not dicts)."""
     arrow = schema.arrow_schema
-    arrays = []
-    for item in arrow:
-        values = [getattr(a, item.name) for a in articles]
-        if pa.types.is_list(item.type):
-            values = [list(v) for v in values]
-        arrays.append(pa.array(values, type=item.type))
+    # pa.array takes the tuples of list fields as they are: no per-row list() copy.
+    arrays = [pa.array([getattr(a, item.name) for a in articles], type=item.type) for item in arrow]
     # Required fields are checked by check_batch, which needs to see the nulls.
     relaxed = pa.schema([f.with_nullable(True) for f in arrow], metadata=arrow.metadata)
     return pa.RecordBatch.from_arrays(arrays, schema=relaxed)
@@ -375,8 +400,10 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
         # The card counts the same things; done here, in parallel, while the rows are at hand.
         stats.shards.append(shard_info(path.parent.parent, path))
         store_shard_stats(Path(stats_dir), sha, stats)
-    lost_all = pa.concat_tables(losers) if losers else LOSERS_SCHEMA.empty_table()
-    return _ShardResult(name, rows, sha, path.stat().st_size, lost_all)
+    lost_all = pa.concat_tables(losers) if losers else pa.Table.from_batches([], schema=LOSERS_SCHEMA)
+    result = _ShardResult(name, rows, sha, path.stat().st_size, lost_all)
+    release_memory()
+    return result
 
 
 def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -> pa.Table:
@@ -411,7 +438,7 @@ def resolve_duplicates(table: pa.Table, bucket: int = 0) -> tuple[pa.Table, pa.T
         the deduplicated table, and a LOSERS_SCHEMA table: (path, "duplicate" | "superseded",
         the original or winning path, id, bucket) per dropped row.
     """
-    empty = LOSERS_SCHEMA.empty_table()
+    empty = pa.Table.from_batches([], schema=LOSERS_SCHEMA)
     if table.num_rows == 0:
         return table, empty
     counts = pc.value_counts(table.column("id"))
@@ -608,7 +635,7 @@ def _build_into(
     key = _cache_key(source, schema, settings)
     previous = cache.load(key)
     generation = (previous.generation + 1) if previous else 1
-    old_files = cache.read_table(previous.files) if previous else FILES_SCHEMA.empty_table()
+    old_files = cache.read_table(previous.files) if previous else pa.Table.from_batches([], schema=FILES_SCHEMA)
 
     # Which files need reading: new ones, and those whose size or mtime changed.
     if previous is None:
@@ -629,54 +656,71 @@ def _build_into(
     removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), current_paths))).column("path")
 
     # -- map: read and parse what changed; workers spill the rows into chunk files by bucket
-    delta_files: list[pa.RecordBatch] = []
+    # Each task's bookkeeping (one row per file) goes to a spill file as it arrives: the main
+    # process holds per-bucket row counts while the workers run, not a row per input.
     unchanged_bytes: list[str] = []
     delta_refs: dict[int, list[Ref]] = {}
+    delta_counts = np.zeros(BUCKETS, np.int64)
+    parsed = 0
     total = todo.num_rows
     # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
     chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
     (cache.folder / "chunks").mkdir(exist_ok=True)
     notify("parse", 0, total)
+    bounds = _task_bounds(todo.column("size"), chunk, CHUNK_BYTES)
     tasks = (
         (
             source,
-            todo.column("path").slice(i, chunk).to_pylist(),
-            todo.column("size").slice(i, chunk).to_pylist(),
-            todo.column("mtime_ns").slice(i, chunk).to_pylist(),
-            todo.column("old_sha").slice(i, chunk).to_pylist(),
+            todo.column("path").slice(start, stop - start).to_pylist(),
+            todo.column("size").slice(start, stop - start).to_pylist(),
+            todo.column("mtime_ns").slice(start, stop - start).to_pylist(),
+            todo.column("old_sha").slice(start, stop - start).to_pylist(),
             settings.max_file_bytes,
             str(schema.path),
             str(cache.folder),
-            f"chunks/{generation}-{i // chunk:07d}.arrow",
+            f"chunks/{generation}-{number:07d}.arrow",
         )
-        for i in range(0, total, chunk)
+        for number, (start, stop) in enumerate(bounds)
     )
     done = 0
-    for result in runner.map_ordered(_map_chunk, tasks):
-        for bucket, index in result.batches.items():
-            delta_refs.setdefault(bucket, []).append((result.chunk, index))
-        delta_files.append(result.files)
-        unchanged_bytes.extend(result.unchanged)
-        done += result.files.num_rows + len(result.unchanged)
-        notify("parse", done, total)
-    parsed = sum(batch.num_rows for batch in delta_files)
+    spill_path = cache.work / "files-delta.arrow"
+    with pa.OSFile(str(spill_path), "wb") as sink, pa.ipc.new_file(sink, FILES_SCHEMA) as spill:
+        for result in runner.map_ordered(_map_chunk, tasks):
+            for bucket, index in result.batches.items():
+                delta_refs.setdefault(bucket, []).append((result.chunk, index))
+            spill.write_batch(result.files)
+            delta_counts += _bucket_counts(result.files)
+            parsed += result.files.num_rows
+            unchanged_bytes.extend(result.unchanged)
+            done += result.files.num_rows + len(result.unchanged)
+            notify("parse", done, total)
+    del todo, tasks
+    release_memory()
 
-    # -- the new file table: unchanged entries (mtime refreshed where only it changed) + new ones
-    delta = pa.Table.from_batches(delta_files, schema=FILES_SCHEMA) if delta_files else FILES_SCHEMA.empty_table()
-    gone = pa.concat_arrays([removed.combine_chunks().cast(pa.string()), delta.column("path").combine_chunks().cast(pa.string())]) if (len(removed) or delta.num_rows) else pa.array([], pa.string())
-    stale = pc.is_in(old_files.column("path"), gone)
-    stale_rows = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), "article")))
-    stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("bucket").to_pylist()))
-    kept = old_files.filter(pc.invert(stale))
-    if unchanged_bytes:
-        refreshed = listing.filter(pc.is_in(listing.column("path"), pa.array(unchanged_bytes, pa.string())))
-        mtimes = dict(zip(refreshed.column("path").to_pylist(), refreshed.column("mtime_ns").to_pylist()))
-        column = [mtimes.get(p, m) for p, m in zip(kept.column("path").to_pylist(), kept.column("mtime_ns").to_pylist())]
-        kept = kept.set_column(kept.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
-    files = pa.concat_tables([kept, delta])
-    if not _sorted_by_path(files):  # a cold build's files arrive in path order: no copy then
-        files = files.sort_by("path")
-    del old_files, kept, delta, delta_files
+    if previous is None:
+        # Nothing cached: the new file table is the spill (in path order, as the tasks were),
+        # read back once the workers are gone.
+        files = None
+        stale_pairs: list[tuple[str, int]] = []
+        bucket_rows = delta_counts
+    else:
+        # -- the new file table: unchanged entries (mtime refreshed where only it changed) + new ones
+        delta = _read_ipc(spill_path)
+        gone = pa.concat_arrays([removed.combine_chunks().cast(pa.string()), delta.column("path").combine_chunks().cast(pa.string())]) if (len(removed) or delta.num_rows) else pa.array([], pa.string())
+        stale = pc.is_in(old_files.column("path"), gone)
+        stale_rows = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), "article")))
+        stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("bucket").to_pylist()))
+        kept = old_files.filter(pc.invert(stale))
+        if unchanged_bytes:
+            refreshed = listing.filter(pc.is_in(listing.column("path"), pa.array(unchanged_bytes, pa.string())))
+            mtimes = dict(zip(refreshed.column("path").to_pylist(), refreshed.column("mtime_ns").to_pylist()))
+            column = [mtimes.get(p, m) for p, m in zip(kept.column("path").to_pylist(), kept.column("mtime_ns").to_pylist())]
+            kept = kept.set_column(kept.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
+        files = pa.concat_tables([kept, delta])
+        if not _sorted_by_path(files):
+            files = files.sort_by("path")
+        del old_files, kept, delta
+        bucket_rows = _bucket_counts(files)
 
     # -- which buckets changed: those of stale cached rows, and those with new rows
     drop_by_bucket: dict[int, list[str]] = {}
@@ -684,7 +728,7 @@ def _build_into(
         drop_by_bucket.setdefault(bucket, []).append(path)
     changed_buckets = set(drop_by_bucket) | set(delta_refs)
 
-    count = _choose_shard_count(files, settings.shard_rows)
+    count = _choose_shard_count(bucket_rows, settings.shard_rows)
     old_shards = previous.shards if previous else {}
     reusable = {}
     if old_shards.get("out") == str(out) and old_shards.get("count") == count:
@@ -724,12 +768,16 @@ def _build_into(
     for i, shard in enumerate(runner.map_ordered(_reduce_shard, reduce_tasks)):
         results.append(shard)
         notify("write", i + 1, len(jobs_by_shard))
+    # The workers' part is done: let them go (and their memory) before the report and the card.
+    runner.close()
+    if files is None:
+        files = _read_ipc(spill_path)
     # A rewritten bucket that ended up empty has no file and no rows.
     buckets = {b: refs for b, refs in buckets.items() if all(cache.path(name).exists() for name, _ in refs) and refs}
 
     # Losers: the cached ones of untouched buckets, plus those just found.
     rewritten = {job.bucket for _, jobs in jobs_by_shard for job in jobs}
-    old_losers = cache.read_table(previous.losers) if previous else LOSERS_SCHEMA.empty_table()
+    old_losers = cache.read_table(previous.losers) if previous else pa.Table.from_batches([], schema=LOSERS_SCHEMA)
     if old_losers is not None and old_losers.num_rows:
         old_losers = old_losers.filter(pc.invert(pc.is_in(old_losers.column("bucket"), pa.array(sorted(rewritten), pa.int16()))))
     losers = pa.concat_tables([old_losers, *(r.losers for r in results)]).sort_by("path").combine_chunks()
@@ -780,6 +828,32 @@ def _build_into(
         language_sources=summary["language_sources"],
     )
     return result, state
+
+
+def release_memory() -> None:
+    """Give the memory Arrow's allocator keeps for reuse back to the system, between the
+    stages of a task or a build: a worker's next task, or the next stage, starts from what it
+    holds, not from the peak of the last one."""
+    pa.default_memory_pool().release_unused()
+
+
+def _task_bounds(sizes: pa.ChunkedArray, files: int, max_bytes: int) -> list[tuple[int, int]]:
+    """(start, stop) of each map task over the files to read: at most `files` files, and at
+    most `max_bytes` of them (one file over it makes a task of its own), so that a task's text
+    column stays far below Arrow's 2 GiB limit for one string array."""
+
+    bounds = []
+    if len(sizes) == 0:
+        return bounds
+    ends = np.cumsum(sizes.to_numpy())
+    start = 0
+    while start < len(ends):
+        before = ends[start - 1] if start else 0
+        by_bytes = int(np.searchsorted(ends, before + max_bytes, side="right"))
+        stop = min(start + files, max(by_bytes, start + 1))
+        bounds.append((start, stop))
+        start = stop
+    return bounds
 
 
 def _sorted_by_path(table: pa.Table) -> bool:

@@ -80,9 +80,13 @@ class DaskEngine:
         yield from _windowed(submit, fn, tasks, window or 4 * self.workers)
 
     def close(self) -> None:
-        self.client.close()
+        """Disconnect (and stop the LocalCluster, if this engine started one); safe to call twice."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
         if self._cluster is not None:
             self._cluster.close()
+            self._cluster = None
 
 
 def _windowed(submit: Callable, fn: Callable, tasks: Iterable[tuple], window: int) -> Iterator[Any]:

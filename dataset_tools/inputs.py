@@ -37,12 +37,24 @@ class RawSource:
     def describe(self) -> str:
         return self.root
 
-    def read(self, path: str) -> bytes:
-        """The bytes of the file at `path` (relative, '/'-separated)."""
+    def read(self, path: str, size: int = -1) -> bytes:
+        """The bytes of the file at `path` (relative, '/'-separated); `size`, when known from
+        the listing, lets a local file be read in one system call."""
         if self.is_local:
-            # Plain string paths: this runs once per raw file, and pathlib costs more than the read.
-            with open(f"{self.root.removeprefix('file://')}/{path}", "rb") as handle:
-                return handle.read()
+            # os.open/os.read on a plain string path: this runs once per raw file, and
+            # pathlib and buffered file objects cost more than the read itself.
+            fd = os.open(f"{self.root.removeprefix('file://')}/{path}", os.O_RDONLY)
+            try:
+                data = os.read(fd, size + 1 if size >= 0 else 1 << 16)
+                if size >= 0 and len(data) == size:
+                    return data  # the whole file, as listed
+                parts = [data]
+                while data:  # the file changed since it was listed, or its size was not given
+                    data = os.read(fd, 1 << 20)
+                    parts.append(data)
+                return b"".join(parts)
+            finally:
+                os.close(fd)
         import fsspec
 
         with fsspec.open(f"{self.root.rstrip('/')}/{path}", "rb") as handle:
@@ -96,7 +108,10 @@ def _list_local(root: Path) -> pa.Table:
                     if len(paths) >= _SLICE:
                         flush()
     flush()
-    return _sorted(slices)
+    table = _sorted(slices)
+    # The slices and the sort's copies are freed; hand their pages back (the allocator keeps them otherwise).
+    pa.default_memory_pool().release_unused()
+    return table
 
 
 def _list_fsspec(url: str) -> pa.Table:
@@ -129,7 +144,7 @@ def _mtime_ns(info: dict) -> int:
 
 
 def _sorted(slices: list[pa.Table]) -> pa.Table:
-    table = pa.concat_tables(slices) if slices else LISTING_SCHEMA.empty_table()
+    table = pa.concat_tables(slices) if slices else pa.Table.from_batches([], schema=LISTING_SCHEMA)
     if table.num_rows == 0:
         return table
     # Sort by path as bytes (code points), the same order on every machine and locale.
