@@ -39,12 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools import __version__
-from dataset_tools.fileio import sha256_file, write_json_listing
+from dataset_tools.fileio import json_lines, sha256_file, write_json_listing_lines
 from dataset_tools.cache import BuildCache, CacheState, process_alive, write_ipc
 from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
@@ -64,6 +65,7 @@ ROW_GROUP_BYTES = 16 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
 CHUNK_FILES = 2048  # files per map task, at most (fewer, larger per-bucket batches to write)
 CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
+LISTING_SLICE = 65_536  # report.json and manifest.json lines are made this many at a time
 BATCH_FILES = 512  # a map task turns its parsed articles into a record batch this often
 MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
@@ -888,13 +890,6 @@ def _record_shards(out: Path, shards: dict) -> dict:
     return {**shards, "items": items}
 
 
-def _slices(table: pa.Table, columns: list[str], size: int = 8192) -> Iterator[tuple]:
-    """Rows of `table` as tuples of `columns`, converted a slice at a time (bounded memory)."""
-    for start in range(0, table.num_rows, size):
-        part = table.slice(start, size)
-        yield from zip(*(part.column(c).to_pylist() for c in columns))
-
-
 def _value_counts(values: pa.ChunkedArray | pa.Array) -> Counter:
     counts = pc.value_counts(values)
     return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
@@ -930,18 +925,37 @@ def write_report(path: Path, files: pa.Table, losers: pa.Table, version: str) ->
         "language_sources": {key: sources[key] for key in ("declared", "detected", "unknown")},
     }
 
-    def entries() -> Iterator[dict]:
-        columns = ["path", "kind", "id", "language", "language_source", "reason", "detail"]
-        for path_, kind, id_, language, language_source, reason, detail in _slices(files, columns):
-            if kind == "rejected":
-                yield {"path": path_, "outcome": "rejected", "reason": reason, "detail": detail}
-            elif path_ in lost:
-                outcome, other = lost[path_]
-                yield {"path": path_, "outcome": outcome, "id": id_, ("of" if outcome == "duplicate" else "by"): other}
-            else:
-                yield {"path": path_, "outcome": "row", "id": id_, "language": language, "language_source": language_source}
+    def entry(path_: str, kind: str, id_, language, language_source, reason, detail) -> dict:
+        if kind == "rejected":
+            return {"path": path_, "outcome": "rejected", "reason": reason, "detail": detail}
+        if path_ in lost:
+            outcome, other = lost[path_]
+            return {"path": path_, "outcome": outcome, "id": id_, ("of" if outcome == "duplicate" else "by"): other}
+        return {"path": path_, "outcome": "row", "id": id_, "language": language, "language_source": language_source}
 
-    write_json_listing(path, summary, "files", entries())
+    def lines() -> Iterator[pa.Array]:
+        # Rows (nearly every input) are written column-wise; rejects, duplicates and superseded
+        # versions, a few, entry by entry.
+        columns = ["path", "kind", "id", "language", "language_source", "reason", "detail"]
+        lost_paths = pa.array(list(lost), pa.string())
+        for start in range(0, files.num_rows, LISTING_SLICE):
+            part = files.slice(start, LISTING_SLICE)
+            other = pc.or_(pc.not_equal(part.column("kind"), "article"), pc.is_in(part.column("path"), lost_paths))
+
+            def slow(rows: list[int], part: pa.Table = part) -> list[bytes]:
+                picked = part.take(pa.array(rows, pa.int64()))
+                values = zip(*(picked.column(c).to_pylist() for c in columns))
+                return [orjson.dumps(entry(*row)) for row in values]
+
+            yield json_lines(
+                [("path", part.column("path")), ("outcome", pa.scalar("row")), ("id", part.column("id")),
+                 ("language", part.column("language")), ("language_source", part.column("language_source"))],
+                slow,
+                other,
+                verbatim=frozenset({"outcome", "id", "language", "language_source"}),  # hex ids, codes
+            )
+
+    write_json_listing_lines(path, summary, "files", lines())
     return summary
 
 
@@ -963,8 +977,23 @@ def write_manifest(path: Path, folder: Path, files: pa.Table, shards: list[dict]
         "data_files": shards,
         "files": [{"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size} for rel in others],
     }
-    inputs = ({"path": p, "size": size, "sha256": sha} for p, size, sha in _slices(files, ["path", "size", "sha256"]))
-    write_json_listing(path, head, "inputs", inputs)
+
+    def lines() -> Iterator[pa.Array]:
+        for start in range(0, files.num_rows, LISTING_SLICE):
+            part = files.slice(start, LISTING_SLICE)
+
+            def slow(rows: list[int], part: pa.Table = part) -> list[bytes]:
+                picked = part.take(pa.array(rows, pa.int64()))
+                values = zip(*(picked.column(c).to_pylist() for c in ("path", "size", "sha256")))
+                return [orjson.dumps({"path": p, "size": size, "sha256": sha}) for p, size, sha in values]
+
+            yield json_lines(
+                [("path", part.column("path")), ("size", part.column("size")), ("sha256", part.column("sha256"))],
+                slow,
+                verbatim=frozenset({"sha256"}),
+            )
+
+    write_json_listing_lines(path, head, "inputs", lines())
 
 
 def _swap_in(staging: Path, out: Path) -> None:

@@ -8,9 +8,15 @@ at a million inputs.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# A string JSON writes with an escape: a quote, a backslash or a control character.
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
 def sha256_file(path: Path | str) -> str:
@@ -42,6 +48,77 @@ def human_size(size: int, *, exact: bool = False) -> str:
             return f"{value:.1f} {unit}" + (f" ({size} B)" if exact else "")
         value /= 1024
     return f"{size} B"
+
+
+def json_lines(
+    columns: list[tuple[str, pa.Array | pa.ChunkedArray | pa.Scalar]],
+    slow: Callable[[list[int]], list[bytes]],
+    slow_rows: pa.Array | pa.ChunkedArray | None = None,
+    *,
+    verbatim: frozenset[str] = frozenset(),
+) -> pa.Array:
+    """One compact JSON object per row, `{"key":value,...}` over `columns` (string or integer
+    arrays, or a scalar for a value every row shares), as the bytes orjson writes for the same
+    dict, built column-wise with Arrow compute instead of a dict and a call per row (a million
+    report lines in a fraction of a second).
+
+    Rows flagged in `slow_rows`, and rows with a string that needs escaping (a quote, a
+    backslash, a control character), are written by `slow(row indices)` instead: it must
+    return their lines (orjson bytes), in the order given. Strings of the keys in `verbatim`
+    are not checked: they are known to need no escaping (hex digests, language codes).
+    """
+    parts: list = []
+    escape = None
+    for i, (key, values) in enumerate(columns):
+        parts.append(("{" if i == 0 else ",") + orjson.dumps(key).decode() + ":")
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            if key not in verbatim:
+                bad = pc.fill_null(pc.match_substring_regex(values, _NEEDS_ESCAPE), False)
+                escape = bad if escape is None else pc.or_(escape, bad)
+            text = pc.binary_join_element_wise('"', values, '"', "")
+        else:
+            text = pc.cast(values, pa.string())
+        parts.append(pc.fill_null(text, "null"))
+    parts.append("}")
+    lines = pc.binary_join_element_wise(*parts, "")
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    flagged = escape
+    if slow_rows is not None:
+        flagged = slow_rows if flagged is None else pc.or_(flagged, slow_rows)
+    if isinstance(flagged, pa.ChunkedArray):
+        flagged = flagged.combine_chunks()
+    if flagged is not None and pc.any(flagged).as_py():
+        rows = pc.indices_nonzero(flagged).to_pylist()
+        replaced = pa.array([line.decode() for line in slow(rows)], pa.string())
+        lines = pc.replace_with_mask(lines, flagged, replaced)
+    return lines
+
+
+def write_json_listing_lines(path: Path | str, head: dict, key: str, lines: Iterable[pa.Array]) -> None:
+    """Write what `write_json_listing` writes, from ready-made item lines (string arrays, one
+    JSON object per row, as `json_lines` makes them): the same bytes, written buffer by buffer."""
+    head_text = orjson.dumps(head, option=orjson.OPT_INDENT_2) if head else b"{}"
+    with open(path, "wb") as handle:
+        handle.write(head_text[:-1].rstrip() + (b",\n" if head else b"\n"))
+        handle.write(b'  "' + key.encode() + b'": [')
+        first = True
+        for array in lines:
+            if len(array) == 0:
+                continue
+            joined = pc.binary_join_element_wise(",\n    ", array, "")
+            data = _string_data(joined)
+            handle.write(b"\n    " if first else b",\n    ")
+            handle.write(data[len(b",\n    ") :])  # the first line's separator is the one just written
+            first = False
+        handle.write(b"]\n}\n" if first else b"\n  ]\n}\n")
+
+
+def _string_data(array: pa.Array) -> memoryview:
+    """The bytes of all the strings of `array`, back to back (no copy)."""
+    offsets = array.buffers()[1]
+    first, last = (int(x) for x in pa.Array.from_buffers(pa.int32(), len(array) + 1, [None, offsets], offset=array.offset).to_numpy()[[0, -1]])
+    return memoryview(array.buffers()[2])[first:last]
 
 
 def write_json_listing(path: Path | str, head: dict, key: str, items) -> None:
