@@ -13,8 +13,10 @@ dask cluster), so that the rows in memory are a few batches and a bucket, never 
    shard's Parquet file and counts the card's statistics. Rows are therefore sorted by id
    across the whole dataset.
 
-The main process keeps a little bookkeeping per input file (path, size, mtime, SHA-256,
-outcome), from which report.json, manifest.json and the cache's file table are written.
+Each map task also returns one bookkeeping row per input file (path, size, mtime, SHA-256,
+outcome). The main process appends them to a spill file as they arrive and keeps only row
+counts per bucket while the workers run; the file table is read back after the workers have
+exited, and report.json, manifest.json and the cache's file table are written from it.
 
 Incremental: the cache (see cache.py) remembers every file's size, mtime and SHA-256 and where
 every bucket's parsed rows are. A rebuild re-reads only files whose size or mtime changed, re-parses only
@@ -684,6 +686,8 @@ def _build_into(
         )
         for number, (start, stop) in enumerate(bounds)
     )
+    if len(bounds) <= 1:
+        tasks = list(tasks)  # one task (an incremental build's few files) runs in this process
     done = 0
     spill_path = cache.work / "files-delta.arrow"
     with pa.OSFile(str(spill_path), "wb") as sink, pa.ipc.new_file(sink, FILES_SCHEMA) as spill:
@@ -763,10 +767,10 @@ def _build_into(
     notify("write", 0, len(jobs_by_shard))
     results: list[_ShardResult] = []
     card_cache = cache.folder / "card"
-    reduce_tasks = (
+    reduce_tasks = [
         (jobs, str(cache.folder), str(staging / shard_name(index, count)), shard_name(index, count), str(schema.path), str(card_cache))
         for index, jobs in jobs_by_shard
-    )
+    ]
     for i, shard in enumerate(runner.map_ordered(_reduce_shard, reduce_tasks)):
         results.append(shard)
         notify("write", i + 1, len(jobs_by_shard))

@@ -30,8 +30,10 @@ class LocalEngine:
         self._pool = None
 
     def map_ordered(self, fn: Callable, tasks: Iterable[tuple], *, window: int | None = None) -> Iterator[Any]:
-        """Run fn(*task) for every task; yield results in task order, with a bounded number in flight."""
-        if self.workers == 1:
+        """Run fn(*task) for every task; yield results in task order, with a bounded number in flight.
+
+        A single task (a list of one) runs in this process: starting the pool would cost more."""
+        if self.workers == 1 or (isinstance(tasks, list) and len(tasks) <= 1):
             for task in tasks:
                 yield fn(*task)
             return
