@@ -589,7 +589,10 @@ def build_dataset(
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
             try:
-                result, state = _build_into(staging, out, source, listing, schema, settings, version, cache, runner, notify)
+                # Handed over in a box, so that _build_into can drop the listing once it has
+                # served (a few tens of bytes per input, for the rest of the build).
+                box, listing = [listing], None
+                result, state = _build_into(staging, out, source, box, schema, settings, version, cache, runner, notify)
                 _swap_in(staging, out)
             except BaseException as exc:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -628,7 +631,7 @@ def _build_into(
     staging: Path,
     out: Path,
     source: RawSource,
-    listing: pa.Table,
+    listing_box: list[pa.Table],
     schema: TableSchema,
     settings: Settings,
     version: str,
@@ -636,6 +639,7 @@ def _build_into(
     runner,
     notify: Progress,
 ) -> tuple[BuildResult, CacheState]:
+    listing = listing_box.pop()
     key = _cache_key(source, schema, settings)
     previous = cache.load(key)
     generation = (previous.generation + 1) if previous else 1
@@ -727,6 +731,7 @@ def _build_into(
             files = files.sort_by("path")
         del old_files, kept, delta
         bucket_rows = _bucket_counts(files)
+    del listing, current_paths
 
     # -- which buckets changed: those of stale cached rows, and those with new rows
     drop_by_bucket: dict[int, list[str]] = {}
