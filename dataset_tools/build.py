@@ -36,7 +36,7 @@ import math
 import os
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +67,6 @@ ROW_GROUP_BYTES = 16 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
 CHUNK_FILES = 2048  # files per map task, at most (fewer, larger per-bucket batches to write)
 CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
-LISTING_SLICE = 65_536  # report.json and manifest.json lines are made this many at a time
 BATCH_FILES = 512  # a map task turns its parsed articles into a record batch this often
 MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
@@ -158,6 +157,14 @@ def _bucket_counts(files: pa.Table | pa.RecordBatch) -> np.ndarray:
     """Articles per bucket in a file table."""
     buckets = pc.drop_null(files.column("bucket")).to_numpy(zero_copy_only=False)
     return np.bincount(buckets.astype(np.int64), minlength=BUCKETS)
+
+
+def _ipc_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """The record batches of an Arrow IPC file, read one at a time (not memory-mapped)."""
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        for i in range(reader.num_record_batches):
+            yield reader.get_batch(i)
 
 
 def _read_ipc(path: Path) -> pa.Table:
@@ -781,8 +788,18 @@ def _build_into(
         notify("write", i + 1, len(jobs_by_shard))
     # The workers' part is done: let them go (and their memory) before the report and the card.
     runner.close()
+    # The new file table goes to the cache as a file, and everything after reads it a batch at
+    # a time: report.json and manifest.json of a million inputs take a few batches of memory.
+    files_name = f"files-{generation}.arrow"
     if files is None:
-        files = _read_ipc(spill_path)
+        os.replace(spill_path, cache.path(files_name))  # a cold build's spill is in path order
+    else:
+        cache.write_table(files_name, files)
+        del files
+    release_memory()
+
+    def files() -> Iterator[pa.RecordBatch]:
+        return _ipc_batches(cache.path(files_name))
     # A rewritten bucket that ended up empty has no file and no rows.
     buckets = {b: refs for b, refs in buckets.items() if all(cache.path(name).exists() for name, _ in refs) and refs}
 
@@ -817,7 +834,7 @@ def _build_into(
     state = CacheState(
         key=key,
         generation=generation,
-        files=cache.write_table(f"files-{generation}.arrow", files),
+        files=files_name,
         losers=cache.write_table(f"losers-{generation}.arrow", losers),
         buckets=buckets,
         shards={"out": str(out), "count": count, "items": [{"name": s["path"], **{k: s[k] for k in ("rows", "sha256", "bytes")}} for s in shards]},
@@ -904,31 +921,42 @@ def _value_counts(values: pa.ChunkedArray | pa.Array) -> Counter:
     return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
 
 
-def write_report(path: Path, files: pa.Table, losers: pa.Table, version: str) -> dict:
+def write_report(path: Path, files: Callable[[], Iterable[pa.RecordBatch]], losers: pa.Table, version: str) -> dict:
     """Write report.json (counts, rejects by reason, language sources, then one outcome per
-    input, a line each) and return its summary: everything but the per-file list."""
+    input, a line each) and return its summary: everything but the per-file list.
+
+    `files()` yields the file table (FILES_SCHEMA, in path order) batch by batch; it is read
+    twice, once to count and once to write the lines, and never held whole.
+    """
     lost = {
         p: (outcome, other)
         for p, outcome, other in zip(
             losers.column("path").to_pylist(), losers.column("outcome").to_pylist(), losers.column("other").to_pylist()
         )
     }
-    # Counted column by column: no copy of the (possibly million-row) table is made.
-    kind = files.column("kind")
-    is_rejected = pc.equal(kind, "rejected")
-    reasons = _value_counts(pc.filter(files.column("reason"), is_rejected))
-    is_row = pc.and_(pc.equal(kind, "article"), pc.invert(pc.is_in(files.column("path"), pa.array(list(lost), pa.string()))))
-    sources = _value_counts(pc.filter(files.column("language_source"), is_row))
+    lost_paths = pa.array(list(lost), pa.string())
+    reasons: Counter = Counter()
+    sources: Counter = Counter()
+    inputs = rows = rejected = 0
+    for part in files():
+        kind = part.column("kind")
+        is_rejected = pc.equal(kind, "rejected")
+        reasons.update(_value_counts(pc.filter(part.column("reason"), is_rejected)))
+        is_row = pc.and_(pc.equal(kind, "article"), pc.invert(pc.is_in(part.column("path"), lost_paths)))
+        sources.update(_value_counts(pc.filter(part.column("language_source"), is_row)))
+        inputs += part.num_rows
+        rows += pc.sum(is_row).as_py() or 0
+        rejected += pc.sum(is_rejected).as_py() or 0
     outcomes = Counter(outcome for outcome, _ in lost.values())
     summary = {
         "dataset_version": version,
         "parser_version": PARSER_VERSION,
         "counts": {
-            "inputs": files.num_rows,
-            "rows": pc.sum(is_row).as_py() or 0,
+            "inputs": inputs,
+            "rows": rows,
             "duplicates": outcomes["duplicate"],
             "superseded": outcomes["superseded"],
-            "rejected": pc.sum(is_rejected).as_py() or 0,
+            "rejected": rejected,
         },
         "rejects_by_reason": dict(sorted(reasons.items())),
         "language_sources": {key: sources[key] for key in ("declared", "detected", "unknown")},
@@ -946,13 +974,11 @@ def write_report(path: Path, files: pa.Table, losers: pa.Table, version: str) ->
         # Rows (nearly every input) are written column-wise; rejects, duplicates and superseded
         # versions, a few, entry by entry.
         columns = ["path", "kind", "id", "language", "language_source", "reason", "detail"]
-        lost_paths = pa.array(list(lost), pa.string())
-        for start in range(0, files.num_rows, LISTING_SLICE):
-            part = files.slice(start, LISTING_SLICE)
+        for part in files():
             other = pc.or_(pc.not_equal(part.column("kind"), "article"), pc.is_in(part.column("path"), lost_paths))
 
-            def slow(rows: list[int], part: pa.Table = part) -> list[bytes]:
-                picked = part.take(pa.array(rows, pa.int64()))
+            def slow(indices: list[int], part: pa.RecordBatch = part) -> list[bytes]:
+                picked = part.take(pa.array(indices, pa.int64()))
                 values = zip(*(picked.column(c).to_pylist() for c in columns))
                 return [orjson.dumps(entry(*row)) for row in values]
 
@@ -968,9 +994,11 @@ def write_report(path: Path, files: pa.Table, losers: pa.Table, version: str) ->
     return summary
 
 
-def write_manifest(path: Path, folder: Path, files: pa.Table, shards: list[dict], schema: TableSchema, version: str) -> None:
+def write_manifest(
+    path: Path, folder: Path, files: Callable[[], Iterable[pa.RecordBatch]], shards: list[dict], schema: TableSchema, version: str
+) -> None:
     """Write manifest.json: versions, what came out (SHA-256, rows, bytes), then what went in
-    (path, size, SHA-256 of every raw file, a line each)."""
+    (path, size, SHA-256 of every raw file, a line each; `files()` yields them batch by batch)."""
     data_paths = {s["path"] for s in shards}
     others = sorted(
         rel
@@ -988,10 +1016,9 @@ def write_manifest(path: Path, folder: Path, files: pa.Table, shards: list[dict]
     }
 
     def lines() -> Iterator[pa.Array]:
-        for start in range(0, files.num_rows, LISTING_SLICE):
-            part = files.slice(start, LISTING_SLICE)
+        for part in files():
 
-            def slow(rows: list[int], part: pa.Table = part) -> list[bytes]:
+            def slow(rows: list[int], part: pa.RecordBatch = part) -> list[bytes]:
                 picked = part.take(pa.array(rows, pa.int64()))
                 values = zip(*(picked.column(c).to_pylist() for c in ("path", "size", "sha256")))
                 return [orjson.dumps({"path": p, "size": size, "sha256": sha}) for p, size, sha in values]
