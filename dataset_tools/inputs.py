@@ -67,7 +67,7 @@ class RawSource:
             InputNotFound: the root does not exist or is not a folder.
         """
         if self.is_local:
-            return _list_local(self.local_root)
+            return _list_local_in_child(self.local_root)
         return _list_fsspec(self.root)
 
 
@@ -76,6 +76,47 @@ def source_for(raw: str | Path) -> RawSource:
     if "://" in text and not text.startswith("file://"):
         return RawSource(text.rstrip("/"))
     return RawSource(str(Path(text.removeprefix("file://")).resolve()))
+
+
+def _list_local_in_child(root: Path) -> pa.Table:
+    """`_list_local`, run in a forked child process that sends the table back as an Arrow
+    stream. Walking a million files leaves tens of megabytes of freed-but-fragmented Python
+    objects behind; in a child they go when it exits, and this process receives only the
+    Arrow buffers. Where fork is not available, the listing runs here."""
+    import multiprocessing
+
+    if not root.is_dir():
+        raise InputNotFound(f"raw folder {root} does not exist", hint="Pass --raw DIR, or create raw/ with the collected files.")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _list_local(root)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_send_listing, args=(root, sender), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        data = receiver.recv_bytes()
+    except EOFError:
+        data = None  # the child died (killed, out of memory): list here, where an error can surface
+    finally:
+        receiver.close()
+        child.join()
+    if not data:
+        return _list_local(root)
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def _send_listing(root: Path, sender) -> None:
+    try:
+        table = _list_local(root)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        sender.send_bytes(sink.getvalue())
+    except BaseException:
+        sender.send_bytes(b"")  # the parent lists again itself and reports the error
+    finally:
+        sender.close()
 
 
 def _list_local(root: Path) -> pa.Table:
