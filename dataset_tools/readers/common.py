@@ -36,7 +36,10 @@ _UTF8_MULTIBYTE = re.compile(
 )
 
 
-_HOST = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,62}\.?)*[a-z0-9]|[a-z0-9]")
+# A host name: letters, digits, dots and hyphens, starting and ending with a letter or digit. (The
+# pattern once spelled this as `[a-z0-9](?:[a-z0-9\-]{0,62}\.?)*[a-z0-9]|[a-z0-9]`, which accepts
+# the same names but backtracks exponentially on a long label ending in "-"; this form is linear.)
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?")
 
 
 class UndecodableText(ValueError):
