@@ -40,13 +40,12 @@ from datetime import datetime, timezone
 
 from dataset_tools.readers.common import (
     UndecodableText,
-    article_id,
     clean_lines,
     decode_text,
     detect_language,
     sniff_binary,
     sniff_other_format,
-    url_domain,
+    url_identity,
     word_count,
 )
 from dataset_tools.records import Article, Reject
@@ -161,7 +160,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     other = sniff_other_format(text, lines[0])
     if other:
         return reject("not-an-article", f"not a collected article: the file is {other}")
-    url, domain, problem = _check_url(lines[0])
+    url, domain, identity, problem = _check_url(lines[0])
     if problem:
         return reject("not-a-url", problem)
     if len(lines) == 1:
@@ -232,7 +231,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         language = language or "und"
 
     return Article(
-        id=article_id(url),
+        id=identity,
         url=url,
         domain=domain,
         title=title,
@@ -255,21 +254,23 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     )
 
 
-def _check_url(line: str) -> tuple[str, str, str | None]:
-    """(the URL, its domain, None), or (line, "", why line 1 is not a usable URL)."""
+def _check_url(line: str) -> tuple[str, str, str, str | None]:
+    """(the URL, its domain, the article id, None), or (line, "", "", why line 1 is not a usable URL)."""
     shown = line if len(line) <= 60 else line[:57] + "..."
     if not _is_url(line):
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
-            return line, "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
-        return line, "", f"line 1 is not an http(s):// URL: {shown!r}"
-    # url_domain is "" when the URL has no host, or one that is not a valid host name.
-    domain = url_domain(line)
+            return line, "", "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
+        return line, "", "", f"line 1 is not an http(s):// URL: {shown!r}"
+    # The domain is "" when the URL has no host, or one that is not a valid host name. The id
+    # does not depend on the scheme's case (it is lower-cased before hashing), so the line's
+    # split serves the stored URL too.
+    domain, identity = url_identity(line)
     if not domain:
-        return line, "", f"line 1 has no valid host name: {shown!r}"
+        return line, "", "", f"line 1 has no valid host name: {shown!r}"
     # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
     scheme, rest = line.split(":", 1)
-    return f"{scheme.lower()}:{rest}", domain, None
+    return f"{scheme.lower()}:{rest}", domain, identity, None
 
 
 def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:

@@ -133,8 +133,8 @@ def sniff_other_format(text: str, first_line: str) -> str | None:
 
 def normalize_url(url: str) -> str:
     """The URL as used for identity: scheme and host lower-cased, fragment dropped."""
-    parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
+    scheme, netloc, path, query, _host = _split_url(url)
+    return urlunsplit((scheme.lower(), netloc.lower(), path, query, ""))
 
 
 def article_id(url: str) -> str:
@@ -146,9 +146,28 @@ def url_domain(url: str) -> str:
     """The URL's host, lower-cased, without a leading 'www.', internationalized names in their
     ASCII (punycode) form; "" when the URL has no valid host name."""
     try:
-        host = (urlsplit(url.strip()).hostname or "").lower()
+        host = _split_url(url)[4]
     except ValueError:
         return ""
+    return _domain_of(host)
+
+
+def url_identity(url: str) -> tuple[str, str]:
+    """(`url_domain(url)`, `article_id(url)`) from one split of the URL; ("", "") when the URL has
+    no valid host name (and so no identity)."""
+    try:
+        scheme, netloc, path, query, host = _split_url(url)
+    except ValueError:
+        return "", ""
+    domain = _domain_of(host)
+    if not domain:
+        return "", ""
+    normalized = urlunsplit((scheme.lower(), netloc.lower(), path, query, ""))
+    return domain, hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
+
+
+def _domain_of(host: str | None) -> str:
+    host = (host or "").lower()
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")
@@ -157,6 +176,30 @@ def url_domain(url: str) -> str:
     if not _HOST.fullmatch(host):
         return ""
     return host[4:] if host.startswith("www.") else host
+
+
+# A URL whose host is plain ASCII letters, digits, dots and hyphens: `scheme://host[/path][?query][#fragment]`.
+# The scheme and the host stop at the first character outside their classes, and the path, query
+# and fragment at the first "?" or "#", exactly where `urlsplit` cuts them. Anchored, one pass.
+_PLAIN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([A-Za-z0-9.\-]+)(/[^?#]*)?(?:\?([^#]*))?(?:#.*)?")
+
+
+def _split_url(url: str) -> tuple[str, str, str, str, str | None]:
+    """(scheme, netloc, path, query, hostname) as `urlsplit(url.strip())` gives them.
+
+    Most URLs have the plain shape `_PLAIN_URL` describes; with no whitespace (`isprintable`
+    rules out every whitespace character but the space) there is nothing for `urlsplit` to strip
+    or remove, and such a URL splits by that pattern into the same parts: the host holds no
+    "@", ":", "[" or "%", so the hostname is the netloc lower-cased. Any other URL goes through
+    `urlsplit`, which may raise ValueError.
+    """
+    if url.isprintable() and " " not in url:
+        match = _PLAIN_URL.fullmatch(url)
+        if match is not None:
+            scheme, netloc, path, query = match.groups()
+            return scheme.lower(), netloc, path or "", query or "", netloc.lower()
+    parts = urlsplit(url.strip())
+    return parts.scheme, parts.netloc, parts.path, parts.query, parts.hostname
 
 
 def word_count(text: str) -> int:
