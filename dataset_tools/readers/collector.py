@@ -81,6 +81,10 @@ _TIMESTAMP = re.compile(
     r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
     r"\s?(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?"
 )
+# The shapes most timestamps take: ASCII digits, seconds optional, no fraction, "Z" or an offset in
+# hours and minutes. `datetime.fromisoformat` reads them as they are, to the same numbers as the
+# extended form `_parse_timestamp` rewrites other shapes into.
+_PLAIN_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:?[0-9]{2})")
 _LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Za-z]{4})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
@@ -275,6 +279,17 @@ def _check_url(line: str) -> tuple[str, str, str, str | None]:
 
 def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:
     """(the timestamp in UTC, None), or (None, why it is not a usable timestamp)."""
+    if _PLAIN_TIMESTAMP.fullmatch(value):
+        # A plain shape is parsed as it is, without rewriting it into the extended ISO form
+        # below: the fields are the same numbers, so the result is too. A stamp that fails here
+        # takes the long way, which names the problem.
+        try:
+            stamp = datetime.fromisoformat(value).astimezone(timezone.utc)
+        except (ValueError, OverflowError):
+            pass
+        else:
+            if EARLIEST <= stamp < LATEST:
+                return stamp, None
     match = _TIMESTAMP.fullmatch(value)
     if match is None:
         return None, f"not an ISO-8601 date-time with a UTC offset: {value!r}"
