@@ -46,7 +46,6 @@ from dataset_tools.readers.common import (
     sniff_binary,
     sniff_other_format,
     url_identity,
-    word_count,
 )
 from dataset_tools.records import Article, Reject
 from dataset_tools.schema import EARLIEST, LATEST
@@ -225,7 +224,8 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     body_lines = visible
     if meta["related_urls"] and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
         body_lines = body_lines[:-1]
-    body = "\n\n".join(_join_paragraphs(body_lines, evidence))
+    paragraphs, words = _join_paragraphs(body_lines, evidence)
+    body = "\n\n".join(paragraphs)
 
     language = meta["language"]
     language_source = "declared"
@@ -250,7 +250,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         language=language,
         publisher=publisher,
         related_urls=tuple(meta["related_urls"]),
-        word_count=word_count(body),
+        word_count=words,
         source_file=source_file,
         source_sha256=sha,
         parser_version=PARSER_VERSION,
@@ -543,56 +543,69 @@ class _Evidence:
     """The articleBody line, searched in order: each visible line is looked for just after where
     the previous one was found, within a bounded window, so the whole body costs linear time."""
 
-    __slots__ = ("text", "cursor", "style")
+    __slots__ = ("text", "cursor")
 
     def __init__(self, article_body: str | None) -> None:
+        # Squeezed, the evidence holds no whitespace but single spaces.
         self.text = _squeeze(article_body) if article_body else ""
         self.cursor = 0
-        self.style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
 
     def contains(self, line: str) -> bool:
         return bool(self.text) and " ".join(line.split()) in self.text
 
-    def locate(self, line: str) -> tuple[int, int] | None:
-        """(start, end) of `line`, its whitespace squeezed, in the evidence, searching forward
-        from the last match."""
-        if not self.text:
-            return None
+    def follow(self, line: str, previous_end: int | None) -> tuple[int | None, str | None, bool]:
+        """Look for the next visible line, its whitespace squeezed, just after the last match.
+
+        Returns (where the line ends in the evidence, or None when it is not there; how the
+        evidence joins it to the previous line, which ended at `previous_end`: "space",
+        "glued" or None for unknown; whether the line stands in the evidence as it is).
+        """
+        text = self.text
+        if not text:
+            return None, None, False
+        cursor = self.cursor
         # Most lines are found as they are, without squeezing them first: a line found so holds
         # no whitespace but single spaces (the evidence holds no other), so it is its squeezed
         # form, and the search is the one below.
         key = line[:_EVIDENCE_KEY]
-        at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
-        if at != -1 and self.text.startswith(line, at):
-            self.cursor = at + len(line)
-            return at, self.cursor
-        squeezed = " ".join(line.split())
-        key = squeezed[:_EVIDENCE_KEY]
-        at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
-        if at == -1:
-            return None
-        end = at + len(squeezed)
-        if not self.text.startswith(squeezed, at):
-            return None
+        at = text.find(key, cursor, cursor + len(key) + _EVIDENCE_SLACK)
+        verbatim = at != -1 and text.startswith(line, at)
+        if verbatim:
+            end = at + len(line)
+        else:
+            # A line that is its own squeezed form (a stripped line without other whitespace or
+            # double spaces) would be searched again for the same key with the same outcome.
+            if line.isprintable() and "  " not in line:
+                return None, None, False
+            squeezed = " ".join(line.split())
+            key = squeezed[:_EVIDENCE_KEY]
+            at = text.find(key, cursor, cursor + len(key) + _EVIDENCE_SLACK)
+            if at == -1 or not text.startswith(squeezed, at):
+                return None, None, False
+            end = at + len(squeezed)
         self.cursor = end
-        return at, end
+        if previous_end is None:
+            return end, None, verbatim
+        # The junction: does the line's head (its first 20 characters, squeezed) follow the
+        # previous line directly ("glued") or after one space ("space")? The two shapes almost
+        # every line has are told apart without cutting the head out: a line starting right
+        # where the previous one ended is glued; one starting a space later is not glued (its
+        # first character is no space) and so is spaced.
+        if at == previous_end:
+            return end, "glued", verbatim
+        if at == previous_end + 1 and text[previous_end] == " " and text[at] != " ":
+            return end, "space", verbatim
+        head = text[at : min(end, at + 20)]
+        if text.startswith(head, previous_end):
+            return end, "glued", verbatim
+        if text.startswith(" " + head, previous_end):
+            return end, "space", verbatim
+        return end, None, verbatim
 
-    def junction(self, previous_end: int | None, located: tuple[int, int]) -> str | None:
-        """How the evidence joins the previous line to the line `locate` found at `located`:
-        "space", "glued" or None (unknown)."""
-        if previous_end is None or not self.text:
-            return None
-        start, end = located
-        head = self.text[start : min(end, start + 20)]  # the line's first 20 characters, squeezed
-        if self.text.startswith(head, previous_end):
-            return "glued"
-        if self.text.startswith(" " + head, previous_end):
-            return "space"
-        return None
 
-
-def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
-    """Re-join paragraphs that the page broke across two lines mid-sentence.
+def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], int]:
+    """Re-join paragraphs that the page broke across two lines mid-sentence; returns the
+    paragraphs and their number of words (`len(body.split())` of the joined body).
 
     A line that ends a sentence, a bullet item, and the line after either stay separate. A
     line continuing in lower case joins the previous one (unless both are items of a list
@@ -600,28 +613,41 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
     runs the two lines on with a space, where it glues real paragraphs with nothing, or (when
     it joins everything with a space) where the previous line is no subheading. A junction the
     articleBody glues is always a real paragraph break.
+
+    Words are counted line by line (joining stripped lines with whitespace neither splits nor
+    merges a word). A line found as it is in the squeezed evidence holds no whitespace but
+    single spaces, and is stripped: its words are its spaces plus one, counted without
+    splitting it.
     """
     paragraphs: list[str] = []
+    words = 0
     previous_end: int | None = None
+    style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
+    follow = evidence.follow
     for line in lines:
-        located = evidence.locate(line)
-        junction = evidence.junction(previous_end, located) if located else None
-        if paragraphs and junction and paragraphs[-1][-1:] in _TERMINAL and evidence.style is None:
-            evidence.style = junction
-        if paragraphs and _continues(paragraphs[-1], line, junction, evidence.style, last_is_item):
-            paragraphs[-1] = f"{paragraphs[-1]} {line}"
+        previous_end, junction, verbatim = follow(line, previous_end)
+        words += line.count(" ") + 1 if verbatim else len(line.split())
+        if not paragraphs:
+            paragraphs.append(line)
+            continue
+        previous = paragraphs[-1]
+        ends_sentence = previous[-1] in _TERMINAL
+        if ends_sentence and junction and style is None:
+            style = junction
+        if not ends_sentence and _continues(previous, line, junction, style, last_is_item):
+            paragraphs[-1] = f"{previous} {line}"
         else:
-            opens_list = bool(paragraphs) and (paragraphs[-1].endswith(":") or last_is_item)
+            opens_list = previous.endswith(":") or last_is_item
             # Items without a marker, continuing a list in lower case; a capitalized line ends it.
             last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
             paragraphs.append(line)
-        previous_end = located[1] if located else None
-    return paragraphs
+    return paragraphs, words
 
 
 def _continues(previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool) -> bool:
-    if previous[-1:] in _TERMINAL or _BULLET.match(line) or _BULLET.match(previous):
+    """Whether `line` continues the paragraph `previous`, which does not end a sentence."""
+    if _BULLET.match(line) or _BULLET.match(previous):
         return False
     if junction == "glued":
         return False
@@ -632,7 +658,8 @@ def _continues(previous: str, line: str, junction: str | None, style: str | None
         return False
     if style == "glued":
         return True
-    return len(previous.split()) > _HEADING_MAX_WORDS
+    # More than _HEADING_MAX_WORDS words: splitting off that many and a remainder tells.
+    return len(previous.split(maxsplit=_HEADING_MAX_WORDS)) > _HEADING_MAX_WORDS
 
 
 def _squeeze(line: str) -> str:
