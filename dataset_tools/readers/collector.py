@@ -392,8 +392,17 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # The articleBody starts within the first paragraphs; only the first few long lines are
     # candidates, so a file of many long lines costs no more than a bounded number of searches.
     opening = _Opening(visible)
-    candidates = (i for i in range(end) if len(middle[i]) >= 40 and not _is_url(middle[i]))
-    body_at = next((i for _, i in zip(range(_BODY_CANDIDATES), candidates) if opening.starts(middle[i])), None)
+    body_at: int | None = None
+    candidates = 0
+    for i in range(end):
+        line = middle[i]
+        if len(line) >= 40 and not _is_url(line):
+            if opening.starts(line):
+                body_at = i
+                break
+            candidates += 1
+            if candidates == _BODY_CANDIDATES:
+                break
 
     # Leading short lines: the section, then the tags. They stop at the first URL, at the
     # articleBody line, at a line of the publisher block, or where lines start to repeat (the
@@ -405,7 +414,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     while i < limit:
         line = middle[i]
         folded = line.casefold()
-        if _is_url(line) or line == site_name or _is_trailer_line(line) or folded in seen:
+        if folded in seen or line == site_name or (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
             break
         leading.append(line)
         seen.add(folded)
@@ -423,17 +432,23 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
 
     # After the articleBody: related article URLs, the "about" lines, then the publisher blocks,
     # copyright year, genre, locale and the thumbnail (an image URL: never a related article).
+    # A line that comes again changes nothing the second time (a URL is kept or skipped again,
+    # the locale and the publisher name are taken once, `seen` does not change here), so each
+    # distinct line is looked at once: the publisher blocks repeat their lines several times.
     about: set[str] = set()
-    for line in middle[rest_start:end]:
-        if _is_url(line):
-            if language is None and not _IMAGE_URL.search(line) and line != url:
+    for line in dict.fromkeys(middle[rest_start:end]):
+        # `_is_url` and `_locale` spelled out: the cheap tests before each pattern rule out
+        # most lines, and this loop sees every line of the publisher blocks.
+        if line[:1] in "Hh" and _URL.fullmatch(line):
+            if language is None and line != url and not _IMAGE_URL.search(line):
                 related.setdefault(line, None)
             continue
-        locale = _locale(line)
-        if locale:
-            if language is None:
-                language = locale.group("lang")
-            continue
+        if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
+            locale = _LOCALE.fullmatch(line)
+            if locale:
+                if language is None:
+                    language = locale.group("lang")
+                continue
         folded = line.casefold()
         if folded in seen:
             about.add(folded)
@@ -469,16 +484,22 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
 class _Opening:
     """The first paragraphs of the visible text, to recognise the articleBody line by its opening."""
 
-    __slots__ = ("spaced", "_squeezed", "visible")
+    __slots__ = ("spaced", "_squeezed")
 
     def __init__(self, visible: list[str]) -> None:
-        self.visible = visible[:50]
-        self.spaced = " ".join(self.visible)[:_VISIBLE_KEY_CHARS]
+        self.spaced = " ".join(visible[:50])[:_VISIBLE_KEY_CHARS]
         self._squeezed: str | None = None
 
     def starts(self, line: str) -> bool:
-        """Whether `line` opens with text of the visible page: the articleBody line."""
-        key = " ".join(line[: _EVIDENCE_KEY * 2].split())[:_EVIDENCE_KEY]
+        """Whether `line` (a stripped line) opens with text of the visible page: the articleBody line."""
+        head = line[: _EVIDENCE_KEY * 2]
+        # The key is the head squeezed, cut to _EVIDENCE_KEY characters. A head without
+        # whitespace but single spaces squeezes to itself (less a space at its very end, which
+        # the cut drops anyway): its key is the line's first characters.
+        if head.isprintable() and "  " not in head:
+            key = line[:_EVIDENCE_KEY]
+        else:
+            key = " ".join(head.split())[:_EVIDENCE_KEY]
         if len(key) < 30:
             return False
         if key in self.spaced:
@@ -490,7 +511,7 @@ class _Opening:
 
 
 def _could_be_keywords(line: str) -> bool:
-    return not (_is_url(line) or _locale(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
+    return not (_is_url(line) or _locale(line) or ("@" in line and _EMAIL.fullmatch(line)) or _NUMBER.fullmatch(line))
 
 
 def _is_url(line: str) -> bool:
@@ -503,11 +524,12 @@ def _is_trailer_line(line: str) -> bool:
     is not one of them: it can be a tag too)."""
     # Each test first rules out lines by a character or a length its pattern requires.
     first = line[:1]
+    size = len(line)
     return bool(
         ("@" in line and _EMAIL.fullmatch(line))
-        or _locale(line)
+        or (size <= _LOCALE_MAX and ("_" in line or "-" in line) and _LOCALE.fullmatch(line))  # _locale
         or (
-            len(line) <= _PHONE_MAX
+            size <= _PHONE_MAX
             and (first in "+()-" or first.isdecimal())
             and _PHONE.fullmatch(line)
             and sum(c.isdigit() for c in line) >= 7
@@ -523,12 +545,8 @@ def _locale(line: str) -> re.Match | None:
 
 
 def _split_keywords(line: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for part in line.split(","):
-        word = part.strip()
-        if word:
-            seen.setdefault(word, None)
-    return list(seen)
+    # The non-empty stripped parts, each once, in the order they first come.
+    return list(dict.fromkeys(filter(None, map(str.strip, line.split(",")))))
 
 
 def _is_related_date(line: str, evidence: _Evidence) -> bool:
