@@ -174,7 +174,11 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
 
     # Anchor 1: the timestamps.
     window_end = min(len(lines), 2 + _HEADER_WINDOW)
-    ts_start = next((i for i in range(2, window_end) if _DATE_START.fullmatch(lines[i])), None)
+    ts_start: int | None = None
+    for i in range(2, window_end):
+        if _DATE_START.fullmatch(lines[i]):
+            ts_start = i
+            break
     if ts_start is None:
         if len(lines) <= 2 + _HEADER_WINDOW and not _has_visible_page(lines, title):
             return reject("truncated", f"file ends inside its metadata after {len(lines)} lines, before any timestamp")
@@ -203,7 +207,8 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         )
 
     # Anchor 2: the last repetition of the headline starts the visible page.
-    titles = (title, lines[2]) if ts_start > 2 and _same_headline(lines[2], title) else (title,)
+    second_title = ts_start > 2 and _same_headline(lines[2], title)
+    titles = (title, lines[2]) if second_title else (title,)
     headline_at = _last_headline(lines, titles, ts_end)
     if headline_at is None:
         if ts_end == len(lines):
@@ -216,7 +221,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         return reject("no-body", "metadata without a visible article: nothing follows the repeated headline")
 
     middle = lines[ts_end:headline_at]
-    site_name, description = _split_header(lines[2:ts_start], title, middle)
+    site_name, description = _split_header(lines[2:ts_start], title, middle, second_title)
     meta = _parse_middle(middle, url, visible, site_name)
     publisher = site_name or meta["publisher_name"]
 
@@ -328,42 +333,50 @@ def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int
     for i in range(len(lines) - 1, start - 1, -1):
         # The length test first: casefolding every long body line would cost more than it finds.
         line = lines[i]
-        if (len(line) in lengths or abs(len(line) - shortest) < 8) and line.casefold() in folded:
+        size = len(line)
+        if (size in lengths or -8 < size - shortest < 8) and line.casefold() in folded:
             return i
     return None
 
 
-def _split_header(header: list[str], title: str, middle: list[str]) -> tuple[str | None, str | None]:
+def _split_header(
+    header: list[str], title: str, middle: list[str], second_title: bool
+) -> tuple[str | None, str | None]:
     """(site name, description) from the lines between the title and the timestamps.
 
     Those lines are [second title] [site name] [description], each optional. The second title
-    equals the title or shares most of its words. The site name is the line the publisher
-    blocks repeat further down; failing that evidence, a short line without a full stop.
-    The description is the sentence-like line, and comes last.
+    equals the title or shares most of its words (`second_title` says whether the first line
+    does). The site name is the line the publisher blocks repeat further down; failing that
+    evidence, a short line without a full stop. The description is the sentence-like line, and
+    comes last.
     """
     rest = list(header)
-    if rest and _same_headline(rest[0], title) and (len(rest) > 1 or rest[0].casefold() == title.casefold()):
+    if rest and second_title and (len(rest) > 1 or rest[0].casefold() == title.casefold()):
         rest = rest[1:]
     if len(rest) > 2:  # a second title worded too differently to recognise
         rest = rest[-2:]
     if not rest:
         return None, None
-    later = set(middle)
+    # At most three look-ups in the later lines: scanning the list costs less than hashing every
+    # line (the articleBody among them) into a set.
     if len(rest) == 1:
         only = rest[0]
-        if only in later or not _is_sentence_like(only):
+        if only in middle or not _is_sentence_like(only):
             return only, None
         return None, only
     first, second = rest
-    if second in later and first not in later:
+    if second in middle and first not in middle:
         return second, None if _same_headline(first, title) else first
     return first, second
 
 
 def _same_headline(line: str, title: str) -> bool:
-    if line.casefold() == title.casefold():
+    if line == title:
         return True
-    words, title_words = set(line.casefold().split()), set(title.casefold().split())
+    folded_line, folded_title = line.casefold(), title.casefold()
+    if folded_line == folded_title:
+        return True
+    words, title_words = set(folded_line.split()), set(folded_title.split())
     return bool(words) and len(words & title_words) >= 0.6 * max(len(words), len(title_words))
 
 

@@ -222,7 +222,7 @@ def clean_lines(text: str) -> list[str]:
     # removes characters that compose with nothing. Without invisible marks, a plain strip is
     # all `clean_line` would do.
     if _is_nfc(text) and not any(mark in text for mark in _INVISIBLE):
-        return [line for line in map(str.strip, text.split("\n")) if line]
+        return list(filter(None, map(str.strip, text.split("\n"))))  # the non-empty stripped lines
     return [line for line in map(clean_line, text.split("\n")) if line]
 
 
