@@ -133,8 +133,7 @@ def sniff_other_format(text: str, first_line: str) -> str | None:
 
 def normalize_url(url: str) -> str:
     """The URL as used for identity: scheme and host lower-cased, fragment dropped."""
-    scheme, netloc, path, query, _host = _split_url(url)
-    return urlunsplit((scheme.lower(), netloc.lower(), path, query, ""))
+    return _split_url(url)[1]
 
 
 def article_id(url: str) -> str:
@@ -146,7 +145,7 @@ def url_domain(url: str) -> str:
     """The URL's host, lower-cased, without a leading 'www.', internationalized names in their
     ASCII (punycode) form; "" when the URL has no valid host name."""
     try:
-        host = _split_url(url)[4]
+        host = _split_url(url)[0]
     except ValueError:
         return ""
     return _domain_of(host)
@@ -156,13 +155,12 @@ def url_identity(url: str) -> tuple[str, str]:
     """(`url_domain(url)`, `article_id(url)`) from one split of the URL; ("", "") when the URL has
     no valid host name (and so no identity)."""
     try:
-        scheme, netloc, path, query, host = _split_url(url)
+        host, normalized = _split_url(url)
     except ValueError:
         return "", ""
     domain = _domain_of(host)
     if not domain:
         return "", ""
-    normalized = urlunsplit((scheme.lower(), netloc.lower(), path, query, ""))
     return domain, hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
 
 
@@ -184,22 +182,26 @@ def _domain_of(host: str | None) -> str:
 _PLAIN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([A-Za-z0-9.\-]+)(/[^?#]*)?(?:\?([^#]*))?(?:#.*)?")
 
 
-def _split_url(url: str) -> tuple[str, str, str, str, str | None]:
-    """(scheme, netloc, path, query, hostname) as `urlsplit(url.strip())` gives them.
+def _split_url(url: str) -> tuple[str | None, str]:
+    """(hostname, normalized URL): `urlsplit(url.strip())`'s hostname, and the URL put together
+    again by `urlunsplit` with the scheme and netloc lower-cased, without the fragment.
 
     Most URLs have the plain shape `_PLAIN_URL` describes; with no whitespace (`isprintable`
     rules out every whitespace character but the space) there is nothing for `urlsplit` to strip
-    or remove, and such a URL splits by that pattern into the same parts: the host holds no
-    "@", ":", "[" or "%", so the hostname is the netloc lower-cased. Any other URL goes through
-    `urlsplit`, which may raise ValueError.
+    or remove, and such a URL splits by that pattern into the same parts. Its host holds no "@",
+    ":", "[" or "%", so the hostname is the netloc lower-cased; with a netloc and a path that is
+    empty or starts with "/", `urlunsplit` gives "scheme://netloc" + path + ("?" + query if
+    there is a query). Any other URL goes through `urlsplit`, which may raise ValueError.
     """
     if url.isprintable() and " " not in url:
         match = _PLAIN_URL.fullmatch(url)
         if match is not None:
             scheme, netloc, path, query = match.groups()
-            return scheme.lower(), netloc, path or "", query or "", netloc.lower()
+            host = netloc.lower()
+            normalized = f"{scheme.lower()}://{host}{path or ''}"
+            return host, f"{normalized}?{query}" if query else normalized
     parts = urlsplit(url.strip())
-    return parts.scheme, parts.netloc, parts.path, parts.query, parts.hostname
+    return parts.hostname, urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
 
 
 def word_count(text: str) -> int:
