@@ -283,6 +283,7 @@ def clean_line(line: str) -> str:
 # every byte in Python and took ten times longer for the same answers).
 _SAMPLE_BYTES = 2000
 _LETTER_WINDOW = 4000
+_LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 
 
 def warm_up() -> None:
@@ -303,7 +304,9 @@ def detect_language(text: str, *, min_chars: int = 40, min_confidence: int = 50)
         return None
     import pycld2
 
-    sample = text.encode("utf-8")[:_SAMPLE_BYTES].decode("utf-8", "ignore")
+    # No character takes less than a byte: the first _SAMPLE_BYTES characters hold the first
+    # _SAMPLE_BYTES bytes, and the rest of the text need not be encoded.
+    sample = text[:_SAMPLE_BYTES].encode("utf-8")[:_SAMPLE_BYTES].decode("utf-8", "ignore")
     try:
         reliable, _, details = pycld2.detect(sample, isPlainText=True)
     except pycld2.error:
@@ -312,4 +315,4 @@ def detect_language(text: str, *, min_chars: int = 40, min_confidence: int = 50)
     if not reliable or percent < min_confidence:
         return None
     code = code.split("-")[0].lower()
-    return code if re.fullmatch(r"[a-z]{2}", code) else None
+    return code if _LANGUAGE_CODE.fullmatch(code) else None
