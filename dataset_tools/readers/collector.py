@@ -333,8 +333,7 @@ def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int
     for i in range(len(lines) - 1, start - 1, -1):
         # The length test first: casefolding every long body line would cost more than it finds.
         line = lines[i]
-        size = len(line)
-        if (size in lengths or -8 < size - shortest < 8) and line.casefold() in folded:
+        if (len(line) in lengths or abs(len(line) - shortest) < 8) and line.casefold() in folded:
             return i
     return None
 
