@@ -598,8 +598,16 @@ class _Evidence:
         # no whitespace but single spaces (the evidence holds no other), so it is its squeezed
         # form, and the search is the one below.
         key = line[:_EVIDENCE_KEY]
-        at = text.find(key, cursor, cursor + len(key) + _EVIDENCE_SLACK)
-        verbatim = at != -1 and text.startswith(line, at)
+        # A line most often starts right at the cursor or one space after it. Starting there, it
+        # is where the search would find its key first (at the cursor, or one after when the
+        # key is not at the cursor itself), which is told without searching.
+        if text.startswith(line, cursor):
+            at, verbatim = cursor, True
+        elif text.startswith(line, cursor + 1) and not text.startswith(key, cursor):
+            at, verbatim = cursor + 1, True
+        else:
+            at = text.find(key, cursor, cursor + len(key) + _EVIDENCE_SLACK)
+            verbatim = at != -1 and text.startswith(line, at)
         if verbatim:
             end = at + len(line)
         else:
