@@ -228,6 +228,9 @@ def clean_lines(text: str) -> list[str]:
     return [line for line in map(clean_line, text.split("\n")) if line]
 
 
+_NUKTA = "\u093c"  # DEVANAGARI SIGN NUKTA
+
+
 def _is_nfc(text: str) -> bool:
     if text.isascii():
         return True
@@ -264,9 +267,6 @@ def _is_nfc(text: str) -> bool:
         at = text.find(_NUKTA, end)
     rest.append(text[done:])
     return unicodedata.is_normalized("NFC", "".join(rest))
-
-
-_NUKTA = "\u093c"
 
 
 def clean_line(line: str) -> str:
