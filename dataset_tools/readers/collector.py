@@ -40,14 +40,12 @@ from datetime import datetime, timezone
 
 from dataset_tools.readers.common import (
     UndecodableText,
-    article_id,
     clean_lines,
     decode_text,
     detect_language,
     sniff_binary,
     sniff_other_format,
-    url_domain,
-    word_count,
+    url_identity,
 )
 from dataset_tools.records import Article, Reject
 from dataset_tools.schema import EARLIEST, LATEST
@@ -82,6 +80,10 @@ _TIMESTAMP = re.compile(
     r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
     r"\s?(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?"
 )
+# The shapes most timestamps take: ASCII digits, seconds optional, no fraction, "Z" or an offset in
+# hours and minutes. `datetime.fromisoformat` reads them as they are, to the same numbers as the
+# extended form `_parse_timestamp` rewrites other shapes into.
+_PLAIN_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:?[0-9]{2})")
 _LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Za-z]{4})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
@@ -161,7 +163,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     other = sniff_other_format(text, lines[0])
     if other:
         return reject("not-an-article", f"not a collected article: the file is {other}")
-    url, domain, problem = _check_url(lines[0])
+    url, domain, identity, problem = _check_url(lines[0])
     if problem:
         return reject("not-a-url", problem)
     if len(lines) == 1:
@@ -172,7 +174,11 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
 
     # Anchor 1: the timestamps.
     window_end = min(len(lines), 2 + _HEADER_WINDOW)
-    ts_start = next((i for i in range(2, window_end) if _DATE_START.fullmatch(lines[i])), None)
+    ts_start: int | None = None
+    for i in range(2, window_end):
+        if _DATE_START.fullmatch(lines[i]):
+            ts_start = i
+            break
     if ts_start is None:
         if len(lines) <= 2 + _HEADER_WINDOW and not _has_visible_page(lines, title):
             return reject("truncated", f"file ends inside its metadata after {len(lines)} lines, before any timestamp")
@@ -201,7 +207,8 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         )
 
     # Anchor 2: the last repetition of the headline starts the visible page.
-    titles = (title, lines[2]) if ts_start > 2 and _same_headline(lines[2], title) else (title,)
+    second_title = ts_start > 2 and _same_headline(lines[2], title)
+    titles = (title, lines[2]) if second_title else (title,)
     headline_at = _last_headline(lines, titles, ts_end)
     if headline_at is None:
         if ts_end == len(lines):
@@ -214,7 +221,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         return reject("no-body", "metadata without a visible article: nothing follows the repeated headline")
 
     middle = lines[ts_end:headline_at]
-    site_name, description = _split_header(lines[2:ts_start], title, middle)
+    site_name, description = _split_header(lines[2:ts_start], title, middle, second_title)
     meta = _parse_middle(middle, url, visible, site_name)
     publisher = site_name or meta["publisher_name"]
 
@@ -222,7 +229,8 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     body_lines = visible
     if meta["related_urls"] and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
         body_lines = body_lines[:-1]
-    body = "\n\n".join(_join_paragraphs(body_lines, evidence))
+    paragraphs, words = _join_paragraphs(body_lines, evidence)
+    body = "\n\n".join(paragraphs)
 
     language = meta["language"]
     language_source = "declared"
@@ -232,7 +240,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         language = language or "und"
 
     return Article(
-        id=article_id(url),
+        id=identity,
         url=url,
         domain=domain,
         title=title,
@@ -247,7 +255,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         language=language,
         publisher=publisher,
         related_urls=tuple(meta["related_urls"]),
-        word_count=word_count(body),
+        word_count=words,
         source_file=source_file,
         source_sha256=sha,
         parser_version=PARSER_VERSION,
@@ -255,25 +263,38 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     )
 
 
-def _check_url(line: str) -> tuple[str, str, str | None]:
-    """(the URL, its domain, None), or (line, "", why line 1 is not a usable URL)."""
+def _check_url(line: str) -> tuple[str, str, str, str | None]:
+    """(the URL, its domain, the article id, None), or (line, "", "", why line 1 is not a usable URL)."""
     shown = line if len(line) <= 60 else line[:57] + "..."
     if not _is_url(line):
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
-            return line, "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
-        return line, "", f"line 1 is not an http(s):// URL: {shown!r}"
-    # url_domain is "" when the URL has no host, or one that is not a valid host name.
-    domain = url_domain(line)
+            return line, "", "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
+        return line, "", "", f"line 1 is not an http(s):// URL: {shown!r}"
+    # The domain is "" when the URL has no host, or one that is not a valid host name. The id
+    # does not depend on the scheme's case (it is lower-cased before hashing), so the line's
+    # split serves the stored URL too.
+    domain, identity = url_identity(line)
     if not domain:
-        return line, "", f"line 1 has no valid host name: {shown!r}"
+        return line, "", "", f"line 1 has no valid host name: {shown!r}"
     # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
     scheme, rest = line.split(":", 1)
-    return f"{scheme.lower()}:{rest}", domain, None
+    return f"{scheme.lower()}:{rest}", domain, identity, None
 
 
 def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:
     """(the timestamp in UTC, None), or (None, why it is not a usable timestamp)."""
+    if _PLAIN_TIMESTAMP.fullmatch(value):
+        # A plain shape is parsed as it is, without rewriting it into the extended ISO form
+        # below: the fields are the same numbers, so the result is too. A stamp that fails here
+        # takes the long way, which names the problem.
+        try:
+            stamp = datetime.fromisoformat(value).astimezone(timezone.utc)
+        except (ValueError, OverflowError):
+            pass
+        else:
+            if EARLIEST <= stamp < LATEST:
+                return stamp, None
     match = _TIMESTAMP.fullmatch(value)
     if match is None:
         return None, f"not an ISO-8601 date-time with a UTC offset: {value!r}"
@@ -317,37 +338,44 @@ def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int
     return None
 
 
-def _split_header(header: list[str], title: str, middle: list[str]) -> tuple[str | None, str | None]:
+def _split_header(
+    header: list[str], title: str, middle: list[str], second_title: bool
+) -> tuple[str | None, str | None]:
     """(site name, description) from the lines between the title and the timestamps.
 
     Those lines are [second title] [site name] [description], each optional. The second title
-    equals the title or shares most of its words. The site name is the line the publisher
-    blocks repeat further down; failing that evidence, a short line without a full stop.
-    The description is the sentence-like line, and comes last.
+    equals the title or shares most of its words (`second_title` says whether the first line
+    does). The site name is the line the publisher blocks repeat further down; failing that
+    evidence, a short line without a full stop. The description is the sentence-like line, and
+    comes last.
     """
     rest = list(header)
-    if rest and _same_headline(rest[0], title) and (len(rest) > 1 or rest[0].casefold() == title.casefold()):
+    if rest and second_title and (len(rest) > 1 or rest[0].casefold() == title.casefold()):
         rest = rest[1:]
     if len(rest) > 2:  # a second title worded too differently to recognise
         rest = rest[-2:]
     if not rest:
         return None, None
-    later = set(middle)
+    # At most three look-ups in the later lines: scanning the list costs less than hashing every
+    # line (the articleBody among them) into a set.
     if len(rest) == 1:
         only = rest[0]
-        if only in later or not _is_sentence_like(only):
+        if only in middle or not _is_sentence_like(only):
             return only, None
         return None, only
     first, second = rest
-    if second in later and first not in later:
+    if second in middle and first not in middle:
         return second, None if _same_headline(first, title) else first
     return first, second
 
 
 def _same_headline(line: str, title: str) -> bool:
-    if line.casefold() == title.casefold():
+    if line == title:
         return True
-    words, title_words = set(line.casefold().split()), set(title.casefold().split())
+    folded_line, folded_title = line.casefold(), title.casefold()
+    if folded_line == folded_title:
+        return True
+    words, title_words = set(folded_line.split()), set(folded_title.split())
     return bool(words) and len(words & title_words) >= 0.6 * max(len(words), len(title_words))
 
 
@@ -376,8 +404,17 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # The articleBody starts within the first paragraphs; only the first few long lines are
     # candidates, so a file of many long lines costs no more than a bounded number of searches.
     opening = _Opening(visible)
-    candidates = (i for i in range(end) if len(middle[i]) >= 40 and not _is_url(middle[i]))
-    body_at = next((i for _, i in zip(range(_BODY_CANDIDATES), candidates) if opening.starts(middle[i])), None)
+    body_at: int | None = None
+    candidates = 0
+    for i in range(end):
+        line = middle[i]
+        if len(line) >= 40 and not _is_url(line):
+            if opening.starts(line):
+                body_at = i
+                break
+            candidates += 1
+            if candidates == _BODY_CANDIDATES:
+                break
 
     # Leading short lines: the section, then the tags. They stop at the first URL, at the
     # articleBody line, at a line of the publisher block, or where lines start to repeat (the
@@ -389,7 +426,7 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     while i < limit:
         line = middle[i]
         folded = line.casefold()
-        if _is_url(line) or line == site_name or _is_trailer_line(line) or folded in seen:
+        if folded in seen or line == site_name or (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
             break
         leading.append(line)
         seen.add(folded)
@@ -407,17 +444,23 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
 
     # After the articleBody: related article URLs, the "about" lines, then the publisher blocks,
     # copyright year, genre, locale and the thumbnail (an image URL: never a related article).
+    # A line that comes again changes nothing the second time (a URL is kept or skipped again,
+    # the locale and the publisher name are taken once, `seen` does not change here), so each
+    # distinct line is looked at once: the publisher blocks repeat their lines several times.
     about: set[str] = set()
-    for line in middle[rest_start:end]:
-        if _is_url(line):
-            if language is None and not _IMAGE_URL.search(line) and line != url:
+    for line in dict.fromkeys(middle[rest_start:end]):
+        # `_is_url` and `_locale` spelled out: the cheap tests before each pattern rule out
+        # most lines, and this loop sees every line of the publisher blocks.
+        if line[:1] in "Hh" and _URL.fullmatch(line):
+            if language is None and line != url and not _IMAGE_URL.search(line):
                 related.setdefault(line, None)
             continue
-        locale = _locale(line)
-        if locale:
-            if language is None:
-                language = locale.group("lang")
-            continue
+        if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
+            locale = _LOCALE.fullmatch(line)
+            if locale:
+                if language is None:
+                    language = locale.group("lang")
+                continue
         folded = line.casefold()
         if folded in seen:
             about.add(folded)
@@ -453,16 +496,22 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
 class _Opening:
     """The first paragraphs of the visible text, to recognise the articleBody line by its opening."""
 
-    __slots__ = ("spaced", "_squeezed", "visible")
+    __slots__ = ("spaced", "_squeezed")
 
     def __init__(self, visible: list[str]) -> None:
-        self.visible = visible[:50]
-        self.spaced = " ".join(self.visible)[:_VISIBLE_KEY_CHARS]
+        self.spaced = " ".join(visible[:50])[:_VISIBLE_KEY_CHARS]
         self._squeezed: str | None = None
 
     def starts(self, line: str) -> bool:
-        """Whether `line` opens with text of the visible page: the articleBody line."""
-        key = " ".join(line[: _EVIDENCE_KEY * 2].split())[:_EVIDENCE_KEY]
+        """Whether `line` (a stripped line) opens with text of the visible page: the articleBody line."""
+        head = line[: _EVIDENCE_KEY * 2]
+        # The key is the head squeezed, cut to _EVIDENCE_KEY characters. A head without
+        # whitespace but single spaces squeezes to itself (less a space at its very end, which
+        # the cut drops anyway): its key is the line's first characters.
+        if head.isprintable() and "  " not in head:
+            key = line[:_EVIDENCE_KEY]
+        else:
+            key = " ".join(head.split())[:_EVIDENCE_KEY]
         if len(key) < 30:
             return False
         if key in self.spaced:
@@ -474,7 +523,7 @@ class _Opening:
 
 
 def _could_be_keywords(line: str) -> bool:
-    return not (_is_url(line) or _locale(line) or _EMAIL.fullmatch(line) or _NUMBER.fullmatch(line))
+    return not (_is_url(line) or _locale(line) or ("@" in line and _EMAIL.fullmatch(line)) or _NUMBER.fullmatch(line))
 
 
 def _is_url(line: str) -> bool:
@@ -487,11 +536,12 @@ def _is_trailer_line(line: str) -> bool:
     is not one of them: it can be a tag too)."""
     # Each test first rules out lines by a character or a length its pattern requires.
     first = line[:1]
+    size = len(line)
     return bool(
         ("@" in line and _EMAIL.fullmatch(line))
-        or _locale(line)
+        or (size <= _LOCALE_MAX and ("_" in line or "-" in line) and _LOCALE.fullmatch(line))  # _locale
         or (
-            len(line) <= _PHONE_MAX
+            size <= _PHONE_MAX
             and (first in "+()-" or first.isdecimal())
             and _PHONE.fullmatch(line)
             and sum(c.isdigit() for c in line) >= 7
@@ -507,12 +557,8 @@ def _locale(line: str) -> re.Match | None:
 
 
 def _split_keywords(line: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for part in line.split(","):
-        word = part.strip()
-        if word:
-            seen.setdefault(word, None)
-    return list(seen)
+    # The non-empty stripped parts, each once, in the order they first come.
+    return list(dict.fromkeys(filter(None, map(str.strip, line.split(",")))))
 
 
 def _is_related_date(line: str, evidence: _Evidence) -> bool:
@@ -527,56 +573,77 @@ class _Evidence:
     """The articleBody line, searched in order: each visible line is looked for just after where
     the previous one was found, within a bounded window, so the whole body costs linear time."""
 
-    __slots__ = ("text", "cursor", "style")
+    __slots__ = ("text", "cursor")
 
     def __init__(self, article_body: str | None) -> None:
+        # Squeezed, the evidence holds no whitespace but single spaces.
         self.text = _squeeze(article_body) if article_body else ""
         self.cursor = 0
-        self.style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
 
     def contains(self, line: str) -> bool:
         return bool(self.text) and " ".join(line.split()) in self.text
 
-    def locate(self, line: str) -> tuple[int, int] | None:
-        """(start, end) of `line`, its whitespace squeezed, in the evidence, searching forward
-        from the last match."""
-        if not self.text:
-            return None
+    def follow(self, line: str, previous_end: int | None) -> tuple[int | None, str | None, bool]:
+        """Look for the next visible line, its whitespace squeezed, just after the last match.
+
+        Returns (where the line ends in the evidence, or None when it is not there; how the
+        evidence joins it to the previous line, which ended at `previous_end`: "space",
+        "glued" or None for unknown; whether the line stands in the evidence as it is).
+        """
+        text = self.text
+        if not text:
+            return None, None, False
+        cursor = self.cursor
         # Most lines are found as they are, without squeezing them first: a line found so holds
         # no whitespace but single spaces (the evidence holds no other), so it is its squeezed
         # form, and the search is the one below.
         key = line[:_EVIDENCE_KEY]
-        at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
-        if at != -1 and self.text.startswith(line, at):
-            self.cursor = at + len(line)
-            return at, self.cursor
-        squeezed = " ".join(line.split())
-        key = squeezed[:_EVIDENCE_KEY]
-        at = self.text.find(key, self.cursor, self.cursor + len(key) + _EVIDENCE_SLACK)
-        if at == -1:
-            return None
-        end = at + len(squeezed)
-        if not self.text.startswith(squeezed, at):
-            return None
+        # A line most often starts right at the cursor or one space after it. Starting there, it
+        # is where the search would find its key first (at the cursor, or one after when the
+        # key is not at the cursor itself), which is told without searching.
+        if text.startswith(line, cursor):
+            at, verbatim = cursor, True
+        elif text.startswith(line, cursor + 1) and not text.startswith(key, cursor):
+            at, verbatim = cursor + 1, True
+        else:
+            at = text.find(key, cursor, cursor + len(key) + _EVIDENCE_SLACK)
+            verbatim = at != -1 and text.startswith(line, at)
+        if verbatim:
+            end = at + len(line)
+        else:
+            # A line that is its own squeezed form (a stripped line without other whitespace or
+            # double spaces) would be searched again for the same key with the same outcome.
+            if line.isprintable() and "  " not in line:
+                return None, None, False
+            squeezed = " ".join(line.split())
+            key = squeezed[:_EVIDENCE_KEY]
+            at = text.find(key, cursor, cursor + len(key) + _EVIDENCE_SLACK)
+            if at == -1 or not text.startswith(squeezed, at):
+                return None, None, False
+            end = at + len(squeezed)
         self.cursor = end
-        return at, end
+        if previous_end is None:
+            return end, None, verbatim
+        # The junction: does the line's head (its first 20 characters, squeezed) follow the
+        # previous line directly ("glued") or after one space ("space")? The two shapes almost
+        # every line has are told apart without cutting the head out: a line starting right
+        # where the previous one ended is glued; one starting a space later is not glued (its
+        # first character is no space) and so is spaced.
+        if at == previous_end:
+            return end, "glued", verbatim
+        if at == previous_end + 1 and text[previous_end] == " " and text[at] != " ":
+            return end, "space", verbatim
+        head = text[at : min(end, at + 20)]
+        if text.startswith(head, previous_end):
+            return end, "glued", verbatim
+        if text.startswith(" " + head, previous_end):
+            return end, "space", verbatim
+        return end, None, verbatim
 
-    def junction(self, previous_end: int | None, located: tuple[int, int]) -> str | None:
-        """How the evidence joins the previous line to the line `locate` found at `located`:
-        "space", "glued" or None (unknown)."""
-        if previous_end is None or not self.text:
-            return None
-        start, end = located
-        head = self.text[start : min(end, start + 20)]  # the line's first 20 characters, squeezed
-        if self.text.startswith(head, previous_end):
-            return "glued"
-        if self.text.startswith(" " + head, previous_end):
-            return "space"
-        return None
 
-
-def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
-    """Re-join paragraphs that the page broke across two lines mid-sentence.
+def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], int]:
+    """Re-join paragraphs that the page broke across two lines mid-sentence; returns the
+    paragraphs and their number of words (`len(body.split())` of the joined body).
 
     A line that ends a sentence, a bullet item, and the line after either stay separate. A
     line continuing in lower case joins the previous one (unless both are items of a list
@@ -584,28 +651,41 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> list[str]:
     runs the two lines on with a space, where it glues real paragraphs with nothing, or (when
     it joins everything with a space) where the previous line is no subheading. A junction the
     articleBody glues is always a real paragraph break.
+
+    Words are counted line by line (joining stripped lines with whitespace neither splits nor
+    merges a word). A line found as it is in the squeezed evidence holds no whitespace but
+    single spaces, and is stripped: its words are its spaces plus one, counted without
+    splitting it.
     """
     paragraphs: list[str] = []
+    words = 0
     previous_end: int | None = None
+    style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
+    follow = evidence.follow
     for line in lines:
-        located = evidence.locate(line)
-        junction = evidence.junction(previous_end, located) if located else None
-        if paragraphs and junction and paragraphs[-1][-1:] in _TERMINAL and evidence.style is None:
-            evidence.style = junction
-        if paragraphs and _continues(paragraphs[-1], line, junction, evidence.style, last_is_item):
-            paragraphs[-1] = f"{paragraphs[-1]} {line}"
+        previous_end, junction, verbatim = follow(line, previous_end)
+        words += line.count(" ") + 1 if verbatim else len(line.split())
+        if not paragraphs:
+            paragraphs.append(line)
+            continue
+        previous = paragraphs[-1]
+        ends_sentence = previous[-1] in _TERMINAL
+        if ends_sentence and junction and style is None:
+            style = junction
+        if not ends_sentence and _continues(previous, line, junction, style, last_is_item):
+            paragraphs[-1] = f"{previous} {line}"
         else:
-            opens_list = bool(paragraphs) and (paragraphs[-1].endswith(":") or last_is_item)
+            opens_list = previous.endswith(":") or last_is_item
             # Items without a marker, continuing a list in lower case; a capitalized line ends it.
             last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
             paragraphs.append(line)
-        previous_end = located[1] if located else None
-    return paragraphs
+    return paragraphs, words
 
 
 def _continues(previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool) -> bool:
-    if previous[-1:] in _TERMINAL or _BULLET.match(line) or _BULLET.match(previous):
+    """Whether `line` continues the paragraph `previous`, which does not end a sentence."""
+    if _BULLET.match(line) or _BULLET.match(previous):
         return False
     if junction == "glued":
         return False
@@ -616,7 +696,8 @@ def _continues(previous: str, line: str, junction: str | None, style: str | None
         return False
     if style == "glued":
         return True
-    return len(previous.split()) > _HEADING_MAX_WORDS
+    # More than _HEADING_MAX_WORDS words: splitting off that many and a remainder tells.
+    return len(previous.split(maxsplit=_HEADING_MAX_WORDS)) > _HEADING_MAX_WORDS
 
 
 def _squeeze(line: str) -> str:

@@ -29,6 +29,11 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"SQLite format 3\x00", "SQLite database"),
     (b"\x7fELF", "ELF executable"),
 )
+# The same signatures by their first byte: a text file's first byte rules them all out in one look-up.
+_SIGNATURES_BY_FIRST_BYTE: dict[bytes, tuple[tuple[bytes, str], ...]] = {
+    first: tuple(entry for entry in _BINARY_SIGNATURES if entry[0][:1] == first)
+    for first in {signature[:1] for signature, _ in _BINARY_SIGNATURES}
+}
 _UTF8_BOM = b"\xef\xbb\xbf"
 # A valid multi-byte UTF-8 sequence: its presence means the file was written as UTF-8.
 _UTF8_MULTIBYTE = re.compile(
@@ -36,7 +41,10 @@ _UTF8_MULTIBYTE = re.compile(
 )
 
 
-_HOST = re.compile(r"[a-z0-9](?:[a-z0-9\-]{0,62}\.?)*[a-z0-9]|[a-z0-9]")
+# A host name: letters, digits, dots and hyphens, starting and ending with a letter or digit. (The
+# pattern once spelled this as `[a-z0-9](?:[a-z0-9\-]{0,62}\.?)*[a-z0-9]|[a-z0-9]`, which accepts
+# the same names but backtracks exponentially on a long label ending in "-"; this form is linear.)
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?")
 
 
 class UndecodableText(ValueError):
@@ -45,9 +53,8 @@ class UndecodableText(ValueError):
 
 def sniff_binary(data: bytes) -> str | None:
     """Name of the binary format `data` starts with, or None when it looks like text."""
-    head = data[:16]
-    for signature, name in _BINARY_SIGNATURES:
-        if head.startswith(signature):
+    for signature, name in _SIGNATURES_BY_FIRST_BYTE.get(data[:1], ()):
+        if data.startswith(signature):
             return name
     nul = data.find(b"\x00", 0, 1 << 20)
     if nul != -1:
@@ -126,8 +133,7 @@ def sniff_other_format(text: str, first_line: str) -> str | None:
 
 def normalize_url(url: str) -> str:
     """The URL as used for identity: scheme and host lower-cased, fragment dropped."""
-    parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
+    return _split_url(url)[1]
 
 
 def article_id(url: str) -> str:
@@ -139,9 +145,27 @@ def url_domain(url: str) -> str:
     """The URL's host, lower-cased, without a leading 'www.', internationalized names in their
     ASCII (punycode) form; "" when the URL has no valid host name."""
     try:
-        host = (urlsplit(url.strip()).hostname or "").lower()
+        host = _split_url(url)[0]
     except ValueError:
         return ""
+    return _domain_of(host)
+
+
+def url_identity(url: str) -> tuple[str, str]:
+    """(`url_domain(url)`, `article_id(url)`) from one split of the URL; ("", "") when the URL has
+    no valid host name (and so no identity)."""
+    try:
+        host, normalized = _split_url(url)
+    except ValueError:
+        return "", ""
+    domain = _domain_of(host)
+    if not domain:
+        return "", ""
+    return domain, hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:16]
+
+
+def _domain_of(host: str | None) -> str:
+    host = (host or "").lower()
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")
@@ -150,6 +174,34 @@ def url_domain(url: str) -> str:
     if not _HOST.fullmatch(host):
         return ""
     return host[4:] if host.startswith("www.") else host
+
+
+# A URL whose host is plain ASCII letters, digits, dots and hyphens: `scheme://host[/path][?query][#fragment]`.
+# The scheme and the host stop at the first character outside their classes, and the path, query
+# and fragment at the first "?" or "#", exactly where `urlsplit` cuts them. Anchored, one pass.
+_PLAIN_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([A-Za-z0-9.\-]+)(/[^?#]*)?(?:\?([^#]*))?(?:#.*)?")
+
+
+def _split_url(url: str) -> tuple[str | None, str]:
+    """(hostname, normalized URL): `urlsplit(url.strip())`'s hostname, and the URL put together
+    again by `urlunsplit` with the scheme and netloc lower-cased, without the fragment.
+
+    Most URLs have the plain shape `_PLAIN_URL` describes; with no whitespace (`isprintable`
+    rules out every whitespace character but the space) there is nothing for `urlsplit` to strip
+    or remove, and such a URL splits by that pattern into the same parts. Its host holds no "@",
+    ":", "[" or "%", so the hostname is the netloc lower-cased; with a netloc and a path that is
+    empty or starts with "/", `urlunsplit` gives "scheme://netloc" + path + ("?" + query if
+    there is a query). Any other URL goes through `urlsplit`, which may raise ValueError.
+    """
+    if url.isprintable() and " " not in url:
+        match = _PLAIN_URL.fullmatch(url)
+        if match is not None:
+            scheme, netloc, path, query = match.groups()
+            host = netloc.lower()
+            normalized = f"{scheme.lower()}://{host}{path or ''}"
+            return host, f"{normalized}?{query}" if query else normalized
+    parts = urlsplit(url.strip())
+    return parts.hostname, urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
 
 
 def word_count(text: str) -> int:
@@ -172,8 +224,11 @@ def clean_lines(text: str) -> list[str]:
     # removes characters that compose with nothing. Without invisible marks, a plain strip is
     # all `clean_line` would do.
     if _is_nfc(text) and not any(mark in text for mark in _INVISIBLE):
-        return [line for line in map(str.strip, text.split("\n")) if line]
+        return list(filter(None, map(str.strip, text.split("\n"))))  # the non-empty stripped lines
     return [line for line in map(clean_line, text.split("\n")) if line]
+
+
+_NUKTA = "\u093c"  # DEVANAGARI SIGN NUKTA
 
 
 def _is_nfc(text: str) -> bool:
@@ -185,8 +240,33 @@ def _is_nfc(text: str) -> bool:
     try:
         text.encode("latin-1")
     except UnicodeEncodeError:
+        pass
+    else:
+        return True
+    if _NUKTA not in text:
         return unicodedata.is_normalized("NFC", text)
-    return True
+    # Devanagari's nukta can compose with the consonant before it, so `is_normalized`'s quick
+    # check cannot decide a text holding one and normalizes it in full to compare: Hindi text,
+    # which holds nuktas in many common words, took ten times as long as other scripts. A
+    # space is a character nothing composes with, on either side, and that normalization never
+    # reorders: the text is NFC exactly when each stretch between spaces is. So the stretches
+    # around each nukta (from the space before it to the space after it) are checked on their
+    # own, and the rest of the text, now without a nukta, in one quick check.
+    rest: list[str] = []
+    done = 0  # the text before this is checked (or set aside in `rest`); it ends at a space or the start
+    at = text.find(_NUKTA)
+    while at != -1:
+        begin = max(text.rfind(" ", done, at), done)
+        end = text.find(" ", at)
+        if end == -1:
+            end = len(text)
+        if not unicodedata.is_normalized("NFC", text[begin:end]):
+            return False
+        rest.append(text[done:begin])
+        done = end
+        at = text.find(_NUKTA, end)
+    rest.append(text[done:])
+    return unicodedata.is_normalized("NFC", "".join(rest))
 
 
 def clean_line(line: str) -> str:
@@ -203,6 +283,7 @@ def clean_line(line: str) -> str:
 # every byte in Python and took ten times longer for the same answers).
 _SAMPLE_BYTES = 2000
 _LETTER_WINDOW = 4000
+_LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 
 
 def warm_up() -> None:
@@ -223,7 +304,9 @@ def detect_language(text: str, *, min_chars: int = 40, min_confidence: int = 50)
         return None
     import pycld2
 
-    sample = text.encode("utf-8")[:_SAMPLE_BYTES].decode("utf-8", "ignore")
+    # No character takes less than a byte: the first _SAMPLE_BYTES characters hold the first
+    # _SAMPLE_BYTES bytes, and the rest of the text need not be encoded.
+    sample = text[:_SAMPLE_BYTES].encode("utf-8")[:_SAMPLE_BYTES].decode("utf-8", "ignore")
     try:
         reliable, _, details = pycld2.detect(sample, isPlainText=True)
     except pycld2.error:
@@ -232,4 +315,4 @@ def detect_language(text: str, *, min_chars: int = 40, min_confidence: int = 50)
     if not reliable or percent < min_confidence:
         return None
     code = code.split("-")[0].lower()
-    return code if re.fullmatch(r"[a-z]{2}", code) else None
+    return code if _LANGUAGE_CODE.fullmatch(code) else None
