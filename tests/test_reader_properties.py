@@ -128,6 +128,8 @@ SHAPES = {
     "long-line": lambda n: collected_article(body_lines=(LEAD, "word " * (20 * n))),
     # the headline repeated again and again
     "headlines": lambda n: collected_article(body_lines=(LEAD, *["Riverton Approves New Bicycle Lane Plan"] * n)),
+    # a long host name that ends badly (the host pattern once backtracked exponentially on it)
+    "host-name": lambda n: collected_article(url=f"https://{'a' * (10 * n)}-/story.html"),
     # many long metadata lines that are not the articleBody
     "long-metadata": lambda n: collected_article(related_urls=tuple(f"https://news.example.org/{i}/{'x' * 200}.html" for i in range(n))),
 }
