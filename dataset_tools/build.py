@@ -67,6 +67,7 @@ ROW_GROUP_BYTES = 16 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
 CHUNK_FILES = 2048  # files per map task, at most (fewer, larger per-bucket batches to write)
 CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
+SORT_SLICE = 1024  # rows taken at a time, in id order, from a bucket being written
 BATCH_FILES = 512  # a map task turns its parsed articles into a record batch this often
 MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
@@ -348,7 +349,8 @@ def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.Record
 # -- stage 2: reduce ------------------------------------------------------------------------
 
 
-Ref = tuple[str, int]  # (IPC file relative to the cache folder, record batch index)
+Ref = tuple[str, int]  # (IPC file relative to the cache folder, record batch index or ALL_BATCHES)
+ALL_BATCHES = -1  # a ref to every record batch of its file (a bucket the reduce rewrote)
 
 
 @dataclass(slots=True)
@@ -386,16 +388,20 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
         for job in jobs:
             table = _bucket_rows(job, arrow, Path(cache_root), readers)
             if job.new is not None and table.num_rows:
-                # One record batch: the cache refers to the rewritten bucket as (file, batch 0).
-                write_ipc(Path(cache_root) / job.new, table.combine_chunks())
-            table, lost = resolve_duplicates(table, job.bucket)
+                # Batch by batch, as read (no combined copy): the cache refers to the rewritten
+                # bucket as (file, ALL_BATCHES).
+                write_ipc(Path(cache_root) / job.new, table)
+            drop, lost = duplicate_rows(table, job.bucket)
             losers.append(lost)
-            if table.num_rows == 0:
-                continue
-            table = table.sort_by([("id", "ascending")]).cast(arrow)
-            count_batch(stats, table)
-            for start, stop in _row_group_bounds(table):
-                part = table.slice(start, stop - start)
+            # The bucket's rows in id order, taken a slice at a time: memory holds the bucket
+            # once, not a sorted copy of it beside it.
+            order = pc.sort_indices(table.column("id"))
+            if drop:
+                order = pc.filter(order, pc.invert(pc.is_in(order, pa.array(sorted(drop), pa.uint64()))))
+            sizes = pc.add(pc.take(pc.binary_length(table.column("body")), order), 1024)
+            for start, stop in _bounds(sizes, SORT_SLICE, ROW_GROUP_BYTES):
+                part = table.take(order.slice(start, stop - start)).cast(arrow)
+                count_batch(stats, part)
                 size = _approx_bytes(part)
                 if pending and (pending_bytes + size > ROW_GROUP_BYTES or pending_rows + part.num_rows > ROW_GROUP_MAX_ROWS):
                     _flush(writer, pending)
@@ -403,7 +409,8 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
                 pending.append(part)
                 pending_bytes += size
                 pending_rows += part.num_rows
-            rows += table.num_rows
+                rows += part.num_rows
+            del table, order
         if pending:
             _flush(writer, pending)
     sha = sha256_file(path)
@@ -426,7 +433,11 @@ def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -
             if name not in readers:
                 # Read batch by batch (not memory-mapped): only this bucket's rows enter memory.
                 readers[name] = pa.ipc.open_file(pa.OSFile(str(root / name)))
-            batches.append(readers[name].get_batch(index))
+            reader = readers[name]
+            if index == ALL_BATCHES:
+                batches.extend(reader.get_batch(i) for i in range(reader.num_record_batches))
+            else:
+                batches.append(reader.get_batch(index))
         return pa.Table.from_batches(batches, schema=relaxed)
 
     cached = read(job.refs[: job.cached])
@@ -440,22 +451,22 @@ def _flush(writer: pq.ParquetWriter, parts: list[pa.Table]) -> None:
     writer.write_table(table, row_group_size=table.num_rows)
 
 
-def resolve_duplicates(table: pa.Table, bucket: int = 0) -> tuple[pa.Table, pa.Table]:
-    """Keep one row per id. Byte-identical files are duplicates of the first such file (in path
-    order); otherwise the version with the later modified time (failing that, the later
-    published time; failing that, the later file) supersedes the others.
+def duplicate_rows(table: pa.Table, bucket: int = 0) -> tuple[set[int], pa.Table]:
+    """Which rows lose to another row of the same id. Byte-identical files are duplicates of the
+    first such file (in path order); otherwise the version with the later modified time
+    (failing that, the later published time; failing that, the later file) supersedes the others.
 
     Returns:
-        the deduplicated table, and a LOSERS_SCHEMA table: (path, "duplicate" | "superseded",
-        the original or winning path, id, bucket) per dropped row.
+        the indices of the rows to drop, and a LOSERS_SCHEMA table: (path, "duplicate" |
+        "superseded", the original or winning path, id, bucket) per dropped row.
     """
     empty = pa.Table.from_batches([], schema=LOSERS_SCHEMA)
     if table.num_rows == 0:
-        return table, empty
+        return set(), empty
     counts = pc.value_counts(table.column("id"))
     repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     if len(repeated) == 0:
-        return table, empty
+        return set(), empty
     mask = pc.is_in(table.column("id"), repeated)
     subset = table.filter(mask).select(["id", "source_file", "source_sha256", "published_at", "modified_at"])
     index = pc.indices_nonzero(mask).to_pylist()
@@ -484,8 +495,7 @@ def resolve_duplicates(table: pa.Table, bucket: int = 0) -> tuple[pa.Table, pa.T
         for member in versions[:-1]:
             drop.add(member[0])
             lose(member[1], "superseded", winner[1], id_)
-    keep = [i for i in range(table.num_rows) if i not in drop]
-    return table.take(pa.array(keep, pa.int64())), pa.table(lost, schema=LOSERS_SCHEMA)
+    return drop, pa.table(lost, schema=LOSERS_SCHEMA)
 
 
 def _parquet_options() -> dict:
@@ -519,14 +529,21 @@ def _approx_bytes(table: pa.Table) -> int:
 
 
 def _row_group_bounds(table: pa.Table) -> Iterator[tuple[int, int]]:
-    sizes = pc.add(pc.binary_length(table.column("body")), 1024).to_numpy(zero_copy_only=False)
+    return _bounds(pc.add(pc.binary_length(table.column("body")), 1024), ROW_GROUP_MAX_ROWS, ROW_GROUP_BYTES)
+
+
+def _bounds(sizes: pa.Array | pa.ChunkedArray, max_rows: int, max_bytes: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of consecutive runs of rows of at most `max_rows` rows and `max_bytes`
+    (by `sizes`, a row's approximate bytes), each holding at least one row."""
+    values = sizes.to_numpy(zero_copy_only=False) if len(sizes) else []
     start, acc = 0, 0
-    for i, size in enumerate(sizes):
-        if i > start and (acc + size > ROW_GROUP_BYTES or i - start >= ROW_GROUP_MAX_ROWS):
+    for i, size in enumerate(values):
+        if i > start and (acc + size > max_bytes or i - start >= max_rows):
             yield start, i
             start, acc = i, 0
         acc += int(size)
-    yield start, len(sizes)
+    if len(values):
+        yield start, len(values)
 
 
 def default_cache_dir(settings: Settings) -> Path:
@@ -773,7 +790,7 @@ def _build_into(
                 # Stale rows to drop, or rows spread over too many files: rewrite the bucket.
                 new = f"buckets/{generation}-{b:03d}.arrow"
             jobs.append(_BucketJob(b, refs, len(cached), drop, new))
-            buckets[b] = [(new, 0)] if new else refs
+            buckets[b] = [(new, ALL_BATCHES)] if new else refs
         jobs_by_shard.append((index, jobs))
 
     notify("write", 0, len(jobs_by_shard))

@@ -28,7 +28,7 @@ import pyarrow as pa
 from dataset_tools.errors import DatasetToolsError
 
 STATE_FILE = "state.json"
-FORMAT = 2
+FORMAT = 3  # 3: a rewritten bucket's ref is (file, -1), every batch of the file
 
 
 class CacheBusy(DatasetToolsError, RuntimeError):
@@ -45,7 +45,7 @@ class CacheState:
     generation: int = 0
     files: str | None = None
     losers: str | None = None
-    buckets: dict[int, list] = field(default_factory=dict)  # bucket -> [[file, batch index], ...]
+    buckets: dict[int, list] = field(default_factory=dict)  # bucket -> [[file, batch index or -1 for all], ...]
     shards: dict = field(default_factory=dict)  # {"out", "count", "items": [{name, rows, sha256, bytes, inode, mtime_ns, buckets}]}
 
     def to_json(self) -> dict:
