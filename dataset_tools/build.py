@@ -411,6 +411,7 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
                 pending_rows += part.num_rows
                 rows += part.num_rows
             del table, order
+            release_memory()  # buckets grow with the corpus: do not let freed ones pile up
         if pending:
             _flush(writer, pending)
     sha = sha256_file(path)
