@@ -611,6 +611,9 @@ def build_dataset(
 
                 warm_up()
                 schema.arrow_schema
+                # pyarrow imports pandas the first time it converts Python objects (every map
+                # task does): import it once here, before the fork, rather than in each worker.
+                pa.array([0])
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
             try:
