@@ -96,8 +96,10 @@ def json_lines(
 
 
 def write_json_listing_lines(path: Path | str, head: dict, key: str, lines: Iterable[pa.Array]) -> None:
-    """Write what `write_json_listing` writes, from ready-made item lines (string arrays, one
-    JSON object per row, as `json_lines` makes them): the same bytes, written buffer by buffer."""
+    """Write `head` plus a last key `key` holding a list of items given as ready-made lines
+    (string arrays, one JSON object per row, as `json_lines` makes them), written buffer by
+    buffer: the head is indented as `write_json` does, and each item is one line. A report or
+    manifest of a million files is written without holding it in memory, and diffs line by line."""
     head_text = orjson.dumps(head, option=orjson.OPT_INDENT_2) if head else b"{}"
     with open(path, "wb") as handle:
         handle.write(head_text[:-1].rstrip() + (b",\n" if head else b"\n"))
@@ -121,29 +123,12 @@ def _string_data(array: pa.Array) -> memoryview:
     return memoryview(array.buffers()[2])[first:last]
 
 
-def write_json_listing(path: Path | str, head: dict, key: str, items) -> None:
-    """Write `head` plus a last key `key` holding `items` (any iterable of dicts), streamed: the
-    head is indented as `write_json` does, and each item is one line. A report or manifest of
-    a million files is then written without holding it in memory, and diffs line by line.
-    """
-    head_text = orjson.dumps(head, option=orjson.OPT_INDENT_2) if head else b"{}"
-    with open(path, "wb") as handle:
-        handle.write(head_text[:-1].rstrip() + (b",\n" if head else b"\n"))
-        handle.write(b'  "' + key.encode() + b'": [')
-        first = True
-        for item in items:
-            handle.write(b"\n    " if first else b",\n    ")
-            handle.write(orjson.dumps(item))
-            first = False
-        handle.write(b"]\n}\n" if first else b"\n  ]\n}\n")
-
-
 def read_json_listing_head(path: Path | str, key: str, *, max_bytes: int = 1 << 20) -> dict:
-    """The head of a file `write_json_listing` wrote: every key before the `key` list, read
+    """The head of a file `write_json_listing_lines` wrote: every key before the `key` list, read
     without reading (or holding) the list itself.
 
     Raises:
-        ValueError: the file does not start the way `write_json_listing` writes it.
+        ValueError: the file does not start the way `write_json_listing_lines` writes it.
     """
     marker = b'  "' + key.encode() + b'": ['
     head = bytearray()

@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataset_tools.fileio import json_lines, read_json_listing_head, write_json_listing, write_json_listing_lines
+from dataset_tools.fileio import json_lines, read_json_listing_head, write_json_listing_lines
 
 texts = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(['a"b', "back\\slash", "tab\there", "nul\x00", "\x1f", "é ü Ж 中", "\u2028", "\x7f"]))
 numbers = st.one_of(st.none(), st.integers(min_value=-(2**63), max_value=2**63 - 1))
@@ -37,17 +37,19 @@ def test_a_shared_value_is_written_in_every_line():
     assert lines.to_pylist() == [orjson.dumps(r).decode() for r in rows]
 
 
-def test_listing_from_lines_is_the_listing_from_dicts(tmp_path):
+def test_a_listing_is_the_indented_head_then_one_item_per_line(tmp_path):
     rows = [{"path": f"{i:03d}.txt", "size": i} for i in range(7)]
     lines = json_lines([("path", pa.array([r["path"] for r in rows])), ("size", pa.array([r["size"] for r in rows]))], _slow(rows))
     head = {"counts": {"inputs": 7}}
-    write_json_listing(tmp_path / "dicts.json", head, "files", rows)
     write_json_listing_lines(tmp_path / "lines.json", head, "files", [lines.slice(0, 3), lines.slice(3, 0), lines.slice(3)])
-    assert (tmp_path / "lines.json").read_bytes() == (tmp_path / "dicts.json").read_bytes()
-    assert orjson.loads((tmp_path / "lines.json").read_bytes())["files"] == rows
+    expected = '{\n  "counts": {\n    "inputs": 7\n  },\n  "files": [\n' + ",\n".join(
+        "    " + orjson.dumps(r).decode() for r in rows
+    ) + "\n  ]\n}\n"
+    assert (tmp_path / "lines.json").read_text() == expected
+    assert orjson.loads((tmp_path / "lines.json").read_bytes()) == {**head, "files": rows}
     assert read_json_listing_head(tmp_path / "lines.json", "files") == head
 
-    write_json_listing(tmp_path / "empty-dicts.json", head, "files", [])
-    write_json_listing_lines(tmp_path / "empty-lines.json", head, "files", [])
-    assert (tmp_path / "empty-lines.json").read_bytes() == (tmp_path / "empty-dicts.json").read_bytes()
-    assert read_json_listing_head(tmp_path / "empty-lines.json", "files") == head
+    write_json_listing_lines(tmp_path / "empty.json", head, "files", [])
+    assert (tmp_path / "empty.json").read_text() == '{\n  "counts": {\n    "inputs": 7\n  },\n  "files": []\n}\n'
+    assert orjson.loads((tmp_path / "empty.json").read_bytes()) == {**head, "files": []}
+    assert read_json_listing_head(tmp_path / "empty.json", "files") == head
