@@ -35,6 +35,7 @@ import hashlib
 import math
 import os
 import shutil
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ import pyarrow.parquet as pq
 
 from dataset_tools import __version__
 from dataset_tools.fileio import json_lines, sha256_file, write_json_listing_lines
-from dataset_tools.cache import BuildCache, CacheState, process_alive, write_ipc
+from dataset_tools.cache import BuildCache, CacheState, process_alive
 from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
 from dataset_tools.errors import BuildFailed
@@ -111,6 +112,7 @@ class BuildResult:
     parsed: int = 0
     shards_written: int = 0
     language_sources: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall-clock seconds per stage, in order
 
     def summary(self) -> dict:
         """The machine-readable summary the CLI prints with --json."""
@@ -127,7 +129,24 @@ class BuildResult:
             "output_bytes": self.output_bytes,
             "parsed": self.parsed,
             "shards_written": self.shards_written,
+            "seconds": self.seconds,
         }
+
+
+class Stopwatch:
+    """Wall-clock seconds per build stage (`lap(name)` closes the stage that just ended)."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self.last, 3)
+        self.last = now
+
+    def result(self) -> dict[str, float]:
+        return {**self.laps, "total": round(time.perf_counter() - self.start, 3)}
 
 
 def bucket_of(article_id: str) -> int:
@@ -277,7 +296,10 @@ def _map_chunk(
         table = pa.Table.from_batches(parts)
         del parts[:]
         buckets = pa.array(bucket_ids, pa.int16())
-        order = pc.sort_indices(buckets)  # stable: a bucket's rows stay in path order
+        # By bucket, and by id within a bucket: every batch in the cache is a sorted run, which
+        # the reduce merges a slice at a time (stable: rows of one id stay in path order).
+        keys = pa.table({"bucket": buckets, "id": table.column("id")})
+        order = pc.sort_indices(keys, [("bucket", "ascending"), ("id", "ascending")])
         table = table.take(order).combine_chunks()
         sorted_buckets = buckets.take(order).to_pylist()
         target = Path(cache_root) / chunk_name
@@ -341,9 +363,15 @@ def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.Record
     arrow = schema.arrow_schema
     # pa.array takes the tuples of list fields as they are: no per-row list() copy.
     arrays = [pa.array([getattr(a, item.name) for a in articles], type=item.type) for item in arrow]
-    # Required fields are checked by check_batch, which needs to see the nulls.
-    relaxed = pa.schema([f.with_nullable(True) for f in arrow], metadata=arrow.metadata)
-    return pa.RecordBatch.from_arrays(arrays, schema=relaxed)
+    return pa.RecordBatch.from_arrays(arrays, schema=spill_schema(arrow))
+
+
+def spill_schema(arrow: pa.Schema) -> pa.Schema:
+    """The schema of rows between the map and the reduce: every field nullable (check_batch
+    must see the nulls of required fields to report them) and no schema metadata (the shards
+    get it back when the reduce casts to the table schema). Without the metadata, each of the
+    hundreds of cached chunk files a reduce task keeps open costs next to nothing."""
+    return pa.schema([f.with_nullable(True) for f in arrow])
 
 
 # -- stage 2: reduce ------------------------------------------------------------------------
@@ -351,6 +379,41 @@ def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.Record
 
 Ref = tuple[str, int]  # (IPC file relative to the cache folder, record batch index or ALL_BATCHES)
 ALL_BATCHES = -1  # a ref to every record batch of its file (a bucket the reduce rewrote)
+
+
+class _DeltaRefs:
+    """Where this build's map tasks put each bucket's rows: per chunk file, the index of the
+    record batch of every bucket (-1: none), as one small int16 row per file."""
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.rows: list[np.ndarray] = []
+        self._matrix: np.ndarray | None = None
+
+    def add(self, chunk: str | None, batches: dict[int, int]) -> None:
+        if chunk is None or not batches:
+            return
+        row = np.full(BUCKETS, -1, np.int16)
+        row[list(batches)] = list(batches.values())
+        self.chunks.append(chunk)
+        self.rows.append(row)
+        self._matrix = None
+
+    @property
+    def matrix(self) -> np.ndarray:
+        if self._matrix is None:
+            self._matrix = np.stack(self.rows) if self.rows else np.full((0, BUCKETS), -1, np.int16)
+        return self._matrix
+
+    def buckets(self) -> set[int]:
+        return {int(b) for b in np.nonzero((self.matrix >= 0).any(axis=0))[0]}
+
+    def count(self, bucket: int) -> int:
+        return int((self.matrix[:, bucket] >= 0).sum())
+
+    def refs(self, bucket: int) -> list[Ref]:
+        column = self.matrix[:, bucket]
+        return [(self.chunks[i], int(column[i])) for i in np.nonzero(column >= 0)[0]]
 
 
 @dataclass(slots=True)
@@ -387,20 +450,26 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
         pending_bytes = pending_rows = 0
         for job in jobs:
             table = _bucket_rows(job, arrow, Path(cache_root), readers)
-            if job.new is not None and table.num_rows:
-                # Batch by batch, as read (no combined copy): the cache refers to the rewritten
-                # bucket as (file, ALL_BATCHES).
-                write_ipc(Path(cache_root) / job.new, table)
             drop, lost = duplicate_rows(table, job.bucket)
             losers.append(lost)
-            # The bucket's rows in id order, taken a slice at a time: memory holds the bucket
-            # once, not a sorted copy of it beside it.
-            order = pc.sort_indices(table.column("id"))
-            if drop:
-                order = pc.filter(order, pc.invert(pc.is_in(order, pa.array(sorted(drop), pa.uint64()))))
-            sizes = pc.add(pc.take(pc.binary_length(table.column("body")), order), 1024)
-            for start, stop in _bounds(sizes, SORT_SLICE, ROW_GROUP_BYTES):
-                part = table.take(order.slice(start, stop - start)).cast(arrow)
+            compact = sink = None
+            if job.new is not None and table.num_rows:
+                # The rewritten bucket: written as it merges, so it is one sorted run, in slices.
+                sink = pa.OSFile(str(Path(cache_root) / (job.new + ".tmp")), "wb")
+                compact = pa.ipc.new_file(sink, table.schema)
+            # The bucket's rows in id order, merged from its sorted runs a slice at a time: memory
+            # holds the runs once, and never a sorted (or concatenated) copy of the bucket.
+            for merged in _merged_slices(table):
+                if compact is not None:
+                    compact.write_table(merged.table)  # every row (losers too), in id order
+                part = merged.table
+                if drop:
+                    keep = [i for i, row in enumerate(merged.rows) if row not in drop]
+                    if len(keep) < part.num_rows:
+                        part = part.take(pa.array(keep, pa.int64()))
+                if not part.num_rows:
+                    continue
+                part = part.cast(arrow)
                 count_batch(stats, part)
                 size = _approx_bytes(part)
                 if pending and (pending_bytes + size > ROW_GROUP_BYTES or pending_rows + part.num_rows > ROW_GROUP_MAX_ROWS):
@@ -410,7 +479,11 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
                 pending_bytes += size
                 pending_rows += part.num_rows
                 rows += part.num_rows
-            del table, order
+            if compact is not None:
+                compact.close()
+                sink.close()
+                os.replace(Path(cache_root) / (job.new + ".tmp"), Path(cache_root) / job.new)
+            del table
             release_memory()  # buckets grow with the corpus: do not let freed ones pile up
         if pending:
             _flush(writer, pending)
@@ -425,8 +498,50 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
     return result
 
 
+@dataclass(slots=True)
+class _Merged:
+    table: pa.Table  # rows in id order (ties in the order of the runs, then of the rows)
+    rows: list[int]  # each row's index in the bucket table (as duplicate_rows numbers them)
+
+
+def _merged_slices(table: pa.Table) -> Iterator[_Merged]:
+    """The rows of `table` in id order, a slice of at most SORT_SLICE rows and about
+    ROW_GROUP_BYTES at a time. Each record batch of `table` must be sorted by id (a run, as the
+    map tasks and the bucket rewrites write them): a slice of the merged order then takes a
+    contiguous range of every run, so it is cut from the runs without copying them whole
+    (Arrow's take on a many-chunked string column would concatenate the column first)."""
+    runs = [batch for batch in table.to_batches() if batch.num_rows]
+    if not runs:
+        return
+    lengths = np.array([run.num_rows for run in runs], np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    merged = pa.Table.from_batches(runs, schema=table.schema)
+    order = pc.sort_indices(merged.column("id")).to_numpy()  # stable: ties keep run order
+    sizes = pc.add(pc.binary_length(merged.column("body")), 1024).to_numpy(zero_copy_only=False)[order]
+    del merged
+    for start, stop in _bounds(pa.array(sizes), SORT_SLICE, ROW_GROUP_BYTES):
+        rows = order[start:stop]
+        ascending = np.sort(rows)
+        # Where each run's rows begin and end in `ascending` (they are contiguous in the run).
+        cuts = np.searchsorted(ascending, offsets)
+        parts, base = [], []
+        for run, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
+            if hi > lo:
+                first = int(ascending[lo] - offsets[run])
+                parts.append(runs[run].slice(first, int(hi - lo)))
+                base.append(int(lo) - first - int(offsets[run]))
+        # Row g of run r sits at g - offsets[r] - first + lo in the concatenated parts.
+        run_of = np.searchsorted(offsets, rows, side="right") - 1
+        shift = np.zeros(len(runs), np.int64)
+        taken = [run for run, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])) if hi > lo]
+        shift[taken] = base
+        positions = rows + shift[run_of]
+        piece = pa.Table.from_batches(parts, schema=table.schema).take(pa.array(positions, pa.int64()))
+        yield _Merged(piece, rows.tolist())
+
+
 def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -> pa.Table:
-    relaxed = pa.schema([f.with_nullable(True) for f in arrow], metadata=arrow.metadata)
+    relaxed = spill_schema(arrow)
 
     def read(refs: list[Ref]) -> pa.Table:
         batches = []
@@ -588,7 +703,9 @@ def build_dataset(
     schema = load_table_schema(settings.schema, frictionless=False)
     version = settings.version
     notify = progress or (lambda stage, done, total: None)
+    watch = Stopwatch()
     listing = source.list()
+    watch.lap("list")
 
     _remove_stale_staging(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -614,13 +731,14 @@ def build_dataset(
                 # pyarrow imports pandas the first time it converts Python objects (every map
                 # task does): import it once here, before the fork, rather than in each worker.
                 pa.array([0])
+            watch.lap("start")
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir(parents=True)
             try:
                 # Handed over in a box, so that _build_into can drop the listing once it has
                 # served (a few tens of bytes per input, for the rest of the build).
                 box, listing = [listing], None
-                result, state = _build_into(staging, out, source, box, schema, settings, version, cache, runner, notify)
+                result, state = _build_into(staging, out, source, box, schema, settings, version, cache, runner, notify, watch)
                 _swap_in(staging, out)
             except BaseException as exc:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -633,6 +751,7 @@ def build_dataset(
             if scratch is None:
                 state.shards = _record_shards(out, state.shards)
                 cache.commit(state)
+            watch.lap("finish")
         finally:
             runner.close()
     finally:
@@ -640,6 +759,7 @@ def build_dataset(
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     result.out = out
+    result.seconds = watch.result()
     return result
 
 
@@ -666,6 +786,7 @@ def _build_into(
     cache: BuildCache,
     runner,
     notify: Progress,
+    watch: Stopwatch,
 ) -> tuple[BuildResult, CacheState]:
     listing = listing_box.pop()
     key = _cache_key(source, schema, settings)
@@ -676,6 +797,13 @@ def _build_into(
     # Which files need reading: new ones, and those whose size or mtime changed.
     if previous is None:
         todo = listing.append_column("old_sha", pa.nulls(listing.num_rows, pa.string()))
+    elif listing.num_rows == old_files.num_rows and listing.column("path").equals(old_files.column("path")):
+        # The same files as last time (the usual rebuild): both tables are in path order, so
+        # their rows pair up without a join.
+        changed = pc.invert(
+            pc.and_(pc.equal(listing.column("size"), old_files.column("size")), pc.equal(listing.column("mtime_ns"), old_files.column("mtime_ns")))
+        )
+        todo = listing.filter(changed).append_column("old_sha", old_files.column("sha256").filter(changed))
     else:
         joined = listing.join(
             old_files.select(["path", "size", "mtime_ns", "sha256"]).rename_columns(["path", "old_size", "old_mtime", "old_sha"]),
@@ -688,35 +816,41 @@ def _build_into(
         )
         todo = joined.filter(pc.invert(pc.fill_null(same_stat, False))).select(["path", "size", "mtime_ns", "old_sha"])
         del joined, same_stat
-    current_paths = listing.column("path")
-    removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), current_paths))).column("path")
+    removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), listing.column("path")))).column("path")
+    total = todo.num_rows
+    # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
+    chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
+    bounds = _task_bounds(todo.column("size"), chunk, CHUNK_BYTES)
+    # What to read goes to a file, one record batch per map task, and the tasks are made from it
+    # as the workers take them: the listing (tens of bytes per input) is not held while they run.
+    todo_path = cache.work / "todo.arrow"
+    todo = todo.select(["path", "size", "mtime_ns", "old_sha"]).combine_chunks()
+    with pa.OSFile(str(todo_path), "wb") as sink, pa.ipc.new_file(sink, todo.schema) as writer:
+        for start, stop in bounds:
+            writer.write_batch(todo.slice(start, stop - start).to_batches()[0])
+    del listing, todo
+    release_memory()
 
+    watch.lap("plan")
     # -- map: read and parse what changed; workers spill the rows into chunk files by bucket
     # Each task's bookkeeping (one row per file) goes to a spill file as it arrives: the main
     # process holds per-bucket row counts while the workers run, not a row per input.
     unchanged_bytes: list[str] = []
-    delta_refs: dict[int, list[Ref]] = {}
+    new_refs = _DeltaRefs()
     delta_counts = np.zeros(BUCKETS, np.int64)
     parsed = 0
-    total = todo.num_rows
-    # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
-    chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
     (cache.folder / "chunks").mkdir(exist_ok=True)
     notify("parse", 0, total)
-    bounds = _task_bounds(todo.column("size"), chunk, CHUNK_BYTES)
     tasks = (
         (
             source,
-            todo.column("path").slice(start, stop - start).to_pylist(),
-            todo.column("size").slice(start, stop - start).to_pylist(),
-            todo.column("mtime_ns").slice(start, stop - start).to_pylist(),
-            todo.column("old_sha").slice(start, stop - start).to_pylist(),
+            *(batch.column(i).to_pylist() for i in range(4)),  # paths, sizes, mtimes, cached SHA-256
             settings.max_file_bytes,
             str(schema.path),
             str(cache.folder),
             f"chunks/{generation}-{number:07d}.arrow",
         )
-        for number, (start, stop) in enumerate(bounds)
+        for number, batch in enumerate(_ipc_batches(todo_path))
     )
     if len(bounds) <= 1:
         tasks = list(tasks)  # one task (an incremental build's few files) runs in this process
@@ -724,16 +858,16 @@ def _build_into(
     spill_path = cache.work / "files-delta.arrow"
     with pa.OSFile(str(spill_path), "wb") as sink, pa.ipc.new_file(sink, FILES_SCHEMA) as spill:
         for result in runner.map_ordered(_map_chunk, tasks):
-            for bucket, index in result.batches.items():
-                delta_refs.setdefault(bucket, []).append((result.chunk, index))
+            new_refs.add(result.chunk, result.batches)
             spill.write_batch(result.files)
             delta_counts += _bucket_counts(result.files)
             parsed += result.files.num_rows
             unchanged_bytes.extend(result.unchanged)
             done += result.files.num_rows + len(result.unchanged)
             notify("parse", done, total)
-    del todo, tasks
+    del tasks
     release_memory()
+    watch.lap("parse")
 
     if previous is None:
         # Nothing cached: the new file table is the spill (in path order, as the tasks were),
@@ -750,7 +884,10 @@ def _build_into(
         stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("bucket").to_pylist()))
         kept = old_files.filter(pc.invert(stale))
         if unchanged_bytes:
-            refreshed = listing.filter(pc.is_in(listing.column("path"), pa.array(unchanged_bytes, pa.string())))
+            # Their new mtime is in the to-do list (a file whose bytes were read was on it).
+            todo = _read_ipc(todo_path)
+            refreshed = todo.filter(pc.is_in(todo.column("path"), pa.array(unchanged_bytes, pa.string())))
+            del todo
             mtimes = dict(zip(refreshed.column("path").to_pylist(), refreshed.column("mtime_ns").to_pylist()))
             column = [mtimes.get(p, m) for p, m in zip(kept.column("path").to_pylist(), kept.column("mtime_ns").to_pylist())]
             kept = kept.set_column(kept.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
@@ -759,13 +896,12 @@ def _build_into(
             files = files.sort_by("path")
         del old_files, kept, delta
         bucket_rows = _bucket_counts(files)
-    del listing, current_paths
 
     # -- which buckets changed: those of stale cached rows, and those with new rows
     drop_by_bucket: dict[int, list[str]] = {}
     for path, bucket in stale_pairs:
         drop_by_bucket.setdefault(bucket, []).append(path)
-    changed_buckets = set(drop_by_bucket) | set(delta_refs)
+    changed_buckets = set(drop_by_bucket) | new_refs.buckets()
 
     count = _choose_shard_count(bucket_rows, settings.shard_rows)
     old_shards = previous.shards if previous else {}
@@ -774,7 +910,10 @@ def _build_into(
         reusable = {item["name"]: item for item in old_shards.get("items", [])}
 
     buckets: dict[int, list[Ref]] = {b: [tuple(r) for r in refs] for b, refs in (previous.buckets if previous else {}).items()}
-    jobs_by_shard: list[tuple[int, list[_BucketJob]]] = []
+    # Per shard to write, its buckets as (bucket, cached refs, stale paths, rewritten file);
+    # the refs to this build's chunks are added as each task is handed out (at a million
+    # inputs they are a hundred thousand, and only one task's share need exist at a time).
+    plans: list[tuple[int, list[tuple[int, list[Ref], list[str], str | None]]]] = []
     reused: list[dict] = []
     for index in range(count):
         name = shard_name(index, count)
@@ -784,31 +923,41 @@ def _build_into(
         if not dirty and old and _link_intact(out / name, staging / name, old):
             reused.append(old)
             continue
-        jobs = []
+        plan = []
         for b in members:
             cached = buckets.get(b, [])
-            refs = cached + delta_refs.get(b, [])
             drop = drop_by_bucket.get(b, [])
             new = None
-            if drop or len(refs) > MAX_REFS:
+            if drop or len(cached) + new_refs.count(b) > MAX_REFS:
                 # Stale rows to drop, or rows spread over too many files: rewrite the bucket.
                 new = f"buckets/{generation}-{b:03d}.arrow"
-            jobs.append(_BucketJob(b, refs, len(cached), drop, new))
-            buckets[b] = [(new, ALL_BATCHES)] if new else refs
-        jobs_by_shard.append((index, jobs))
+            plan.append((b, cached, drop, new))
+            buckets[b] = [(new, ALL_BATCHES)] if new else cached + new_refs.refs(b)
+        plans.append((index, plan))
 
-    notify("write", 0, len(jobs_by_shard))
+    watch.lap("files")
+    notify("write", 0, len(plans))
     results: list[_ShardResult] = []
     card_cache = cache.folder / "card"
-    reduce_tasks = [
-        (jobs, str(cache.folder), str(staging / shard_name(index, count)), shard_name(index, count), str(schema.path), str(card_cache))
-        for index, jobs in jobs_by_shard
-    ]
+    reduce_tasks = (
+        (
+            [_BucketJob(b, cached + new_refs.refs(b), len(cached), drop, new) for b, cached, drop, new in plan],
+            str(cache.folder),
+            str(staging / shard_name(index, count)),
+            shard_name(index, count),
+            str(schema.path),
+            str(card_cache),
+        )
+        for index, plan in plans
+    )
+    if len(plans) <= 1:
+        reduce_tasks = list(reduce_tasks)  # one shard to write (an incremental build): in this process
     for i, shard in enumerate(runner.map_ordered(_reduce_shard, reduce_tasks)):
         results.append(shard)
-        notify("write", i + 1, len(jobs_by_shard))
+        notify("write", i + 1, len(plans))
     # The workers' part is done: let them go (and their memory) before the report and the card.
     runner.close()
+    watch.lap("write")
     # The new file table goes to the cache as a file, and everything after reads it a batch at
     # a time: report.json and manifest.json of a million inputs take a few batches of memory.
     files_name = f"files-{generation}.arrow"
@@ -825,7 +974,7 @@ def _build_into(
     buckets = {b: refs for b, refs in buckets.items() if all(cache.path(name).exists() for name, _ in refs) and refs}
 
     # Losers: the cached ones of untouched buckets, plus those just found.
-    rewritten = {job.bucket for _, jobs in jobs_by_shard for job in jobs}
+    rewritten = {b for _, plan in plans for b, *_ in plan}
     old_losers = cache.read_table(previous.losers) if previous else pa.Table.from_batches([], schema=LOSERS_SCHEMA)
     if old_losers is not None and old_losers.num_rows:
         old_losers = old_losers.filter(pc.invert(pc.is_in(old_losers.column("bucket"), pa.array(sorted(rewritten), pa.int16()))))
@@ -836,7 +985,9 @@ def _build_into(
         + [{"path": item["name"], "rows": item["rows"], "sha256": item["sha256"], "bytes": item["bytes"]} for item in reused],
         key=lambda s: s["path"],
     )
+    watch.lap("losers")
     summary = write_report(staging / REPORT_FILE, files, losers, version)
+    watch.lap("report")
     written = sum(s["rows"] for s in shards)
     if written != summary["counts"]["rows"]:
         # Every input must end as exactly one outcome: never publish data that disagrees with its report.
@@ -850,7 +1001,9 @@ def _build_into(
     write_card_files(
         staging, settings, schema, version, cache=card_cache, shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary
     )
+    watch.lap("card")
     write_manifest(staging / MANIFEST_FILE, staging, files, shards, schema, version)
+    watch.lap("manifest")
 
     state = CacheState(
         key=key,

@@ -28,7 +28,7 @@ import pyarrow as pa
 from dataset_tools.errors import DatasetToolsError
 
 STATE_FILE = "state.json"
-FORMAT = 3  # 3: a rewritten bucket's ref is (file, -1), every batch of the file
+FORMAT = 4  # 3: a rewritten bucket's ref is (file, -1), every batch of the file; 4: every batch is sorted by id
 
 
 class CacheBusy(DatasetToolsError, RuntimeError):

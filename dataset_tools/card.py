@@ -81,7 +81,9 @@ def write_card_files(
     outputs = {
         README_FILE: render_card(settings, schema, version, inputs, citation).encode("utf-8"),
         CROISSANT_FILE: _json_bytes(
-            croissant_metadata(folder, settings, schema, version, inputs.stats, release_date=inputs.release_date, citation=citation)
+            croissant_metadata(
+                folder, settings, schema, version, inputs.stats, release_date=inputs.release_date, citation=citation, hashes=shard_hashes
+            )
         ),
         DATAPACKAGE_FILE: _json_bytes(datapackage_descriptor(folder, settings, schema, version, inputs.stats)),
         PLOT_FILE: articles_per_month_png(inputs.stats.months, cache=cache),

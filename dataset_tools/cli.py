@@ -89,6 +89,10 @@ def build(
 ) -> None:
     """Parse every file in the raw folder and write the dataset folder: Parquet shards, card, report, manifest."""
     from dataset_tools.build import build_dataset
+    from dataset_tools.nopandas import skip_pandas
+
+    if _owns_process():
+        skip_pandas()  # this process and its workers build, then exit: pyarrow need not load pandas
 
     settings = _settings(project)
     with _progress(not as_json) as update:
@@ -121,6 +125,8 @@ def build(
         table.add_row("shards", f"{len(result.shards)} ({result.shards_written} written)")
         table.add_row("files parsed", str(result.parsed))
         table.add_row("output size", human_size(result.output_bytes))
+        if result.seconds:
+            table.add_row("time", f"{result.seconds['total']:.1f} s (parse {result.seconds.get('parse', 0):.1f} s, write {result.seconds.get('write', 0):.1f} s)")
         out_console.print(table)
     if strict and result.rejected:
         raise StrictModeFailure(f"{result.rejected} input(s) rejected and --strict was given")
@@ -378,10 +384,21 @@ def _print_error(exc: BaseException, debug: bool, message: str, hint: str | None
         err_console.print(f"[dim]Hint:[/dim] {escape(redact(hint))}", highlight=False, soft_wrap=True)
 
 
+_STANDALONE = False  # set by main(): this process runs one command and exits
+
+
+def _owns_process() -> bool:
+    """Whether the command runs as its own process (the console script or `python -m`), not
+    inside another program (a test's CliRunner, a notebook) whose process state it must not change."""
+    return _STANDALONE
+
+
 def main() -> None:
     """Console-script entry point: run the app and turn errors into one line plus a hint.
 
     Tokens never reach the output: messages and DATASET_TOOLS_DEBUG tracebacks go through `redact`."""
+    global _STANDALONE
+    _STANDALONE = True
     debug = os.environ.get("DATASET_TOOLS_DEBUG", "") not in ("", "0")
     try:
         app()  # standalone: typer/click handle --help and usage errors (exit 2) themselves

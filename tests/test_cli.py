@@ -61,10 +61,14 @@ def test_build_json_summary_and_table(project):
     summary = json.loads(done.stdout)
     assert summary["inputs"] == 2 and summary["rows"] == 1 and summary["rejected"] == 1
     assert summary["rejects_by_reason"] == {"empty-file": 1}
+    seconds = summary["seconds"]  # where the time went, stage by stage
+    assert {"list", "plan", "parse", "write", "report", "card", "manifest", "total"} <= set(seconds)
+    assert all(value >= 0 for value in seconds.values())
+    assert sum(v for k, v in seconds.items() if k != "total") <= seconds["total"] + 0.01
 
     table = run("build", cwd=project)
     assert table.returncode == 0
-    for label in ("inputs", "rows", "duplicates", "superseded", "rejected", "empty-file", "output size"):
+    for label in ("inputs", "rows", "duplicates", "superseded", "rejected", "empty-file", "output size", "time"):
         assert label in table.stdout
 
 

@@ -1,0 +1,116 @@
+"""The raw-folder listing: every regular file once, with its stat, in path order, however the
+stat calls are split between processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from bench import generate
+from dataset_tools import inputs
+from dataset_tools.inputs import source_for
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "raw"
+    for folder in ("", "b", "b/deep", "a.d", "ü"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for n in range(7):
+            (root / folder / f"f{n}.txt").write_bytes(b"x" * n)
+    (root / "b" / "empty").mkdir()
+    (root / ".hidden").write_bytes(b"hidden")
+    os.symlink(root / "f1.txt", root / "b" / "link.txt")
+    os.symlink(tmp_path / "nowhere", root / "dangling.txt")
+    return root
+
+
+def _expected(root):
+    rows = []
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):  # follows links; a dangling one is not a file
+                st = os.stat(path)
+                rows.append((os.path.relpath(path, root), st.st_size, st.st_mtime_ns))
+    return sorted(rows, key=lambda r: r[0].encode())
+
+
+def _rows(table):
+    return list(zip(*(table.column(c).to_pylist() for c in ("path", "size", "mtime_ns"))))
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_the_listing_is_every_file_with_its_stat_in_path_order(tree, monkeypatch, workers):
+    monkeypatch.setattr(inputs, "_PARALLEL_STAT", 0)  # split the stat calls even for a small folder
+    assert _rows(inputs._list_local(tree, workers=workers)) == _expected(tree)
+
+
+def test_the_listing_child_sends_the_same_table(tree):
+    assert _rows(source_for(tree).list()) == _expected(tree)
+
+
+def test_a_file_removed_while_listing_is_not_an_input(tree, monkeypatch):
+    real_stat = os.stat
+
+    def stat(path, *args, **kwargs):
+        if os.fsdecode(path) == "f3.txt":
+            raise FileNotFoundError(path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", stat)
+    paths = [row[0] for row in _rows(inputs._list_local(tree, workers=1))]
+    expected = [row[0] for row in _expected(tree)]
+    assert paths == [p for p in expected if p.split("/")[-1] != "f3.txt"] and len(paths) == len(expected) - 5
+
+
+def test_a_file_name_that_is_not_utf8_is_named_in_one_clear_error(tmp_path):
+    from dataset_tools.errors import BuildFailed
+
+    (tmp_path / "ok.txt").write_bytes(b"x")
+    with open(os.path.join(os.fsencode(tmp_path), b"bad\xff.txt"), "wb") as handle:
+        handle.write(b"x")
+    with pytest.raises(BuildFailed, match=r"not valid UTF-8: b'bad\\xff.txt'"):
+        source_for(tmp_path).list()
+
+
+def test_the_build_command_does_not_load_pandas_and_writes_the_same_bytes(tmp_path, project):
+    """The console command keeps pyarrow from importing pandas (a tenth of an incremental
+    build); its output must equal a build in a process where pandas is loaded."""
+    generate.generate_corpus(str(project / "raw"), 300, seed=3, workers=1)
+    script = textwrap.dedent(
+        """
+        import sys
+        from dataset_tools.cli import main
+        sys.argv = ["dataset-tools", "build", "--out", sys.argv[1], "--no-cache", "--workers", "2", "--json"]
+        try:
+            main()
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+        print("PANDAS", "pandas" in sys.modules)
+        """
+    )
+    with_cli = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "cli")], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert "PANDAS False" in with_cli.stdout
+    library = textwrap.dedent(
+        """
+        import sys
+        import pandas  # noqa: F401
+        from pathlib import Path
+        from dataset_tools.build import build_dataset
+        from dataset_tools.config import load_settings
+        build_dataset(load_settings(Path.cwd()), out=Path(sys.argv[1]), use_cache=False, workers=2)
+        """
+    )
+    subprocess.run([sys.executable, "-c", library, str(tmp_path / "lib")], cwd=project, capture_output=True, text=True, check=True)
+    cli_files = sorted(p.relative_to(tmp_path / "cli") for p in (tmp_path / "cli").rglob("*") if p.is_file())
+    lib_files = sorted(p.relative_to(tmp_path / "lib") for p in (tmp_path / "lib").rglob("*") if p.is_file())
+    assert cli_files == lib_files
+    for rel in cli_files:
+        assert (tmp_path / "cli" / rel).read_bytes() == (tmp_path / "lib" / rel).read_bytes(), rel
