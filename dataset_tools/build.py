@@ -516,7 +516,7 @@ def _merged_slices(table: pa.Table) -> Iterator[_Merged]:
     lengths = np.array([run.num_rows for run in runs], np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     merged = pa.Table.from_batches(runs, schema=table.schema)
-    order = pc.sort_indices(merged.column("id")).to_numpy()  # stable: ties keep run order
+    order = pc.sort_indices(merged.column("id")).to_numpy().astype(np.int64)  # stable: ties keep run order
     sizes = pc.add(pc.binary_length(merged.column("body")), 1024).to_numpy(zero_copy_only=False)[order]
     del merged
     for start, stop in _bounds(pa.array(sizes), SORT_SLICE, ROW_GROUP_BYTES):
@@ -524,18 +524,14 @@ def _merged_slices(table: pa.Table) -> Iterator[_Merged]:
         ascending = np.sort(rows)
         # Where each run's rows begin and end in `ascending` (they are contiguous in the run).
         cuts = np.searchsorted(ascending, offsets)
-        parts, base = [], []
-        for run, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
-            if hi > lo:
-                first = int(ascending[lo] - offsets[run])
-                parts.append(runs[run].slice(first, int(hi - lo)))
-                base.append(int(lo) - first - int(offsets[run]))
-        # Row g of run r sits at g - offsets[r] - first + lo in the concatenated parts.
-        run_of = np.searchsorted(offsets, rows, side="right") - 1
+        taken = np.nonzero(cuts[1:] > cuts[:-1])[0]  # the runs this slice takes rows from
+        lo = cuts[taken]
+        first = ascending[lo] - offsets[taken]  # where in its run each run's part begins
+        parts = [runs[r].slice(f, n) for r, f, n in zip(taken.tolist(), first.tolist(), (cuts[taken + 1] - lo).tolist())]
+        # Row g of run r sits at g - offsets[r] - first[r] + lo[r] in the concatenated parts.
         shift = np.zeros(len(runs), np.int64)
-        taken = [run for run, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])) if hi > lo]
-        shift[taken] = base
-        positions = rows + shift[run_of]
+        shift[taken] = lo - first - offsets[taken]
+        positions = rows + shift[np.searchsorted(offsets, rows, side="right") - 1]
         piece = pa.Table.from_batches(parts, schema=table.schema).take(pa.array(positions, pa.int64()))
         yield _Merged(piece, rows.tolist())
 

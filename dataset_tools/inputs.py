@@ -112,7 +112,7 @@ def _list_local_in_child(root: Path) -> pa.Table:
 
 def _send_listing(root: Path, write_end: int) -> None:
     # Streamed into the pipe batch by batch: no serialized copy of the listing in memory.
-    from dataset_tools.nopandas import skip_pandas
+    from dataset_tools.runtime import skip_pandas
 
     try:
         skip_pandas()  # this child lives only to list: no 0.45 s pandas import for its first table

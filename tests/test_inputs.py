@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 
+import pyarrow as pa
 import pytest
 
 from bench import generate
@@ -78,9 +79,10 @@ def test_a_file_name_that_is_not_utf8_is_named_in_one_clear_error(tmp_path):
         source_for(tmp_path).list()
 
 
-def test_the_build_command_does_not_load_pandas_and_writes_the_same_bytes(tmp_path, project):
+def test_the_build_command_process_settings_leave_the_bytes_unchanged(tmp_path, project):
     """The console command keeps pyarrow from importing pandas (a tenth of an incremental
-    build); its output must equal a build in a process where pandas is loaded."""
+    build) and takes Arrow's memory from jemalloc; its output must equal a build in a process
+    where pandas is loaded and the default pool is in use."""
     generate.generate_corpus(str(project / "raw"), 300, seed=3, workers=1)
     script = textwrap.dedent(
         """
@@ -92,12 +94,20 @@ def test_the_build_command_does_not_load_pandas_and_writes_the_same_bytes(tmp_pa
         except SystemExit as exc:
             assert not exc.code, exc.code
         print("PANDAS", "pandas" in sys.modules)
+        import pyarrow as pa
+        print("POOL", pa.default_memory_pool().backend_name)
         """
     )
     with_cli = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "cli")], cwd=project, capture_output=True, text=True, check=True
     )
     assert "PANDAS False" in with_cli.stdout
+    if hasattr(pa, "jemalloc_memory_pool") and "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        try:
+            pa.jemalloc_memory_pool()
+            assert "POOL jemalloc" in with_cli.stdout
+        except NotImplementedError:
+            pass
     library = textwrap.dedent(
         """
         import sys

@@ -1,10 +1,13 @@
-"""Keep pyarrow from importing pandas in a process that never hands it pandas objects.
+"""Process-wide settings for processes that only build (the `build` command and its workers,
+the listing child), applied by those processes alone, never by the library in a caller's process.
 
-pyarrow imports pandas the first time it converts Python objects (`pa.array`, `pa.table`, ...),
+`skip_pandas`: pyarrow imports pandas the first time it converts Python objects (`pa.array`, `pa.table`, ...),
 only to recognise pandas inputs among them. Here that import costs about 0.45 s and 50 MB per
 process tree, which is a tenth of an incremental build. The build never passes pandas objects
 to pyarrow, so the processes it owns for their whole life (the `build` command, the listing
 child) tell pyarrow, before its first conversion, that pandas is not there.
+
+`prefer_jemalloc`: Arrow's memory from jemalloc, which returns freed memory to the system best.
 """
 
 from __future__ import annotations
@@ -39,5 +42,22 @@ class _NoPandas:
 
     def find_spec(self, name, path=None, target=None):
         if name == "pandas" or name.startswith("pandas."):
-            raise ImportError(f"{name} is not used here (dataset_tools.nopandas)")
+            raise ImportError(f"{name} is not used here (dataset_tools.runtime.skip_pandas)")
         return None
+
+
+def prefer_jemalloc() -> str:
+    """Make jemalloc Arrow's default memory pool, where this pyarrow has it and the user did not
+    choose one (ARROW_DEFAULT_MEMORY_POOL). A build allocates and frees record batches of every
+    size for hours; jemalloc hands freed memory back to the system more readily than mimalloc
+    (measured here: 222 against 258 MB peak at 100,000 articles). Returns the pool's backend."""
+    import os
+
+    import pyarrow as pa
+
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        try:
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+        except (NotImplementedError, pa.ArrowNotImplementedError):
+            pass
+    return pa.default_memory_pool().backend_name
