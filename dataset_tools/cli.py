@@ -89,13 +89,10 @@ def build(
 ) -> None:
     """Parse every file in the raw folder and write the dataset folder: Parquet shards, card, report, manifest."""
     from dataset_tools.build import build_dataset
-    from dataset_tools.runtime import prefer_jemalloc, skip_pandas
+    from dataset_tools.runtime import skip_pandas
 
     if _owns_process():
-        # This process and its workers build, then exit: pyarrow need not load pandas, and
-        # Arrow's memory comes from the pool that returns it best.
-        skip_pandas()
-        prefer_jemalloc()
+        skip_pandas()  # this process and its workers build, then exit: pyarrow need not load pandas
 
     settings = _settings(project)
     with _progress(not as_json) as update:

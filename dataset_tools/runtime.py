@@ -6,8 +6,6 @@ only to recognise pandas inputs among them. Here that import costs about 0.45 s 
 process tree, which is a tenth of an incremental build. The build never passes pandas objects
 to pyarrow, so the processes it owns for their whole life (the `build` command, the listing
 child) tell pyarrow, before its first conversion, that pandas is not there.
-
-`prefer_jemalloc`: Arrow's memory from jemalloc, which returns freed memory to the system best.
 """
 
 from __future__ import annotations
@@ -45,19 +43,3 @@ class _NoPandas:
             raise ImportError(f"{name} is not used here (dataset_tools.runtime.skip_pandas)")
         return None
 
-
-def prefer_jemalloc() -> str:
-    """Make jemalloc Arrow's default memory pool, where this pyarrow has it and the user did not
-    choose one (ARROW_DEFAULT_MEMORY_POOL). A build allocates and frees record batches of every
-    size for hours; jemalloc hands freed memory back to the system more readily than mimalloc
-    (measured here: 222 against 258 MB peak at 100,000 articles). Returns the pool's backend."""
-    import os
-
-    import pyarrow as pa
-
-    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        try:
-            pa.set_memory_pool(pa.jemalloc_memory_pool())
-        except (NotImplementedError, pa.ArrowNotImplementedError):
-            pass
-    return pa.default_memory_pool().backend_name
