@@ -245,6 +245,7 @@ def run(n: int, workers: int, seed: int, root: Path, skip: set[str]) -> dict:
         "raw_mb": round(raw_bytes / 1e6),
         "results": results,
         "build_counts": {k: cold[k] for k in ("inputs", "rows", "duplicates", "superseded", "rejected")},
+        "stages": {"cold": cold.get("seconds", {}), "incremental": incremental.get("seconds", {})},
         "incremental": {"changed_file": changed, "parsed": incremental["parsed"], "shards_written": incremental["shards_written"]},
         "ratios": {},
     }
@@ -271,10 +272,11 @@ def scales(sizes: list[int], workers: int, seed: int, root: Path) -> list[dict]:
         try:
             cmd = [sys.executable, "-m", "dataset_tools", "build", "--raw", str(corpus), "--workers", str(workers),
                    "--json", "--out", str(work / "out"), "--no-cache"]
-            seconds, peak, _ = measure(cmd, None, project)
+            seconds, peak, stdout = measure(cmd, None, project)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         out.append(row(f"cold build, {n} articles", seconds, peak, n, summary["bytes"]))
+        out[-1]["stages"] = json.loads(stdout).get("seconds", {})
     return out
 
 
@@ -293,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.scales:
         rows = scales([int(x) for x in args.scales.split(",")], args.workers, args.seed, args.root)
         print_table(rows)
+        for r in rows:
+            print(f"{r['task']}: seconds by stage {r['stages']}")
         if len(rows) >= 2:
             growth = rows[-1]["peak_pss_mb"] / rows[0]["peak_pss_mb"] - 1
             print(f"\npeak memory (PSS) growth from {rows[0]['task']} to {rows[-1]['task']}: {growth:+.0%}")
@@ -310,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     if "dask_output_identical" in report:
         print(f"dask output byte-identical to a clean local build: {report['dask_output_identical']}")
     print(f"build counts: {report['build_counts']}")
+    for kind, stages in report["stages"].items():
+        print(f"{kind} build, seconds by stage: {stages}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

@@ -68,8 +68,7 @@ ROW_GROUP_BYTES = 16 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
 CHUNK_FILES = 2048  # files per map task, at most (fewer, larger per-bucket batches to write)
 CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
-SORT_SLICE = 256  # rows taken at a time, in id order, from a bucket being written (a few MB)
-PASS_ROWS = 1024  # a reduce task reads a bucket of more rows in id ranges of about this many
+SORT_SLICE = 1024  # rows taken at a time, in id order, from a bucket being written
 BATCH_FILES = 512  # a map task turns its parsed articles into a record batch this often
 MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
@@ -424,7 +423,6 @@ class _BucketJob:
     cached: int  # how many of `refs` are cached (the rest were parsed by this build)
     drop: list[str]  # paths whose cached rows are stale
     new: str | None  # write the merged rows here (relative to the cache); None: refs stay valid
-    rows: int = 0  # about how many rows the bucket holds (it is read in id ranges of PASS_ROWS)
 
 
 @dataclass(slots=True)
@@ -450,20 +448,17 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
     with pq.ParquetWriter(path, arrow, **_parquet_options()) as writer:
         pending: list[pa.Table] = []
         pending_bytes = pending_rows = 0
-        compact = sink = None
-        for job, ids in ((job, ids) for job in jobs for ids in _id_ranges(job.bucket, job.rows)):
-            # A large bucket (a large corpus) is read in id ranges, one at a time: a task holds
-            # about PASS_ROWS rows of runs, whatever the size of the corpus.
-            table = _bucket_rows(job, arrow, Path(cache_root), readers, ids)
+        for job in jobs:
+            table = _bucket_rows(job, arrow, Path(cache_root), readers)
             drop, lost = duplicate_rows(table, job.bucket)
             losers.append(lost)
-            if job.new is not None and ids[0] is None:
-                # The rewritten bucket: written as it merges (range after range), so it is one
-                # sorted run, in slices.
+            compact = sink = None
+            if job.new is not None:
+                # The rewritten bucket: written as it merges, so it is one sorted run, in slices.
                 sink = pa.OSFile(str(Path(cache_root) / (job.new + ".tmp")), "wb")
                 compact = pa.ipc.new_file(sink, table.schema)
-            # The rows in id order, merged from the sorted runs a slice at a time: memory holds
-            # the runs once, and never a sorted (or concatenated) copy of them.
+            # The bucket's rows in id order, merged from its sorted runs a slice at a time: memory
+            # holds the runs once, and never a sorted (or concatenated) copy of the bucket.
             for merged in _merged_slices(table):
                 if compact is not None:
                     compact.write_table(merged.table)  # every row (losers too), in id order
@@ -484,11 +479,10 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
                 pending_bytes += size
                 pending_rows += part.num_rows
                 rows += part.num_rows
-            if compact is not None and ids[1] is None:
+            if compact is not None:
                 compact.close()
                 sink.close()
                 os.replace(Path(cache_root) / (job.new + ".tmp"), Path(cache_root) / job.new)
-                compact = sink = None
             del table
             release_memory()  # buckets grow with the corpus: do not let freed ones pile up
         if pending:
@@ -542,31 +536,9 @@ def _merged_slices(table: pa.Table) -> Iterator[_Merged]:
         yield _Merged(piece, rows.tolist())
 
 
-def _id_ranges(bucket: int, rows: int) -> list[tuple[str | None, str | None]]:
-    """The bucket's id range cut into about rows / PASS_ROWS parts (by the next hex digits of
-    the id), as (low, high) bounds; None is open. Rows of one id fall in one part."""
-    passes = max(1, min(256, math.ceil(rows / PASS_ROWS)))
-    if passes == 1:
-        return [(None, None)]
-    cuts = [f"{(bucket << 8) + i * 256 // passes:04x}" for i in range(1, passes)]
-    return list(zip([None, *cuts], [*cuts, None]))
-
-
-def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict, ids: tuple[str | None, str | None] = (None, None)) -> pa.Table:
-    """The bucket's rows with ids in [low, high) of `ids`, each record batch a sorted run."""
+def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -> pa.Table:
+    """The bucket's rows, each record batch a run sorted by id."""
     relaxed = spill_schema(arrow)
-    low, high = ids
-
-    def within(batch: pa.RecordBatch) -> pa.RecordBatch:
-        if low is None and high is None:
-            return batch
-        mask = None
-        if low is not None:
-            mask = pc.greater_equal(batch.column("id"), low)
-        if high is not None:
-            below = pc.less(batch.column("id"), high)
-            mask = below if mask is None else pc.and_(mask, below)
-        return batch.filter(mask)  # a copy: the batch read is freed
 
     def read(refs: list[Ref]) -> pa.Table:
         batches = []
@@ -576,9 +548,9 @@ def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict, i
                 readers[name] = pa.ipc.open_file(pa.OSFile(str(root / name)))
             reader = readers[name]
             if index == ALL_BATCHES:
-                batches.extend(within(reader.get_batch(i)) for i in range(reader.num_record_batches))
+                batches.extend(reader.get_batch(i) for i in range(reader.num_record_batches))
             else:
-                batches.append(within(reader.get_batch(index)))
+                batches.append(reader.get_batch(index))
         return pa.Table.from_batches(batches, schema=relaxed)
 
     cached = read(job.refs[: job.cached])
@@ -966,7 +938,7 @@ def _build_into(
     card_cache = cache.folder / "card"
     reduce_tasks = (
         (
-            [_BucketJob(b, cached + new_refs.refs(b), len(cached), drop, new, int(bucket_rows[b])) for b, cached, drop, new in plan],
+            [_BucketJob(b, cached + new_refs.refs(b), len(cached), drop, new) for b, cached, drop, new in plan],
             str(cache.folder),
             str(staging / shard_name(index, count)),
             shard_name(index, count),
@@ -995,8 +967,10 @@ def _build_into(
 
     def files() -> Iterator[pa.RecordBatch]:
         return _ipc_batches(cache.path(files_name))
-    # A rewritten bucket that ended up empty has no file and no rows.
-    buckets = {b: refs for b, refs in buckets.items() if all(cache.path(name).exists() for name, _ in refs) and refs}
+    # A bucket without rows has no refs; a bucket this build rewrote must have its file (the
+    # other refs were checked when they were made: a stat per ref would cost more than all this).
+    rewritten_files = {new for _, plan in plans for _, _, _, new in plan if new}
+    buckets = {b: refs for b, refs in buckets.items() if refs and all(n not in rewritten_files or cache.path(n).exists() for n, _ in refs)}
 
     # Losers: the cached ones of untouched buckets, plus those just found.
     rewritten = {b for _, plan in plans for b, *_ in plan}

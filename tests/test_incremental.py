@@ -152,35 +152,3 @@ def test_a_bucket_compacted_from_many_chunks_keeps_all_its_rows(settings, projec
     assert clean.rows == 40
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
-
-def test_buckets_read_in_id_ranges_give_the_same_bytes(corpus, tmp_path, monkeypatch):
-    """A large bucket is read in id ranges (memory stays flat as the corpus grows); the output
-    must not depend on it, in clean builds and in incremental ones."""
-    from dataset_tools import build as build_module
-
-    settings, raw = corpus
-    whole = build_dataset(settings, out=tmp_path / "whole", use_cache=False, workers=1)
-    monkeypatch.setattr(build_module, "PASS_ROWS", 1)  # every bucket in many ranges
-    assert len(build_module._id_ranges(7, 5)) == 5
-    ranged = build_dataset(settings, workers=2)
-    assert (ranged.rows, ranged.duplicates) == (whole.rows, whole.duplicates)
-    assert _digest(settings.out) == _digest(tmp_path / "whole")
-
-    write_raw(raw, "017_0000000000000011.txt", _story(17, lead="RIVERTON (Example Wire) - A corrected lead for item seventeen."))
-    write_raw(raw, "018_copy_of_017.txt", _story(17, lead="RIVERTON (Example Wire) - A corrected lead for item seventeen."))
-    monkeypatch.setattr(build_module, "MAX_REFS", 0)  # and every bucket rewritten, range by range
-    changed = build_dataset(settings, workers=2)
-    assert changed.duplicates == whole.duplicates + 1
-    again = build_dataset(settings, workers=2)  # reads the rewritten buckets back
-    assert again.parsed == 0
-    monkeypatch.setattr(build_module, "PASS_ROWS", 1024)
-    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
-    assert _digest(settings.out) == _digest(tmp_path / "clean")
-
-
-def test_id_ranges_cover_the_bucket_in_order():
-    from dataset_tools.build import PASS_ROWS, _id_ranges
-
-    assert _id_ranges(0x3A, PASS_ROWS) == [(None, None)]
-    ranges = _id_ranges(0x3A, 4 * PASS_ROWS)
-    assert ranges == [(None, "3a40"), ("3a40", "3a80"), ("3a80", "3ac0"), ("3ac0", None)]
