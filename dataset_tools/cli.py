@@ -128,6 +128,8 @@ def build(
         if result.seconds:
             table.add_row("time", f"{result.seconds['total']:.1f} s (parse {result.seconds.get('parse', 0):.1f} s, write {result.seconds.get('write', 0):.1f} s)")
         out_console.print(table)
+    global _EXIT_NOW
+    _EXIT_NOW = _owns_process()  # the output is written, the workers are gone
     if strict and result.rejected:
         raise StrictModeFailure(f"{result.rejected} input(s) rejected and --strict was given")
 
@@ -385,6 +387,7 @@ def _print_error(exc: BaseException, debug: bool, message: str, hint: str | None
 
 
 _STANDALONE = False  # set by main(): this process runs one command and exits
+_EXIT_NOW = False  # set by a command that leaves nothing to clean up: skip the interpreter's teardown
 
 
 def _owns_process() -> bool:
@@ -401,10 +404,17 @@ def main() -> None:
     _STANDALONE = True
     debug = os.environ.get("DATASET_TOOLS_DEBUG", "") not in ("", "0")
     try:
-        app()  # standalone: typer/click handle --help and usage errors (exit 2) themselves
-    except DatasetToolsError as exc:
-        _print_error(exc, debug, str(exc), exc.hint)
-        sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
-    except Exception as exc:  # a bug or a broken environment: still one line unless debugging
-        _print_error(exc, debug, f"unexpected {type(exc).__name__}: {exc}", "set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.")
-        sys.exit(1)
+        try:
+            app()  # standalone: typer/click handle --help and usage errors (exit 2) themselves
+        except DatasetToolsError as exc:
+            _print_error(exc, debug, str(exc), exc.hint)
+            sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
+        except Exception as exc:  # a bug or a broken environment: still one line unless debugging
+            _print_error(exc, debug, f"unexpected {type(exc).__name__}: {exc}", "set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.")
+            sys.exit(1)
+    except SystemExit as exc:
+        if _EXIT_NOW:
+            from dataset_tools.runtime import exit_now
+
+            exit_now(exc.code)
+        raise

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,14 +63,19 @@ class RawSource:
         with fsspec.open(f"{self.root.rstrip('/')}/{path}", "rb") as handle:
             return handle.read()
 
-    def list(self) -> pa.Table:
+    def list(self, meanwhile: Callable[[], None] | None = None) -> pa.Table:
         """Every regular file under the root (recursively, hidden files included), sorted by path.
+
+        `meanwhile`, if given, is called once while the listing runs (a local folder is walked
+        by a child process): work of the caller's that does not depend on it, such as imports.
 
         Raises:
             InputNotFound: the root does not exist or is not a folder.
         """
         if self.is_local:
-            return _list_local_in_child(self.local_root)
+            return _list_local_in_child(self.local_root, meanwhile)
+        if meanwhile is not None:
+            meanwhile()
         return _list_fsspec(self.root)
 
 
@@ -81,16 +86,20 @@ def source_for(raw: str | Path) -> RawSource:
     return RawSource(str(Path(text.removeprefix("file://")).resolve()))
 
 
-def _list_local_in_child(root: Path) -> pa.Table:
+def _list_local_in_child(root: Path, meanwhile: Callable[[], None] | None = None) -> pa.Table:
     """`_list_local`, run in a forked child process that sends the table back as an Arrow
     stream. Walking a million files leaves tens of megabytes of freed-but-fragmented Python
     objects behind; in a child they go when it exits, and this process receives only the
-    Arrow buffers. Where fork is not available, the listing runs here."""
+    Arrow buffers. `meanwhile()` runs here while the child walks (it is called after the fork,
+    so a thread or lock it takes is not half-copied into the child). Where fork is not
+    available, the listing runs here, after `meanwhile()`."""
     import multiprocessing
 
     if not root.is_dir():
         raise InputNotFound(f"raw folder {root} does not exist", hint="Pass --raw DIR, or create raw/ with the collected files.")
     if "fork" not in multiprocessing.get_all_start_methods():
+        if meanwhile is not None:
+            meanwhile()
         return _list_local(root)
     context = multiprocessing.get_context("fork")
     read_end, write_end = os.pipe()
@@ -100,6 +109,10 @@ def _list_local_in_child(root: Path) -> pa.Table:
     table = None
     try:
         with os.fdopen(read_end, "rb") as pipe:
+            if meanwhile is not None:
+                # The child sends nothing until it has walked and stat'ed every file, so the
+                # pipe does not fill (and the child does not wait) while this runs.
+                meanwhile()
             table = pa.ipc.open_stream(pa.PythonFile(pipe, mode="r")).read_all()
     except (pa.ArrowInvalid, OSError):
         table = None  # the child failed or died (killed, out of memory): list here, where an error can surface

@@ -3,6 +3,7 @@ stat calls are split between processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +55,12 @@ def test_the_listing_child_sends_the_same_table(tree):
     assert _rows(source_for(tree).list()) == _expected(tree)
 
 
+def test_work_given_to_do_meanwhile_runs_once_while_the_child_lists(tree):
+    calls = []
+    assert _rows(source_for(tree).list(meanwhile=lambda: calls.append(os.getpid()))) == _expected(tree)
+    assert calls == [os.getpid()]  # in this process, not the child
+
+
 def test_a_file_removed_while_listing_is_not_an_input(tree, monkeypatch):
     real_stat = os.stat
 
@@ -80,27 +87,32 @@ def test_a_file_name_that_is_not_utf8_is_named_in_one_clear_error(tmp_path):
 
 def test_the_build_command_process_settings_leave_the_bytes_unchanged(tmp_path, project):
     """The console command keeps pyarrow from importing pandas (a tenth of an incremental
-    build) and takes Arrow's memory from jemalloc; its output must equal a build in a process
-    where pandas is loaded and the default pool is in use."""
+    build), takes Arrow's memory from jemalloc and ends without the interpreter's teardown; its
+    output must equal a build in a process where pandas is loaded and the default pool is in use."""
     generate.generate_corpus(str(project / "raw"), 300, seed=3, workers=1)
     script = textwrap.dedent(
         """
         import sys
+        from dataset_tools import runtime
+
+        def exit_now(code, real=runtime.exit_now):
+            print("PANDAS", "pandas" in sys.modules)
+            import pyarrow as pa
+            print("POOL", pa.default_memory_pool().backend_name)
+            real(code)
+
+        runtime.exit_now = exit_now
         from dataset_tools.__main__ import main
         sys.argv = ["dataset-tools", "build", "--out", sys.argv[1], "--no-cache", "--workers", "2", "--json"]
-        try:
-            main()
-        except SystemExit as exc:
-            assert not exc.code, exc.code
-        print("PANDAS", "pandas" in sys.modules)
-        import pyarrow as pa
-        print("POOL", pa.default_memory_pool().backend_name)
+        main()
+        print("the build command returned instead of ending the process")
         """
     )
     with_cli = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "cli")], cwd=project, capture_output=True, text=True, check=True
     )
-    assert "PANDAS False" in with_cli.stdout
+    assert "PANDAS False" in with_cli.stdout and "returned instead" not in with_cli.stdout
+    assert json.loads(with_cli.stdout[: with_cli.stdout.index("PANDAS")])["rows"] > 0  # printed before the fast exit
     if sys.platform.startswith("linux") and "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         assert "POOL jemalloc" in with_cli.stdout
     library = textwrap.dedent(
