@@ -38,7 +38,7 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dataset_tools.build import FILES_SCHEMA, shard_name, write_manifest, write_parquet  # noqa: E402
+from dataset_tools.build import shard_name, write_manifest, write_parquet  # noqa: E402
 from dataset_tools.card import write_card_files  # noqa: E402
 from dataset_tools.config import load_settings  # noqa: E402
 from dataset_tools.schema import load_table_schema  # noqa: E402
@@ -117,7 +117,7 @@ def generate(folder: Path, rows: int, shards: int, seed: int = 7) -> None:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         written.append({"path": name, "rows": count, "sha256": digest, "bytes": path.stat().st_size})
     write_card_files(folder, settings, schema, settings.version)
-    write_manifest(folder / "manifest.json", folder, FILES_SCHEMA.empty_table(), written, schema, settings.version)
+    write_manifest(folder / "manifest.json", folder, written, schema, settings.version)
 
 
 _PEAK = """

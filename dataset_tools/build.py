@@ -37,6 +37,7 @@ import os
 import shutil
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools import __version__
-from dataset_tools.fileio import json_lines, sha256_file, write_json_listing_lines
+from dataset_tools.fileio import join_json_listing, json_lines, sha256_file, write_json_listing_items, write_json_listing_lines
 from dataset_tools.cache import BuildCache, CacheState, process_alive
 from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
@@ -977,6 +978,69 @@ def _build_into(
 
     def files() -> Iterator[pa.RecordBatch]:
         return _ipc_batches(cache.path(files_name))
+
+    # manifest.json's list of inputs depends on the file table alone: a thread writes it to a
+    # scratch file while the report and the card are made (Arrow compute and file writes let go
+    # of the GIL), and it is joined under the manifest's head at the end. Nothing forks from
+    # here on (the workers are gone), so no child can inherit the thread's locks half-held.
+    inputs_part = staging / ".manifest-inputs.part"  # a dot file: not listed, removed below
+    background = ThreadPoolExecutor(max_workers=1)
+    try:
+        inputs_written = background.submit(write_json_listing_items, inputs_part, manifest_input_lines(files))
+        summary, shards, losers, buckets = _report_and_card(
+            staging, files, results, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch
+        )
+        any_inputs = inputs_written.result()
+    finally:
+        background.shutdown(wait=True)
+    write_manifest(staging / MANIFEST_FILE, staging, shards, schema, version, inputs=(inputs_part, any_inputs))
+    inputs_part.unlink()
+    watch.lap("manifest")
+
+    state = CacheState(
+        key=key,
+        generation=generation,
+        files=files_name,
+        losers=cache.write_table(f"losers-{generation}.arrow", losers),
+        buckets=buckets,
+        shards={"out": str(out), "count": count, "items": [{"name": s["path"], **{k: s[k] for k in ("rows", "sha256", "bytes")}} for s in shards]},
+    )
+    counts = summary["counts"]
+    result = BuildResult(
+        out=staging,
+        version=version,
+        inputs=counts["inputs"],
+        rows=counts["rows"],
+        duplicates=counts["duplicates"],
+        superseded=counts["superseded"],
+        rejected=counts["rejected"],
+        rejects_by_reason=summary["rejects_by_reason"],
+        shards=shards,
+        output_bytes=sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.relative_to(staging).as_posix().startswith(".")),
+        parsed=parsed,
+        shards_written=len(results),
+        language_sources=summary["language_sources"],
+    )
+    return result, state
+
+
+def _report_and_card(
+    staging: Path,
+    files: Callable[[], Iterator[pa.RecordBatch]],
+    results: list[_ShardResult],
+    reused: list[dict],
+    plans: list,
+    buckets: dict[int, list[Ref]],
+    previous: CacheState | None,
+    cache: BuildCache,
+    settings: Settings,
+    schema: TableSchema,
+    version: str,
+    card_cache: Path,
+    watch: Stopwatch,
+) -> tuple[dict, list[dict], pa.Table, dict[int, list[Ref]]]:
+    """report.json and the card files; returns the report's summary, the shards, the losers
+    (duplicates and superseded versions) and the buckets' refs to keep in the cache."""
     # A bucket without rows has no refs; a bucket this build rewrote must have its file (the
     # other refs were checked when they were made: a stat per ref would cost more than all this).
     rewritten_files = {new for _, plan in plans for _, _, _, new in plan if new}
@@ -1011,34 +1075,7 @@ def _build_into(
         staging, settings, schema, version, cache=card_cache, shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary
     )
     watch.lap("card")
-    write_manifest(staging / MANIFEST_FILE, staging, files, shards, schema, version)
-    watch.lap("manifest")
-
-    state = CacheState(
-        key=key,
-        generation=generation,
-        files=files_name,
-        losers=cache.write_table(f"losers-{generation}.arrow", losers),
-        buckets=buckets,
-        shards={"out": str(out), "count": count, "items": [{"name": s["path"], **{k: s[k] for k in ("rows", "sha256", "bytes")}} for s in shards]},
-    )
-    counts = summary["counts"]
-    result = BuildResult(
-        out=staging,
-        version=version,
-        inputs=counts["inputs"],
-        rows=counts["rows"],
-        duplicates=counts["duplicates"],
-        superseded=counts["superseded"],
-        rejected=counts["rejected"],
-        rejects_by_reason=summary["rejects_by_reason"],
-        shards=shards,
-        output_bytes=sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.relative_to(staging).as_posix().startswith(".")),
-        parsed=parsed,
-        shards_written=len(results),
-        language_sources=summary["language_sources"],
-    )
-    return result, state
+    return summary, shards, losers, buckets
 
 
 def release_memory() -> None:
@@ -1178,10 +1215,19 @@ def write_report(path: Path, files: Callable[[], Iterable[pa.RecordBatch]], lose
 
 
 def write_manifest(
-    path: Path, folder: Path, files: Callable[[], Iterable[pa.RecordBatch]], shards: list[dict], schema: TableSchema, version: str
+    path: Path,
+    folder: Path,
+    shards: list[dict],
+    schema: TableSchema,
+    version: str,
+    *,
+    files: Callable[[], Iterable[pa.RecordBatch]] | None = None,
+    inputs: tuple[Path, bool] | None = None,
 ) -> None:
     """Write manifest.json: versions, what came out (SHA-256, rows, bytes), then what went in
-    (path, size, SHA-256 of every raw file, a line each; `files()` yields them batch by batch)."""
+    (path, size, SHA-256 of every raw file, a line each). The inputs come from `files()`, which
+    yields the file table batch by batch, or ready-written: `inputs` is (the file
+    `write_json_listing_items` wrote from `manifest_input_lines`, whether it has any item)."""
     data_paths = {s["path"] for s in shards}
     others = sorted(
         rel
@@ -1197,22 +1243,26 @@ def write_manifest(
         "data_files": shards,
         "files": [{"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size} for rel in others],
     }
+    if inputs is not None:
+        join_json_listing(path, head, "inputs", *inputs)
+    else:
+        write_json_listing_lines(path, head, "inputs", manifest_input_lines(files or (lambda: iter(()))))
 
-    def lines() -> Iterator[pa.Array]:
-        for part in files():
 
-            def slow(rows: list[int], part: pa.RecordBatch = part) -> list[bytes]:
-                picked = part.take(pa.array(rows, pa.int64()))
-                values = zip(*(picked.column(c).to_pylist() for c in ("path", "size", "sha256")))
-                return [orjson.dumps({"path": p, "size": size, "sha256": sha}) for p, size, sha in values]
+def manifest_input_lines(files: Callable[[], Iterable[pa.RecordBatch]]) -> Iterator[pa.Array]:
+    """manifest.json's `inputs` lines, {"path", "size", "sha256"} per raw file, batch by batch."""
+    for part in files():
 
-            yield json_lines(
-                [("path", part.column("path")), ("size", part.column("size")), ("sha256", part.column("sha256"))],
-                slow,
-                verbatim=frozenset({"sha256"}),
-            )
+        def slow(rows: list[int], part: pa.RecordBatch = part) -> list[bytes]:
+            picked = part.take(pa.array(rows, pa.int64()))
+            values = zip(*(picked.column(c).to_pylist() for c in ("path", "size", "sha256")))
+            return [orjson.dumps({"path": p, "size": size, "sha256": sha}) for p, size, sha in values]
 
-    write_json_listing_lines(path, head, "inputs", lines())
+        yield json_lines(
+            [("path", part.column("path")), ("size", part.column("size")), ("sha256", part.column("sha256"))],
+            slow,
+            verbatim=frozenset({"sha256"}),
+        )
 
 
 def _swap_in(staging: Path, out: Path) -> None:

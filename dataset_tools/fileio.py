@@ -8,8 +8,10 @@ at a million inputs.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 import pyarrow as pa
@@ -100,20 +102,49 @@ def write_json_listing_lines(path: Path | str, head: dict, key: str, lines: Iter
     (string arrays, one JSON object per row, as `json_lines` makes them), written buffer by
     buffer: the head is indented as `write_json` does, and each item is one line. A report or
     manifest of a million files is written without holding it in memory, and diffs line by line."""
-    head_text = orjson.dumps(head, option=orjson.OPT_INDENT_2) if head else b"{}"
     with open(path, "wb") as handle:
-        handle.write(head_text[:-1].rstrip() + (b",\n" if head else b"\n"))
-        handle.write(b'  "' + key.encode() + b'": [')
-        first = True
-        for array in lines:
-            if len(array) == 0:
-                continue
-            joined = pc.binary_join_element_wise(",\n    ", array, "")
-            data = _string_data(joined)
-            handle.write(b"\n    " if first else b",\n    ")
-            handle.write(data[len(b",\n    ") :])  # the first line's separator is the one just written
-            first = False
-        handle.write(b"]\n}\n" if first else b"\n  ]\n}\n")
+        _write_listing_head(handle, head, key)
+        _write_listing_tail(handle, _write_listing_items(handle, lines))
+
+
+def write_json_listing_items(path: Path | str, lines: Iterable[pa.Array]) -> bool:
+    """Write only the items part of `write_json_listing_lines` (the lines, with their
+    separators) to `path`, for `join_json_listing` to put under a head that is not known yet.
+    Returns whether there was any item."""
+    with open(path, "wb") as handle:
+        return _write_listing_items(handle, lines)
+
+
+def join_json_listing(path: Path | str, head: dict, key: str, items: Path | str, any_items: bool) -> None:
+    """Write what `write_json_listing_lines` would, from the head and the items part that
+    `write_json_listing_items` wrote to the file `items` (which returned `any_items`)."""
+    with open(path, "wb") as handle, open(items, "rb") as source:
+        _write_listing_head(handle, head, key)
+        shutil.copyfileobj(source, handle, 1 << 20)
+        _write_listing_tail(handle, any_items)
+
+
+def _write_listing_head(handle: BinaryIO, head: dict, key: str) -> None:
+    head_text = orjson.dumps(head, option=orjson.OPT_INDENT_2) if head else b"{}"
+    handle.write(head_text[:-1].rstrip() + (b",\n" if head else b"\n"))
+    handle.write(b'  "' + key.encode() + b'": [')
+
+
+def _write_listing_items(handle: BinaryIO, lines: Iterable[pa.Array]) -> bool:
+    first = True
+    for array in lines:
+        if len(array) == 0:
+            continue
+        joined = pc.binary_join_element_wise(",\n    ", array, "")
+        data = _string_data(joined)
+        handle.write(b"\n    " if first else b",\n    ")
+        handle.write(data[len(b",\n    ") :])  # the first line's separator is the one just written
+        first = False
+    return not first
+
+
+def _write_listing_tail(handle: BinaryIO, any_items: bool) -> None:
+    handle.write(b"\n  ]\n}\n" if any_items else b"]\n}\n")
 
 
 def _string_data(array: pa.Array) -> memoryview:
