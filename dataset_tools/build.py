@@ -72,6 +72,10 @@ CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
 SORT_SLICE = 1024  # rows taken at a time, in id order, from a bucket being written
 BATCH_FILES = 512  # a map task turns its parsed articles into a record batch this often
 MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
+# A bucket of more runs than this is merged a group of runs at a time into larger runs on disk,
+# which the final merge reads a batch at a time (see _SpilledRuns).
+GROUP_RUNS = 64
+RUN_BATCH_ROWS = 64  # rows per record batch of such a merged run
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
 
 Progress = Callable[[str, int, int], None]
@@ -450,17 +454,17 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
         pending: list[pa.Table] = []
         pending_bytes = pending_rows = 0
         for job in jobs:
-            table = _bucket_rows(job, arrow, Path(cache_root), readers)
-            drop, lost = duplicate_rows(table, job.bucket)
+            runs = _bucket_runs(job, arrow, Path(cache_root), readers)
+            drop, lost = duplicate_rows(runs.meta, job.bucket)
             losers.append(lost)
             compact = sink = None
             if job.new is not None:
                 # The rewritten bucket: written as it merges, so it is one sorted run, in slices.
                 sink = pa.OSFile(str(Path(cache_root) / (job.new + ".tmp")), "wb")
-                compact = pa.ipc.new_file(sink, table.schema)
+                compact = pa.ipc.new_file(sink, runs.schema)
             # The bucket's rows in id order, merged from its sorted runs a slice at a time: memory
-            # holds the runs once, and never a sorted (or concatenated) copy of the bucket.
-            for merged in _merged_slices(table):
+            # holds the runs once at most, and never a sorted (or concatenated) copy of the bucket.
+            for merged in _merged_slices(runs):
                 if compact is not None:
                     compact.write_table(merged.table)  # every row (losers too), in id order
                 part = merged.table
@@ -484,7 +488,8 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
                 compact.close()
                 sink.close()
                 os.replace(Path(cache_root) / (job.new + ".tmp"), Path(cache_root) / job.new)
-            del table
+            runs.close()
+            del runs
             release_memory()  # buckets grow with the corpus: do not let freed ones pile up
         if pending:
             _flush(writer, pending)
@@ -502,24 +507,102 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
 @dataclass(slots=True)
 class _Merged:
     table: pa.Table  # rows in id order (ties in the order of the runs, then of the rows)
-    rows: list[int]  # each row's index in the bucket table (as duplicate_rows numbers them)
+    rows: list[int]  # each row's index in the bucket (its runs end to end, as `meta` has them)
 
 
-def _merged_slices(table: pa.Table) -> Iterator[_Merged]:
-    """The rows of `table` in id order, a slice of at most SORT_SLICE rows and about
-    ROW_GROUP_BYTES at a time. Each record batch of `table` must be sorted by id (a run, as the
-    map tasks and the bucket rewrites write them): a slice of the merged order then takes a
-    contiguous range of every run, so it is cut from the runs without copying them whole
+class _TableRuns:
+    """A bucket's runs held in memory: the record batches of `table`, each sorted by id."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.schema = table.schema
+        self.batches = [batch for batch in table.to_batches() if batch.num_rows]
+        self.lengths = np.array([batch.num_rows for batch in self.batches], np.int64)
+        self.meta = pa.Table.from_batches(self.batches, schema=table.schema)  # every column; rows numbered as merged
+        self.ids = self.meta.column("id")
+        self.sizes = _row_sizes(self.meta)
+
+    def fetch(self, run: int, first: int, count: int) -> pa.Table:
+        return pa.Table.from_batches([self.batches[run].slice(first, count)], schema=self.schema)
+
+    def close(self) -> None:
+        self.batches = []
+
+
+class _SpilledRuns:
+    """A bucket of more runs than GROUP_RUNS (a cold build of a large corpus: one tiny run per
+    map task, and a bucket that grows with the corpus), merged without holding it: its runs are
+    merged GROUP_RUNS at a time into larger sorted runs, written to files in record batches of
+    RUN_BATCH_ROWS rows; the final merge keeps only each row's id, size and the columns that
+    decide duplicates, and reads the rows back a slice at a time. A reduce task then holds a
+    group of runs or a slice, whatever the corpus size."""
+
+    META = ("id", "source_file", "source_sha256", "published_at", "modified_at")
+
+    def __init__(self, folder: Path, prefix: str, schema: pa.Schema) -> None:
+        self.folder, self.prefix, self.schema = folder, prefix, schema
+        self.paths: list[Path] = []
+        self.starts: list[np.ndarray] = []  # per run: the first row of each of its record batches
+        self.readers: list[pa.ipc.RecordBatchFileReader] = []
+        self._meta: list[pa.Table] = []
+        self._sizes: list[np.ndarray] = []
+
+    def add_group(self, group: pa.Table) -> None:
+        """Merge one group of runs (the record batches of `group`) into a run on disk."""
+        path = self.folder / f"{self.prefix}-{len(self.paths)}.arrow"
+        self.paths.append(path)
+        counts: list[int] = []
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, self.schema) as writer:
+            for merged in _merged_slices(_TableRuns(group)):
+                for batch in merged.table.to_batches(max_chunksize=RUN_BATCH_ROWS):
+                    writer.write_batch(batch)
+                    counts.append(batch.num_rows)
+                self._meta.append(merged.table.select(list(self.META)))
+                self._sizes.append(_row_sizes(merged.table))
+        self.starts.append(np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]))
+        self.readers.append(pa.ipc.open_file(pa.OSFile(str(path))))
+
+    def finish(self) -> _SpilledRuns:
+        self.lengths = np.array([starts[-1] for starts in self.starts], np.int64)
+        meta_schema = pa.schema([self.schema.field(name) for name in self.META])
+        self.meta = pa.Table.from_batches(
+            [batch for table in self._meta for batch in table.to_batches()], schema=meta_schema
+        ).combine_chunks()
+        self._meta = []
+        self.ids = self.meta.column("id")
+        self.sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, np.int64)
+        return self
+
+    def fetch(self, run: int, first: int, count: int) -> pa.Table:
+        starts, reader = self.starts[run], self.readers[run]
+        begin = int(np.searchsorted(starts, first, side="right")) - 1
+        end = int(np.searchsorted(starts, first + count, side="left"))
+        batches = [reader.get_batch(i) for i in range(begin, end)]
+        return pa.Table.from_batches(batches, schema=self.schema).slice(first - int(starts[begin]), count)
+
+    def close(self) -> None:
+        self.readers = []
+        for path in self.paths:
+            path.unlink(missing_ok=True)
+
+
+def _row_sizes(table: pa.Table) -> np.ndarray:
+    """Each row's approximate bytes (its body, plus 1 KiB for the rest), as slices count them."""
+    return pc.add(pc.binary_length(table.column("body")), 1024).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merged]:
+    """The rows of a bucket's runs in id order, a slice of at most SORT_SLICE rows and about
+    ROW_GROUP_BYTES at a time. Every run must be sorted by id (the map tasks and the bucket
+    rewrites write them so; a table's record batches are its runs): a slice of the merged order
+    then takes a contiguous range of every run, fetched from the run without copying it whole
     (Arrow's take on a many-chunked string column would concatenate the column first)."""
-    runs = [batch for batch in table.to_batches() if batch.num_rows]
-    if not runs:
+    if isinstance(runs, pa.Table):
+        runs = _TableRuns(runs)
+    if not len(runs.lengths) or not runs.lengths.sum():
         return
-    lengths = np.array([run.num_rows for run in runs], np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
-    merged = pa.Table.from_batches(runs, schema=table.schema)
-    order = pc.sort_indices(merged.column("id")).to_numpy().astype(np.int64)  # stable: ties keep run order
-    sizes = pc.add(pc.binary_length(merged.column("body")), 1024).to_numpy(zero_copy_only=False)[order]
-    del merged
+    offsets = np.concatenate([[0], np.cumsum(runs.lengths)])
+    order = pc.sort_indices(runs.ids).to_numpy().astype(np.int64)  # stable: ties keep run order
+    sizes = runs.sizes[order]
     for start, stop in _bounds(pa.array(sizes), SORT_SLICE, ROW_GROUP_BYTES):
         rows = order[start:stop]
         ascending = np.sort(rows)
@@ -528,20 +611,21 @@ def _merged_slices(table: pa.Table) -> Iterator[_Merged]:
         taken = np.nonzero(cuts[1:] > cuts[:-1])[0]  # the runs this slice takes rows from
         lo = cuts[taken]
         first = ascending[lo] - offsets[taken]  # where in its run each run's part begins
-        parts = [runs[r].slice(f, n) for r, f, n in zip(taken.tolist(), first.tolist(), (cuts[taken + 1] - lo).tolist())]
+        parts = [runs.fetch(r, f, n) for r, f, n in zip(taken.tolist(), first.tolist(), (cuts[taken + 1] - lo).tolist())]
         # Row g of run r sits at g - offsets[r] - first[r] + lo[r] in the concatenated parts.
-        shift = np.zeros(len(runs), np.int64)
+        shift = np.zeros(len(runs.lengths), np.int64)
         shift[taken] = lo - first - offsets[taken]
         positions = rows + shift[np.searchsorted(offsets, rows, side="right") - 1]
-        piece = pa.Table.from_batches(parts, schema=table.schema).take(pa.array(positions, pa.int64()))
+        piece = pa.concat_tables(parts).take(pa.array(positions, pa.int64()))
         yield _Merged(piece, rows.tolist())
 
 
-def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -> pa.Table:
-    """The bucket's rows, each record batch a run sorted by id."""
+def _bucket_runs(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -> _TableRuns | _SpilledRuns:
+    """The bucket's runs (each sorted by id), cached rows of stale files left out: in memory, or
+    merged in groups onto disk when there are more than GROUP_RUNS refs."""
     relaxed = spill_schema(arrow)
 
-    def read(refs: list[Ref]) -> pa.Table:
+    def read(refs: list[Ref], drop: list[str]) -> pa.Table:
         batches = []
         for name, index in refs:
             if name not in readers:
@@ -552,12 +636,26 @@ def _bucket_rows(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -
                 batches.extend(reader.get_batch(i) for i in range(reader.num_record_batches))
             else:
                 batches.append(reader.get_batch(index))
-        return pa.Table.from_batches(batches, schema=relaxed)
+        table = pa.Table.from_batches(batches, schema=relaxed)
+        if drop and table.num_rows:
+            table = table.filter(pc.invert(pc.is_in(table.column("source_file"), pa.array(drop, pa.string()))))
+        return table
 
-    cached = read(job.refs[: job.cached])
-    if job.drop and cached.num_rows:
-        cached = cached.filter(pc.invert(pc.is_in(cached.column("source_file"), pa.array(job.drop, pa.string()))))
-    return pa.concat_tables([cached, read(job.refs[job.cached :])])
+    def rows(start: int, stop: int) -> pa.Table:
+        # refs[start:stop], the cached ones (before job.cached) without the stale files' rows
+        split = min(max(job.cached, start), stop)
+        return pa.concat_tables([read(job.refs[start:split], job.drop), read(job.refs[split:stop], [])])
+
+    if len(job.refs) <= GROUP_RUNS:
+        return _TableRuns(rows(0, len(job.refs)))
+    spilled = _SpilledRuns(root / "chunks", f"merge-{os.getpid()}-{job.bucket:03d}", relaxed)
+    try:
+        for start in range(0, len(job.refs), GROUP_RUNS):
+            spilled.add_group(rows(start, min(start + GROUP_RUNS, len(job.refs))))
+        return spilled.finish()
+    except BaseException:
+        spilled.close()
+        raise
 
 
 def _flush(writer: pq.ParquetWriter, parts: list[pa.Table]) -> None:

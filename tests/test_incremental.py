@@ -152,3 +152,29 @@ def test_a_bucket_compacted_from_many_chunks_keeps_all_its_rows(settings, projec
     assert clean.rows == 40
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
+
+
+def test_a_bucket_merged_in_groups_on_disk_gives_the_same_bytes(settings, project, tmp_path, monkeypatch):
+    """A bucket of more runs than GROUP_RUNS (a cold build of a large corpus) is merged a group
+    of runs at a time into runs on disk, read back a slice at a time: the dataset, duplicates
+    and superseded versions included, must be byte for byte the one the in-memory merge writes."""
+    from dataset_tools import build as build_module
+    from dataset_tools.readers.common import article_id
+
+    raw = project / "raw"
+    numbers = [n for n in range(20000) if build_module.bucket_of(article_id(_story(n).split("\n", 1)[0])) == 7][:40]
+    for n in numbers:
+        write_raw(raw, f"{n:05d}_{n:016x}.txt", _story(n))
+    write_raw(raw, "99998_copy.txt", _story(numbers[3]))  # a byte-identical duplicate
+    write_raw(raw, "99999_update.txt", _story(numbers[4], lead="RIVERTON (Example Wire) - An updated lead."))
+    os.utime(raw / "99999_update.txt", (2_000_000_000, 2_000_000_000))  # the later version
+    settings = dataclasses.replace(settings, shard_rows=20)
+    monkeypatch.setattr(build_module, "SORT_SLICE", 5)  # slices that start inside runs and their batches
+
+    in_memory = build_dataset(settings, out=tmp_path / "memory", use_cache=False, workers=1)
+    monkeypatch.setattr(build_module, "GROUP_RUNS", 1)  # every bucket of two runs or more spills
+    monkeypatch.setattr(build_module, "RUN_BATCH_ROWS", 3)
+    spilled = build_dataset(settings, out=tmp_path / "spilled", use_cache=False, workers=1)
+    assert (spilled.rows, spilled.duplicates, spilled.superseded) == (in_memory.rows, in_memory.duplicates, in_memory.superseded) == (40, 1, 1)
+    assert _digest(tmp_path / "spilled") == _digest(tmp_path / "memory")
+    assert not list(tmp_path.rglob("merge-*"))  # the group runs are deleted once merged

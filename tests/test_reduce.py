@@ -53,3 +53,45 @@ def test_merged_slices_are_the_bucket_in_stable_id_order(run_rows, slice_rows, s
 
 def test_an_empty_bucket_has_no_slices():
     assert list(build._merged_slices(_table([[], []]))) == []
+
+
+FULL = pa.schema(
+    [("id", pa.string()), ("body", pa.string()), ("source_file", pa.string()), ("source_sha256", pa.string()),
+     ("published_at", pa.timestamp("s", tz="UTC")), ("modified_at", pa.timestamp("s", tz="UTC"))]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(runs, st.integers(min_value=1, max_value=4), st.integers(min_value=1, max_value=5), st.integers(min_value=1, max_value=7))
+def test_runs_merged_in_groups_on_disk_give_the_same_slices(tmp_path_factory, run_rows, group, batch_rows, slice_rows):
+    narrow = _table(run_rows)
+    n = narrow.num_rows
+    table = pa.Table.from_batches(
+        [
+            pa.record_batch(
+                [*batch.columns, pa.array([f"{i:064x}" for i in range(len(batch))]), pa.nulls(len(batch), FULL.field(4).type),
+                 pa.nulls(len(batch), FULL.field(5).type)],
+                schema=FULL,
+            )
+            for batch in narrow.to_batches()
+        ],
+        schema=FULL,
+    )
+    old = build.SORT_SLICE, build.RUN_BATCH_ROWS
+    build.SORT_SLICE, build.RUN_BATCH_ROWS = slice_rows, batch_rows
+    spilled = build._SpilledRuns(tmp_path_factory.mktemp("runs"), "t", FULL)
+    try:
+        batches = table.to_batches()
+        for start in range(0, len(batches), group):
+            spilled.add_group(pa.Table.from_batches(batches[start : start + group], schema=FULL))
+        spilled.finish()
+        from_disk = list(build._merged_slices(spilled))
+        in_memory = list(build._merged_slices(table))
+    finally:
+        build.SORT_SLICE, build.RUN_BATCH_ROWS = old
+        spilled.close()
+    assert [p.table.to_pylist() for p in from_disk] == [p.table.to_pylist() for p in in_memory]
+    assert sum(p.table.num_rows for p in from_disk) == n
+    for piece in from_disk:  # rows are numbered as the bucket's meta columns have them
+        assert spilled.meta.take(pa.array(piece.rows, pa.int64())).column("id").to_pylist() == piece.table.column("id").to_pylist()
+    assert not any(spilled.folder.iterdir())  # its files are gone once closed
