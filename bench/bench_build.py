@@ -41,11 +41,11 @@ sys.path.insert(0, str(REPO))
 from bench import generate  # noqa: E402
 
 
-def tree_memory(pid: int) -> tuple[int, int]:
+def tree_memory(pid: int, parts: list | None = None) -> tuple[int, int]:
     """(RSS, PSS) in bytes, summed over a process and all its descendants. RSS counts pages
     shared between the processes (forked workers share most of their parent's) once per
     process; PSS splits each shared page between its sharers, so its sum is the tree's real
-    footprint."""
+    footprint. `parts`, if given, receives each process's PSS (the command's own first)."""
     rss = pss = 0
     stack = [pid]
     seen = set()
@@ -61,6 +61,8 @@ def tree_memory(pid: int) -> tuple[int, int]:
                         rss += int(line.split()[1]) * 1024
                     elif line.startswith("Pss:"):
                         pss += int(line.split()[1]) * 1024
+                        if parts is not None:
+                            parts.append(int(line.split()[1]) * 1024)
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as handle:
                     stack.extend(int(child) for child in handle.read().split())
@@ -72,8 +74,12 @@ def tree_memory(pid: int) -> tuple[int, int]:
 SAMPLE_SECONDS = 0.1
 
 
+PEAK_PARTS: list[int] = []  # each process's PSS at the last measured command's peak
+
+
 def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, tuple[int, int], str]:
-    """Run a command; return (seconds, (peak RSS, peak PSS) of its process tree, stdout)."""
+    """Run a command; return (seconds, (peak RSS, peak PSS) of its process tree, stdout).
+    PEAK_PARTS gets each process's PSS at the moment of the peak PSS."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
     peak = [0, 0]
@@ -81,7 +87,10 @@ def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None) ->
 
     def sample() -> None:
         while not stop.is_set():
-            rss, pss = tree_memory(proc.pid)
+            parts: list[int] = []
+            rss, pss = tree_memory(proc.pid, parts)
+            if pss > peak[1]:
+                PEAK_PARTS[:] = parts
             peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
             # Reading smaps_rollup costs the kernel real time for large processes: every 20 ms
             # it took a third of a core from the command measured on a 2-core machine.
@@ -277,6 +286,7 @@ def scales(sizes: list[int], workers: int, seed: int, root: Path) -> list[dict]:
             shutil.rmtree(work, ignore_errors=True)
         out.append(row(f"cold build, {n} articles", seconds, peak, n, summary["bytes"]))
         out[-1]["stages"] = json.loads(stdout).get("seconds", {})
+        out[-1]["peak_pss_mb_by_process"] = [round(p / 1e6) for p in PEAK_PARTS]
     return out
 
 
@@ -297,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         print_table(rows)
         for r in rows:
             print(f"{r['task']}: seconds by stage {r['stages']}")
+            print(f"{r['task']}: PSS MB by process at the peak (the command first) {r['peak_pss_mb_by_process']}")
         if len(rows) >= 2:
             growth = rows[-1]["peak_pss_mb"] / rows[0]["peak_pss_mb"] - 1
             print(f"\npeak memory (PSS) growth from {rows[0]['task']} to {rows[-1]['task']}: {growth:+.0%}")
