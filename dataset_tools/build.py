@@ -72,8 +72,10 @@ CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
 SORT_SLICE = 1024  # rows taken at a time, in id order, from a bucket being written
 BATCH_FILES = 512  # a map task turns its parsed articles into a record batch this often
 MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
-# A bucket of more runs than this is merged a group of runs at a time into larger runs on disk,
-# which the final merge reads a batch at a time (see _SpilledRuns).
+# A bucket of more than SPILL_ROWS rows (about 10 MB) in more than GROUP_RUNS runs is merged a
+# group of runs at a time into larger runs on disk, which the final merge reads a batch at a
+# time (see _SpilledRuns); a smaller one is merged in memory, which is faster.
+SPILL_ROWS = 2048
 GROUP_RUNS = 64
 RUN_BATCH_ROWS = 64  # rows per record batch of such a merged run
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
@@ -428,6 +430,7 @@ class _BucketJob:
     cached: int  # how many of `refs` are cached (the rest were parsed by this build)
     drop: list[str]  # paths whose cached rows are stale
     new: str | None  # write the merged rows here (relative to the cache); None: refs stay valid
+    rows: int = 0  # the bucket's articles, about (what decides whether it is merged in memory)
 
 
 @dataclass(slots=True)
@@ -529,8 +532,9 @@ class _TableRuns:
 
 
 class _SpilledRuns:
-    """A bucket of more runs than GROUP_RUNS (a cold build of a large corpus: one tiny run per
-    map task, and a bucket that grows with the corpus), merged without holding it: its runs are
+    """A bucket of more than SPILL_ROWS rows in more than GROUP_RUNS runs (a cold build of a
+    large corpus: one small run per map task, and a bucket that grows with the corpus), merged
+    without holding it: its runs are
     merged GROUP_RUNS at a time into larger sorted runs, written to files in record batches of
     RUN_BATCH_ROWS rows; the final merge keeps only each row's id, size and the columns that
     decide duplicates, and reads the rows back a slice at a time. A reduce task then holds a
@@ -622,7 +626,7 @@ def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merg
 
 def _bucket_runs(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -> _TableRuns | _SpilledRuns:
     """The bucket's runs (each sorted by id), cached rows of stale files left out: in memory, or
-    merged in groups onto disk when there are more than GROUP_RUNS refs."""
+    merged in groups onto disk when there are more than GROUP_RUNS refs and SPILL_ROWS rows."""
     relaxed = spill_schema(arrow)
 
     def read(refs: list[Ref], drop: list[str]) -> pa.Table:
@@ -646,7 +650,7 @@ def _bucket_runs(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -
         split = min(max(job.cached, start), stop)
         return pa.concat_tables([read(job.refs[start:split], job.drop), read(job.refs[split:stop], [])])
 
-    if len(job.refs) <= GROUP_RUNS:
+    if len(job.refs) <= GROUP_RUNS or job.rows <= SPILL_ROWS:
         return _TableRuns(rows(0, len(job.refs)))
     spilled = _SpilledRuns(root / "chunks", f"merge-{os.getpid()}-{job.bucket:03d}", relaxed)
     try:
@@ -1050,7 +1054,7 @@ def _build_into(
     card_cache = cache.folder / "card"
     reduce_tasks = (
         (
-            [_BucketJob(b, cached + new_refs.refs(b), len(cached), drop, new) for b, cached, drop, new in plan],
+            [_BucketJob(b, cached + new_refs.refs(b), len(cached), drop, new, int(bucket_rows[b])) for b, cached, drop, new in plan],
             str(cache.folder),
             str(staging / shard_name(index, count)),
             shard_name(index, count),

@@ -133,11 +133,16 @@ class BuildCache:
         self._lock.close()
 
 
+BATCH_ROWS = 32_768  # rows per record batch of a table the cache writes
+
+
 def write_ipc(path: Path, table: pa.Table) -> None:
-    """Write an Arrow IPC file via a temporary name, so a reader never sees half a file."""
+    """Write an Arrow IPC file via a temporary name, so a reader never sees half a file. Its
+    record batches hold at most BATCH_ROWS rows: the file table is read back a batch at a time
+    for report.json and manifest.json, and a batch is what their lines are built from."""
     tmp = path.with_name(path.name + ".tmp")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+        writer.write_table(table, max_chunksize=BATCH_ROWS)
     os.replace(tmp, path)
 
 

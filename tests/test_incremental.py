@@ -173,6 +173,7 @@ def test_a_bucket_merged_in_groups_on_disk_gives_the_same_bytes(settings, projec
 
     in_memory = build_dataset(settings, out=tmp_path / "memory", use_cache=False, workers=1)
     monkeypatch.setattr(build_module, "GROUP_RUNS", 1)  # every bucket of two runs or more spills
+    monkeypatch.setattr(build_module, "SPILL_ROWS", 0)
     monkeypatch.setattr(build_module, "RUN_BATCH_ROWS", 3)
     spilled = build_dataset(settings, out=tmp_path / "spilled", use_cache=False, workers=1)
     assert (spilled.rows, spilled.duplicates, spilled.superseded) == (in_memory.rows, in_memory.duplicates, in_memory.superseded) == (40, 1, 1)
