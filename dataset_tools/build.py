@@ -976,9 +976,6 @@ def _build_into(
             done += result.files.num_rows + len(result.unchanged)
             notify("parse", done, total)
     del tasks
-    # The reduce gets fresh workers: a parser worker's heap, after hundreds of tasks, keeps
-    # what it grew to; forked anew, the reduce starts from this process's pages.
-    runner.restart()
     release_memory()
     watch.lap("parse")
 

@@ -43,10 +43,6 @@ class LocalEngine:
             self._pool = ProcessPoolExecutor(max_workers=self.workers)
         yield from _windowed(self._pool.submit, fn, tasks, window or 4 * self.workers)
 
-    def restart(self) -> None:
-        """Let the worker processes go; the next `map_ordered` starts new ones."""
-        self.close()
-
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
@@ -84,9 +80,6 @@ class DaskEngine:
             return self.client.submit(func, *args, pure=False)
 
         yield from _windowed(submit, fn, tasks, window or 4 * self.workers)
-
-    def restart(self) -> None:
-        """Nothing: a cluster's workers are not this build's to restart."""
 
     def close(self) -> None:
         """Disconnect (and stop the LocalCluster, if this engine started one); safe to call twice."""
