@@ -534,11 +534,10 @@ class _TableRuns:
 class _SpilledRuns:
     """A bucket of more than SPILL_ROWS rows in more than GROUP_RUNS runs (a cold build of a
     large corpus: one small run per map task, and a bucket that grows with the corpus), merged
-    without holding it: its runs are
-    merged GROUP_RUNS at a time into larger sorted runs, written to files in record batches of
-    RUN_BATCH_ROWS rows; the final merge keeps only each row's id, size and the columns that
-    decide duplicates, and reads the rows back a slice at a time. A reduce task then holds a
-    group of runs or a slice, whatever the corpus size."""
+    without holding it: its runs are merged GROUP_RUNS at a time into larger sorted runs,
+    written to files in record batches of RUN_BATCH_ROWS rows; the final merge keeps only each
+    row's id, size and the columns that decide duplicates, and reads the rows back a slice at
+    a time. A reduce task then holds a group of runs or a slice, whatever the corpus size."""
 
     META = ("id", "source_file", "source_sha256", "published_at", "modified_at")
 
@@ -745,7 +744,7 @@ def _approx_bytes(table: pa.Table) -> int:
 
 
 def _row_group_bounds(table: pa.Table) -> Iterator[tuple[int, int]]:
-    return _bounds(pc.add(pc.binary_length(table.column("body")), 1024), ROW_GROUP_MAX_ROWS, ROW_GROUP_BYTES)
+    return _bounds(pa.array(_row_sizes(table)), ROW_GROUP_MAX_ROWS, ROW_GROUP_BYTES)
 
 
 def _bounds(sizes: pa.Array | pa.ChunkedArray, max_rows: int, max_bytes: int) -> Iterator[tuple[int, int]]:
