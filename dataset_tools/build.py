@@ -479,7 +479,7 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
                     continue
                 part = part.cast(arrow)
                 count_batch(stats, part)
-                size = _approx_bytes(part)
+                size = int(_row_sizes(part).sum())
                 if pending and (pending_bytes + size > ROW_GROUP_BYTES or pending_rows + part.num_rows > ROW_GROUP_MAX_ROWS):
                     _flush(writer, pending)
                     pending, pending_bytes, pending_rows = [], 0, 0
@@ -590,7 +590,8 @@ class _SpilledRuns:
 
 def _row_sizes(table: pa.Table) -> np.ndarray:
     """Each row's approximate bytes (its body, plus 1 KiB for the rest), as slices count them."""
-    return pc.add(pc.binary_length(table.column("body")), 1024).to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = pc.fill_null(pc.binary_length(table.column("body")), 0)
+    return pc.add(lengths, 1024).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merged]:
@@ -606,7 +607,7 @@ def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merg
     offsets = np.concatenate([[0], np.cumsum(runs.lengths)])
     order = pc.sort_indices(runs.ids).to_numpy().astype(np.int64)  # stable: ties keep run order
     sizes = runs.sizes[order]
-    for start, stop in _bounds(pa.array(sizes), SORT_SLICE, ROW_GROUP_BYTES):
+    for start, stop in _bounds(sizes, SORT_SLICE, ROW_GROUP_BYTES):
         rows = order[start:stop]
         ascending = np.sort(rows)
         # Where each run's rows begin and end in `ascending` (they are contiguous in the run).
@@ -739,25 +740,21 @@ def write_parquet(table: pa.Table, path: Path) -> None:
             writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
 
 
-def _approx_bytes(table: pa.Table) -> int:
-    return int(pc.sum(pc.binary_length(table.column("body"))).as_py() or 0) + 1024 * table.num_rows
-
-
 def _row_group_bounds(table: pa.Table) -> Iterator[tuple[int, int]]:
-    return _bounds(pa.array(_row_sizes(table)), ROW_GROUP_MAX_ROWS, ROW_GROUP_BYTES)
+    return _bounds(_row_sizes(table), ROW_GROUP_MAX_ROWS, ROW_GROUP_BYTES)
 
 
-def _bounds(sizes: pa.Array | pa.ChunkedArray, max_rows: int, max_bytes: int) -> Iterator[tuple[int, int]]:
+def _bounds(sizes: np.ndarray, max_rows: int, max_bytes: int) -> Iterator[tuple[int, int]]:
     """(start, stop) of consecutive runs of rows of at most `max_rows` rows and `max_bytes`
-    (by `sizes`, a row's approximate bytes), each holding at least one row."""
-    values = sizes.to_numpy(zero_copy_only=False) if len(sizes) else []
+    (by `sizes`, each row's approximate bytes), each holding at least one row."""
+    values = sizes.tolist()
     start, acc = 0, 0
     for i, size in enumerate(values):
         if i > start and (acc + size > max_bytes or i - start >= max_rows):
             yield start, i
             start, acc = i, 0
-        acc += int(size)
-    if len(values):
+        acc += size
+    if values:
         yield start, len(values)
 
 

@@ -107,16 +107,19 @@ def _list_local_in_child(root: Path, meanwhile: Callable[[], None] | None = None
     child.start()
     os.close(write_end)
     table = None
+    pipe = os.fdopen(read_end, "rb")
     try:
-        with os.fdopen(read_end, "rb") as pipe:
-            if meanwhile is not None:
-                # The child sends nothing until it has walked and stat'ed every file, so the
-                # pipe does not fill (and the child does not wait) while this runs.
-                meanwhile()
+        if meanwhile is not None:
+            # The child sends nothing until it has walked and stat'ed every file, so the pipe
+            # does not fill (and the child does not wait) while this runs. Its errors are its
+            # caller's: they are not taken for a failed listing.
+            meanwhile()
+        try:
             table = pa.ipc.open_stream(pa.PythonFile(pipe, mode="r")).read_all()
-    except (pa.ArrowInvalid, OSError):
-        table = None  # the child failed or died (killed, out of memory): list here, where an error can surface
+        except (pa.ArrowInvalid, OSError):
+            table = None  # the child failed or died (killed, out of memory): list here, where an error can surface
     finally:
+        pipe.close()  # a child still sending gets EPIPE and ends
         child.join()
     if table is None or child.exitcode != 0:
         return _list_local(root)
