@@ -141,19 +141,10 @@ def article_id(url: str) -> str:
     return hashlib.sha256(normalize_url(url).encode("utf-8")).hexdigest()[:16]
 
 
-def url_domain(url: str) -> str:
-    """The URL's host, lower-cased, without a leading 'www.', internationalized names in their
-    ASCII (punycode) form; "" when the URL has no valid host name."""
-    try:
-        host = _split_url(url)[0]
-    except ValueError:
-        return ""
-    return _domain_of(host)
-
-
 def url_identity(url: str) -> tuple[str, str]:
-    """(`url_domain(url)`, `article_id(url)`) from one split of the URL; ("", "") when the URL has
-    no valid host name (and so no identity)."""
+    """(domain, `article_id(url)`) from one split of the URL; ("", "") when the URL has no valid
+    host name (and so no identity). The domain is the host, lower-cased, without a leading
+    'www.', internationalized names in their ASCII (punycode) form."""
     try:
         host, normalized = _split_url(url)
     except ValueError:
@@ -202,10 +193,6 @@ def _split_url(url: str) -> tuple[str | None, str]:
             return host, f"{normalized}?{query}" if query else normalized
     parts = urlsplit(url.strip())
     return parts.hostname, urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, ""))
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
 
 
 _INVISIBLE = "\u200b\u200e\u200f\ufeff"
