@@ -69,7 +69,12 @@ ROW_GROUP_BYTES = 16 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
 CHUNK_FILES = 2048  # files per map task, at most (fewer, larger per-bucket batches to write)
 CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
-SORT_SLICE = 1024  # rows taken at a time, in id order, from a bucket being written
+# A bucket being written is taken in id order a slice at a time: at most SORT_SLICE rows and
+# SLICE_BYTES, or SPILLED_SLICE_BYTES for a bucket merged on disk (a bucket grows with the
+# corpus; what a spilled bucket's merge holds does not). Row groups do not depend on slices.
+SORT_SLICE = 1024
+SLICE_BYTES = 16 * 1024 * 1024  # a bucket in memory: its runs are held anyway, and a take per run per slice costs
+SPILLED_SLICE_BYTES = 2 * 1024 * 1024
 BATCH_FILES = 512  # a map task turns its parsed articles into a record batch this often
 MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
 # A bucket of more than SPILL_ROWS rows (about 10 MB) in more than GROUP_RUNS runs is merged a
@@ -448,16 +453,13 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
     schema = _schema_cached(schema_path)
     arrow = schema.arrow_schema
     losers: list[pa.Table] = []
-    readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
     stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
     with pq.ParquetWriter(path, arrow, **_parquet_options()) as writer:
-        pending: list[pa.Table] = []
-        pending_bytes = pending_rows = 0
-        for job in jobs:
-            runs = _bucket_runs(job, arrow, Path(cache_root), readers)
+        groups = _RowGroups(writer)
+        for job, runs in _shard_runs(jobs, arrow, Path(cache_root)):
             drop, lost = duplicate_rows(runs.meta, job.bucket)
             losers.append(lost)
             compact = sink = None
@@ -479,13 +481,7 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
                     continue
                 part = part.cast(arrow)
                 count_batch(stats, part)
-                size = int(_row_sizes(part).sum())
-                if pending and (pending_bytes + size > ROW_GROUP_BYTES or pending_rows + part.num_rows > ROW_GROUP_MAX_ROWS):
-                    _flush(writer, pending)
-                    pending, pending_bytes, pending_rows = [], 0, 0
-                pending.append(part)
-                pending_bytes += size
-                pending_rows += part.num_rows
+                groups.append(part)
                 rows += part.num_rows
             if compact is not None:
                 compact.close()
@@ -494,8 +490,7 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
             runs.close()
             del runs
             release_memory()  # buckets grow with the corpus: do not let freed ones pile up
-        if pending:
-            _flush(writer, pending)
+        groups.close()
     sha = sha256_file(path)
     if stats_dir is not None:
         # The card counts the same things; done here, in parallel, while the rows are at hand.
@@ -523,6 +518,10 @@ class _TableRuns:
         self.meta = pa.Table.from_batches(self.batches, schema=table.schema)  # every column; rows numbered as merged
         self.ids = self.meta.column("id")
         self.sizes = _row_sizes(self.meta)
+
+    @property
+    def slice_bytes(self) -> int:
+        return SLICE_BYTES
 
     def fetch(self, run: int, first: int, count: int) -> pa.Table:
         return pa.Table.from_batches([self.batches[run].slice(first, count)], schema=self.schema)
@@ -575,6 +574,10 @@ class _SpilledRuns:
         self.sizes = np.concatenate(self._sizes) if self._sizes else np.zeros(0, np.int64)
         return self
 
+    @property
+    def slice_bytes(self) -> int:
+        return SPILLED_SLICE_BYTES
+
     def fetch(self, run: int, first: int, count: int) -> pa.Table:
         starts, reader = self.starts[run], self.readers[run]
         begin = int(np.searchsorted(starts, first, side="right")) - 1
@@ -596,7 +599,7 @@ def _row_sizes(table: pa.Table) -> np.ndarray:
 
 def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merged]:
     """The rows of a bucket's runs in id order, a slice of at most SORT_SLICE rows and about
-    ROW_GROUP_BYTES at a time. Every run must be sorted by id (the map tasks and the bucket
+    `runs.slice_bytes` at a time. Every run must be sorted by id (the map tasks and the bucket
     rewrites write them so; a table's record batches are its runs): a slice of the merged order
     then takes a contiguous range of every run, fetched from the run without copying it whole
     (Arrow's take on a many-chunked string column would concatenate the column first)."""
@@ -607,7 +610,7 @@ def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merg
     offsets = np.concatenate([[0], np.cumsum(runs.lengths)])
     order = pc.sort_indices(runs.ids).to_numpy().astype(np.int64)  # stable: ties keep run order
     sizes = runs.sizes[order]
-    for start, stop in _bounds(sizes, SORT_SLICE, ROW_GROUP_BYTES):
+    for start, stop in _bounds(sizes, SORT_SLICE, runs.slice_bytes):
         rows = order[start:stop]
         ascending = np.sort(rows)
         # Where each run's rows begin and end in `ascending` (they are contiguous in the run).
@@ -624,10 +627,22 @@ def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merg
         yield _Merged(piece, rows.tolist())
 
 
-def _bucket_runs(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -> _TableRuns | _SpilledRuns:
-    """The bucket's runs (each sorted by id), cached rows of stale files left out: in memory, or
-    merged in groups onto disk when there are more than GROUP_RUNS refs and SPILL_ROWS rows."""
+def _spills(job: _BucketJob) -> bool:
+    return len(job.refs) > GROUP_RUNS and job.rows > SPILL_ROWS
+
+
+def _shard_runs(jobs: list[_BucketJob], arrow: pa.Schema, root: Path) -> Iterator[tuple[_BucketJob, _TableRuns | _SpilledRuns]]:
+    """Each job's bucket as runs sorted by id, cached rows of stale files left out, in job
+    order: in memory, or merged in groups onto disk (`_SpilledRuns`) when there are more than
+    GROUP_RUNS refs and SPILL_ROWS rows.
+
+    The buckets to spill are merged group-major first (group g of every such bucket, then
+    g + 1), and only the current group's chunk files are open: a cold build's buckets each have
+    a run in every chunk file, and a reader holds its file's footer (about 13 KB), so holding
+    one per chunk file for the whole task grew with the corpus (6 MB a worker at a million
+    articles). The smaller buckets' chunk files stay open from one bucket to the next."""
     relaxed = spill_schema(arrow)
+    readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
 
     def read(refs: list[Ref], drop: list[str]) -> pa.Table:
         batches = []
@@ -645,26 +660,67 @@ def _bucket_runs(job: _BucketJob, arrow: pa.Schema, root: Path, readers: dict) -
             table = table.filter(pc.invert(pc.is_in(table.column("source_file"), pa.array(drop, pa.string()))))
         return table
 
-    def rows(start: int, stop: int) -> pa.Table:
-        # refs[start:stop], the cached ones (before job.cached) without the stale files' rows
+    def rows(job: _BucketJob, start: int, stop: int) -> pa.Table:
+        # job.refs[start:stop], the cached ones (before job.cached) without the stale files' rows
         split = min(max(job.cached, start), stop)
         return pa.concat_tables([read(job.refs[start:split], job.drop), read(job.refs[split:stop], [])])
 
-    if len(job.refs) <= GROUP_RUNS or job.rows <= SPILL_ROWS:
-        return _TableRuns(rows(0, len(job.refs)))
-    spilled = _SpilledRuns(root / "chunks", f"merge-{os.getpid()}-{job.bucket:03d}", relaxed)
+    spilled = {job.bucket: _SpilledRuns(root / "chunks", f"merge-{os.getpid()}-{job.bucket:03d}", relaxed) for job in jobs if _spills(job)}
     try:
-        for start in range(0, len(job.refs), GROUP_RUNS):
-            spilled.add_group(rows(start, min(start + GROUP_RUNS, len(job.refs))))
-        return spilled.finish()
-    except BaseException:
-        spilled.close()
-        raise
+        if spilled:
+            large = [job for job in jobs if job.bucket in spilled]
+            for start in range(0, max(len(job.refs) for job in large), GROUP_RUNS):
+                for job in large:
+                    if start < len(job.refs):
+                        spilled[job.bucket].add_group(rows(job, start, min(start + GROUP_RUNS, len(job.refs))))
+                readers.clear()
+        for job in jobs:
+            if job.bucket in spilled:
+                yield job, spilled.pop(job.bucket).finish()
+            else:
+                yield job, _TableRuns(rows(job, 0, len(job.refs)))
+    finally:
+        for runs in spilled.values():
+            runs.close()
 
 
-def _flush(writer: pq.ParquetWriter, parts: list[pa.Table]) -> None:
-    table = pa.concat_tables(parts).combine_chunks()
-    writer.write_table(table, row_group_size=table.num_rows)
+class _RowGroups:
+    """Rows appended in order, written in row groups of at most ROW_GROUP_MAX_ROWS rows and
+    ROW_GROUP_BYTES (by `_row_sizes`; a larger row is a group of its own), packed row by row:
+    the groups, and so the file's bytes, do not depend on how the rows arrive."""
+
+    def __init__(self, writer: pq.ParquetWriter) -> None:
+        self.writer = writer
+        self.parts: list[pa.Table] = []
+        self.bytes = self.rows = 0
+
+    def append(self, table: pa.Table) -> None:
+        ends = np.cumsum(_row_sizes(table))  # the bytes of rows [0, i] of `table`
+        start = 0
+        while start < table.num_rows:
+            before = int(ends[start - 1]) if start else 0
+            fit = int(np.searchsorted(ends[start:], before + ROW_GROUP_BYTES - self.bytes, side="right"))
+            fit = min(fit, ROW_GROUP_MAX_ROWS - self.rows, table.num_rows - start)
+            if fit <= 0:
+                if self.rows:
+                    self.flush()
+                    continue
+                fit = 1
+            self.parts.append(table.slice(start, fit))
+            self.bytes += int(ends[start + fit - 1]) - before
+            self.rows += fit
+            start += fit
+            if start < table.num_rows:
+                self.flush()  # the next row does not fit
+
+    def flush(self) -> None:
+        if self.parts:
+            table = pa.concat_tables(self.parts).combine_chunks()
+            self.writer.write_table(table, row_group_size=table.num_rows)
+        self.parts, self.bytes, self.rows = [], 0, 0
+
+    def close(self) -> None:
+        self.flush()
 
 
 def duplicate_rows(table: pa.Table, bucket: int = 0) -> tuple[set[int], pa.Table]:
@@ -736,12 +792,9 @@ def write_parquet(table: pa.Table, path: Path) -> None:
         if table.num_rows == 0:
             writer.write_table(table)
             return
-        for start, stop in _row_group_bounds(table):
-            writer.write_table(table.slice(start, stop - start), row_group_size=stop - start)
-
-
-def _row_group_bounds(table: pa.Table) -> Iterator[tuple[int, int]]:
-    return _bounds(_row_sizes(table), ROW_GROUP_MAX_ROWS, ROW_GROUP_BYTES)
+        groups = _RowGroups(writer)
+        groups.append(table)
+        groups.close()
 
 
 def _bounds(sizes: np.ndarray, max_rows: int, max_bytes: int) -> Iterator[tuple[int, int]]:

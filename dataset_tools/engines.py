@@ -8,6 +8,7 @@ whose shuffles do not handle Arrow list columns or UTC timestamps well).
 
 from __future__ import annotations
 
+import gc
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +41,10 @@ class LocalEngine:
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
+            # Objects of this process so far are left out of the collector's passes, here and in
+            # the forked workers: a full collection in a worker writes to every object it visits,
+            # and so copies every page of them that it shares with this process.
+            gc.freeze()
             self._pool = ProcessPoolExecutor(max_workers=self.workers)
         yield from _windowed(self._pool.submit, fn, tasks, window or 4 * self.workers)
 
@@ -47,6 +52,7 @@ class LocalEngine:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+            gc.unfreeze()
 
 
 class DaskEngine:

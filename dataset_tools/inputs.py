@@ -133,9 +133,9 @@ def _send_listing(root: Path, write_end: int) -> None:
     try:
         skip_pandas()  # this child lives only to list: no 0.45 s pandas import for its first table
         with os.fdopen(write_end, "wb") as pipe:
-            table = _list_local(root)
-            with pa.ipc.new_stream(pa.PythonFile(pipe, mode="w"), table.schema) as writer:
-                writer.write_table(table, max_chunksize=_SLICE)
+            with pa.ipc.new_stream(pa.PythonFile(pipe, mode="w"), LISTING_SCHEMA) as writer:
+                for batch in _sorted_slices(_list_local_unsorted(root)):
+                    writer.write_batch(batch)
     except BaseException:
         sys.exit(1)  # quietly: the parent lists again itself and reports the error
 
@@ -164,7 +164,12 @@ class _Names:
 
 
 def _list_local(root: Path, workers: int | None = None) -> pa.Table:
-    """Every regular file under `root`, with its size and modified time, sorted by path.
+    """Every regular file under `root`, with its size and modified time, sorted by path."""
+    return pa.Table.from_batches(list(_sorted_slices(_list_local_unsorted(root, workers))), schema=LISTING_SCHEMA)
+
+
+def _list_local_unsorted(root: Path, workers: int | None = None) -> pa.Table:
+    """Every regular file under `root`, with its size and modified time, in walk order.
 
     The walk reads directory entries only (their type comes with the name); the stat calls,
     which cost most on a large folder, are split between `workers` forked processes (default:
@@ -211,11 +216,31 @@ def _list_local(root: Path, workers: int | None = None) -> pa.Table:
         )
         done += count
         slices.append(part.filter(pc.greater_equal(part.column("size"), 0)))  # size -1: vanished
-    del groups
-    table = _sorted(slices)
-    # The slices and the sort's copies are freed; hand their pages back (the allocator keeps them otherwise).
+    return pa.concat_tables(slices) if slices else LISTING_SCHEMA.empty_table()
+
+
+def _sorted_slices(table: pa.Table) -> Iterator[pa.RecordBatch]:
+    """The rows of `table` sorted by path, _SLICE at a time. A slice's rows are taken chunk by
+    chunk and then put in order: Arrow's take on a many-chunked table would concatenate every
+    column first (a second copy of a million paths); this holds one slice beside the table."""
+    if table.num_rows == 0:
+        return
+    # By path as bytes (code points), the same order on every machine and locale.
+    order = pc.sort_indices(table, [("path", "ascending")]).to_numpy().astype(np.int64)
+    batches = [batch for batch in table.to_batches() if batch.num_rows]
+    starts = np.cumsum([0] + [batch.num_rows for batch in batches])
+    del table
+    for first in range(0, len(order), _SLICE):
+        rows = order[first : first + _SLICE]
+        chunk = np.searchsorted(starts, rows, side="right") - 1
+        grouped = np.argsort(chunk, kind="stable")  # the slice's rows, chunk by chunk
+        parts = [batches[c].take(pa.array(rows[grouped][chunk[grouped] == c] - starts[c])) for c in np.unique(chunk)]
+        position = np.empty(len(rows), np.int64)
+        position[grouped] = np.arange(len(rows))  # where each row of the slice is among the parts
+        yield pa.Table.from_batches(parts, schema=LISTING_SCHEMA).take(pa.array(position)).combine_chunks().to_batches()[0]
+    del batches
+    # The table and the sort's indices are freed; hand their pages back (the allocator keeps them otherwise).
     pa.default_memory_pool().release_unused()
-    return table
 
 
 def _paths_of(group: _Names) -> Iterator[bytes]:

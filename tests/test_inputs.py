@@ -51,8 +51,13 @@ def test_the_listing_is_every_file_with_its_stat_in_path_order(tree, monkeypatch
     assert _rows(inputs._list_local(tree, workers=workers)) == _expected(tree)
 
 
-def test_the_listing_child_sends_the_same_table(tree):
+@pytest.mark.parametrize("slice_rows", [1, 4, 9])
+def test_the_listing_child_sends_the_same_table(tree, monkeypatch, slice_rows):
+    # Small slices: names packed in many groups, sorted and sent in many slices, each taking
+    # rows from many of them.
+    monkeypatch.setattr(inputs, "_SLICE", slice_rows)
     assert _rows(source_for(tree).list()) == _expected(tree)
+    assert _rows(inputs._list_local(tree, workers=1)) == _expected(tree)
 
 
 def test_work_given_to_do_meanwhile_runs_once_while_the_child_lists(tree):

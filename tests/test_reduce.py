@@ -37,12 +37,12 @@ def _table(run_rows: list[list[tuple[str, str]]]) -> pa.Table:
 @given(runs, st.integers(min_value=1, max_value=7), st.integers(min_value=1, max_value=4000))
 def test_merged_slices_are_the_bucket_in_stable_id_order(run_rows, slice_rows, slice_bytes):
     table = _table(run_rows)
-    old = build.SORT_SLICE, build.ROW_GROUP_BYTES
-    build.SORT_SLICE, build.ROW_GROUP_BYTES = slice_rows, slice_bytes
+    old = build.SORT_SLICE, build.SLICE_BYTES
+    build.SORT_SLICE, build.SLICE_BYTES = slice_rows, slice_bytes
     try:
         slices = list(build._merged_slices(table))
     finally:
-        build.SORT_SLICE, build.ROW_GROUP_BYTES = old
+        build.SORT_SLICE, build.SLICE_BYTES = old
     ids = table.column("id").to_pylist()
     expected = sorted(range(table.num_rows), key=lambda i: ids[i])  # Python's sort is stable
     assert [row for piece in slices for row in piece.rows] == expected
@@ -95,3 +95,48 @@ def test_runs_merged_in_groups_on_disk_give_the_same_slices(tmp_path_factory, ru
     for piece in from_disk:  # rows are numbered as the bucket's meta columns have them
         assert spilled.meta.take(pa.array(piece.rows, pa.int64())).column("id").to_pylist() == piece.table.column("id").to_pylist()
     assert not any(spilled.folder.iterdir())  # its files are gone once closed
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=3000), min_size=1, max_size=60),
+    st.lists(st.integers(min_value=1, max_value=9), max_size=20),
+    st.integers(min_value=1, max_value=8),
+    st.integers(min_value=1024, max_value=9000),
+)
+def test_row_groups_are_packed_row_by_row_whatever_the_parts(lengths, cuts, max_rows, max_bytes):
+    """A shard's row groups (and bytes) do not depend on how its rows reach the writer: the
+    reduce hands them over in merge slices, `write_parquet` in one table."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    table = pa.table({"id": [f"{i:04d}" for i in range(len(lengths))], "body": ["x" * n for n in lengths]})
+    parts, start = [], 0
+    for cut in cuts:
+        if start < table.num_rows:
+            parts.append(table.slice(start, cut))
+            start += cut
+    if start < table.num_rows:
+        parts.append(table.slice(start))
+
+    def written(pieces: list[pa.Table]) -> bytes:
+        sink = io.BytesIO()
+        with pq.ParquetWriter(sink, table.schema, **build._parquet_options()) as writer:
+            groups = build._RowGroups(writer)
+            for piece in pieces:
+                groups.append(piece)
+            groups.close()
+        return sink.getvalue()
+
+    old = build.ROW_GROUP_MAX_ROWS, build.ROW_GROUP_BYTES
+    build.ROW_GROUP_MAX_ROWS, build.ROW_GROUP_BYTES = max_rows, max_bytes
+    try:
+        whole, split = written([table]), written(parts)
+        expected = [stop - start for start, stop in build._bounds(build._row_sizes(table), max_rows, max_bytes)]
+    finally:
+        build.ROW_GROUP_MAX_ROWS, build.ROW_GROUP_BYTES = old
+    assert whole == split
+    meta = pq.ParquetFile(io.BytesIO(split)).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == expected
+    assert pq.read_table(io.BytesIO(split)).to_pylist() == table.to_pylist()
