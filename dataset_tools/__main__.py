@@ -1,6 +1,7 @@
 """The `dataset-tools` command (console script and `python -m dataset_tools`).
 
-It sets what must be set before pyarrow is first imported, then runs the CLI.
+It sets what must be set before pyarrow is first imported, starts the listing of a build's raw
+folder (`early`), then imports and runs the CLI.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ def main() -> None:
         # 258 MB peak at 100,000 articles with mimalloc, pyarrow's default). Arrow reads the
         # variable once, at its first allocation; a value the user set is kept.
         os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+    # `build` lists the raw folder in a child started now, while the imports below run.
+    from dataset_tools import early
+
+    early.start(sys.argv[1:])
     from dataset_tools.cli import main as cli_main
 
     cli_main()

@@ -31,6 +31,7 @@ same input, clean or incremental, are byte-identical.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import os
@@ -609,6 +610,9 @@ def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merg
         return
     offsets = np.concatenate([[0], np.cumsum(runs.lengths)])
     order = pc.sort_indices(runs.ids).to_numpy().astype(np.int64)  # stable: ties keep run order
+    # Rows already in order (one run: a bucket rewritten by an earlier build) are handed over as
+    # slices of their runs, without a take's copy.
+    in_order = bool((order[1:] > order[:-1]).all())
     sizes = runs.sizes[order]
     for start, stop in _bounds(sizes, SORT_SLICE, runs.slice_bytes):
         rows = order[start:stop]
@@ -623,7 +627,9 @@ def _merged_slices(runs: pa.Table | _TableRuns | _SpilledRuns) -> Iterator[_Merg
         shift = np.zeros(len(runs.lengths), np.int64)
         shift[taken] = lo - first - offsets[taken]
         positions = rows + shift[np.searchsorted(offsets, rows, side="right") - 1]
-        piece = pa.concat_tables(parts).take(pa.array(positions, pa.int64()))
+        piece = pa.concat_tables(parts)
+        if not in_order:
+            piece = piece.take(pa.array(positions, pa.int64()))
         yield _Merged(piece, rows.tolist())
 
 
@@ -963,6 +969,7 @@ def _build_into(
             pc.and_(pc.equal(listing.column("size"), old_files.column("size")), pc.equal(listing.column("mtime_ns"), old_files.column("mtime_ns")))
         )
         todo = listing.filter(changed).append_column("old_sha", old_files.column("sha256").filter(changed))
+        removed = old_files.column("path").slice(0, 0)
     else:
         joined = listing.join(
             old_files.select(["path", "size", "mtime_ns", "sha256"]).rename_columns(["path", "old_size", "old_mtime", "old_sha"]),
@@ -975,7 +982,9 @@ def _build_into(
         )
         todo = joined.filter(pc.invert(pc.fill_null(same_stat, False))).select(["path", "size", "mtime_ns", "old_sha"])
         del joined, same_stat
-    removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), listing.column("path")))).column("path")
+        removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), listing.column("path")))).column("path")
+    if previous is None:
+        removed = listing.column("path").slice(0, 0)
     total = todo.num_rows
     # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
     chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
@@ -1041,19 +1050,16 @@ def _build_into(
         stale = pc.is_in(old_files.column("path"), gone)
         stale_rows = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), "article")))
         stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("bucket").to_pylist()))
-        kept = old_files.filter(pc.invert(stale))
         if unchanged_bytes:
             # Their new mtime is in the to-do list (a file whose bytes were read was on it).
             todo = _read_ipc(todo_path)
             refreshed = todo.filter(pc.is_in(todo.column("path"), pa.array(unchanged_bytes, pa.string())))
             del todo
             mtimes = dict(zip(refreshed.column("path").to_pylist(), refreshed.column("mtime_ns").to_pylist()))
-            column = [mtimes.get(p, m) for p, m in zip(kept.column("path").to_pylist(), kept.column("mtime_ns").to_pylist())]
-            kept = kept.set_column(kept.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
-        files = pa.concat_tables([kept, delta])
-        if not _sorted_by_path(files):
-            files = files.sort_by("path")
-        del old_files, kept, delta
+            column = [mtimes.get(p, m) for p, m in zip(old_files.column("path").to_pylist(), old_files.column("mtime_ns").to_pylist())]
+            old_files = old_files.set_column(old_files.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
+        files = _replace_rows(old_files, stale, delta)
+        del old_files, delta
         bucket_rows = _bucket_counts(files)
 
     # -- which buckets changed: those of stale cached rows, and those with new rows
@@ -1253,6 +1259,47 @@ def _task_bounds(sizes: pa.ChunkedArray, files: int, max_bytes: int) -> list[tup
         bounds.append((start, stop))
         start = stop
     return bounds
+
+
+def _replace_rows(old: pa.Table, stale: pa.ChunkedArray | pa.Array, new: pa.Table, few: int = 4096) -> pa.Table:
+    """`old` without its `stale` rows, with the rows of `new` (whose paths are not among the
+    rows kept), in path order; `old` and `new` are each in path order. When few rows change
+    (a rebuild after an edit), the result is slices of the two tables put end to end: no copy
+    and no sort of a table with a row per input."""
+    stale_rows = np.nonzero(pc.fill_null(stale, False).to_numpy(zero_copy_only=False))[0]
+    if len(stale_rows) + new.num_rows > few:
+        files = pa.concat_tables([old.filter(pc.invert(stale)), new])
+        return files if _sorted_by_path(files) else files.sort_by("path")
+    paths = old.column("path")
+    inserts = [bisect.bisect_left(_Column(paths), path) for path in new.column("path").to_pylist()]
+    pieces: list[pa.Table] = []
+    start = 0  # next row of `old` to keep
+    # Events in row order of `old`: insert new row j before old row inserts[j]; skip a stale row.
+    events = sorted([(at, 0, j) for j, at in enumerate(inserts)] + [(int(row), 1, -1) for row in stale_rows])
+    for at, kind, j in events:
+        if at > start:
+            pieces.append(old.slice(start, at - start))
+            start = at
+        if kind == 0:
+            pieces.append(new.slice(j, 1))
+        else:
+            start = at + 1
+    pieces.append(old.slice(start))
+    return pa.concat_tables(pieces)
+
+
+class _Column:
+    """A string column read one value at a time, for `bisect` (a few probes, not a list of
+    every value)."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self.column = column
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __getitem__(self, index: int) -> str:
+        return self.column[index].as_py()
 
 
 def _sorted_by_path(table: pa.Table) -> bool:

@@ -79,7 +79,7 @@ def write_card_files(
     inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes, report=report)
     citation = citation_text(settings, version, inputs.release_date)
     outputs = {
-        README_FILE: render_card(settings, schema, version, inputs, citation).encode("utf-8"),
+        README_FILE: render_card(settings, schema, version, inputs, citation, cache=cache).encode("utf-8"),
         CROISSANT_FILE: _json_bytes(
             croissant_metadata(
                 folder, settings, schema, version, inputs.stats, release_date=inputs.release_date, citation=citation, hashes=shard_hashes
@@ -183,16 +183,19 @@ def _features_yaml(schema: TableSchema) -> list[dict]:
     return schema.features_yaml
 
 
-def render_card(settings: Settings, schema: TableSchema, version: str, inputs: CardInputs, citation: str) -> str:
-    """The README.md text: YAML written by huggingface_hub's DatasetCardData, body from the template."""
-    from huggingface_hub import DatasetCard, DatasetCardData
+def render_card(
+    settings: Settings, schema: TableSchema, version: str, inputs: CardInputs, citation: str, *, cache: Path | None = None
+) -> str:
+    """The README.md text: YAML written by huggingface_hub's DatasetCardData, body from the
+    template (compiled once and kept in `cache`, the build's card cache, when given)."""
+    from huggingface_hub import DatasetCardData
 
     stats = inputs.stats
     data = DatasetCardData(**card_metadata(settings, schema, version, stats))
     counts = inputs.report.get("counts", {})
-    card = DatasetCard.from_template(
+    card = card_from_template(
         data,
-        template_path=str(TEMPLATE),
+        cache,
         tool_version=__version__,
         pretty_name=settings.pretty_name,
         description=settings.description,
@@ -242,6 +245,23 @@ def render_card(settings: Settings, schema: TableSchema, version: str, inputs: C
     )
     text = str(card)
     return text if text.endswith("\n") else text + "\n"
+
+
+def card_from_template(data, cache: Path | None = None, **values):
+    """What `DatasetCard.from_template(data, template_path=TEMPLATE, **values)` returns (the
+    template rendered with `card_data` = the YAML of `data`, and `data`'s fields and `values`
+    as variables), with the compiled template kept in `cache`: compiling it is most of the
+    card's time in a rebuild (about 0.1 s)."""
+    import jinja2
+    from huggingface_hub import DatasetCard
+
+    bytecode = jinja2.FileSystemBytecodeCache(str(cache)) if cache is not None else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE.parent)), bytecode_cache=bytecode)
+    variables = data.to_dict().copy()
+    variables.update(values)
+    return DatasetCard(environment.get_template(TEMPLATE.name).render(card_data=data.to_yaml(), **variables))
 
 
 def citation_text(settings: Settings, version: str, release_date: str | None) -> str:

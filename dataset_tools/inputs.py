@@ -88,24 +88,22 @@ def source_for(raw: str | Path) -> RawSource:
 
 def _list_local_in_child(root: Path, meanwhile: Callable[[], None] | None = None) -> pa.Table:
     """`_list_local`, run in a forked child process that sends the table back as an Arrow
-    stream. Walking a million files leaves tens of megabytes of freed-but-fragmented Python
-    objects behind; in a child they go when it exits, and this process receives only the
-    Arrow buffers. `meanwhile()` runs here while the child walks (it is called after the fork,
-    so a thread or lock it takes is not half-copied into the child). Where fork is not
-    available, the listing runs here, after `meanwhile()`."""
-    import multiprocessing
+    stream: the child `early.start` forked before the command's imports, or one forked now.
+    Walking a million files leaves tens of megabytes of freed-but-fragmented Python objects
+    behind; in a child they go when it exits, and this process receives only the Arrow
+    buffers. `meanwhile()` runs here while the child walks (it is called after the fork, so a
+    thread or lock it takes is not half-copied into the child). Where fork is not available,
+    the listing runs here, after `meanwhile()`."""
+    from dataset_tools import early
 
     if not root.is_dir():
         raise InputNotFound(f"raw folder {root} does not exist", hint="Pass --raw DIR, or create raw/ with the collected files.")
-    if "fork" not in multiprocessing.get_all_start_methods():
+    started = early.take(root)
+    if started is None and not hasattr(os, "fork"):
         if meanwhile is not None:
             meanwhile()
         return _list_local(root)
-    context = multiprocessing.get_context("fork")
-    read_end, write_end = os.pipe()
-    child = context.Process(target=_send_listing, args=(root, write_end), daemon=True)
-    child.start()
-    os.close(write_end)
+    pid, read_end = started or early.fork_listing(root)
     table = None
     pipe = os.fdopen(read_end, "rb")
     try:
@@ -120,24 +118,22 @@ def _list_local_in_child(root: Path, meanwhile: Callable[[], None] | None = None
             table = None  # the child failed or died (killed, out of memory): list here, where an error can surface
     finally:
         pipe.close()  # a child still sending gets EPIPE and ends
-        child.join()
-    if table is None or child.exitcode != 0:
+        _, status = os.waitpid(pid, 0)
+    if table is None or status != 0:
         return _list_local(root)
     return table
 
 
-def _send_listing(root: Path, write_end: int) -> None:
-    # Streamed into the pipe batch by batch: no serialized copy of the listing in memory.
+def send_listing(root: Path, write_end: int) -> None:
+    """The listing of `root`, sorted, streamed into the pipe `write_end` batch by batch (no
+    serialized copy of it in memory); what a listing child runs."""
     from dataset_tools.runtime import skip_pandas
 
-    try:
-        skip_pandas()  # this child lives only to list: no 0.45 s pandas import for its first table
-        with os.fdopen(write_end, "wb") as pipe:
-            with pa.ipc.new_stream(pa.PythonFile(pipe, mode="w"), LISTING_SCHEMA) as writer:
-                for batch in _sorted_slices(_list_local_unsorted(root)):
-                    writer.write_batch(batch)
-    except BaseException:
-        sys.exit(1)  # quietly: the parent lists again itself and reports the error
+    skip_pandas()  # this child lives only to list: no 0.45 s pandas import for its first table
+    with os.fdopen(write_end, "wb") as pipe:
+        with pa.ipc.new_stream(pa.PythonFile(pipe, mode="w"), LISTING_SCHEMA) as writer:
+            for batch in _sorted_slices(_list_local_unsorted(root)):
+                writer.write_batch(batch)
 
 
 @dataclass(slots=True)

@@ -479,3 +479,18 @@ def test_write_card_files_on_an_empty_build(settings, project):
     assert "The dataset has no rows." in text
     assert write_card_files(folder, settings, load_table_schema(settings.schema), settings.version) == list(CARD_FILES)
     assert _png_size((folder / PLOT_FILE).read_bytes()) == (1000, 400)
+
+
+def test_the_card_template_renders_as_huggingface_hub_renders_it_compiled_once_or_cached(fixture_build, tmp_path):
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    from dataset_tools.card import TEMPLATE, card_from_template
+
+    data = DatasetCardData(pretty_name="River works", language=["en", "es"], license="cc-by-4.0", tags=["news"])
+    values = dict(pretty_name="River works", rows=3, version="1.2.0", tables=[], coverage=[], fields=[], shards=[], languages=[])
+    expected = str(DatasetCard.from_template(data, template_path=str(TEMPLATE), **values))
+    assert str(card_from_template(data, None, **values)) == expected
+    cache = tmp_path / "card-cache"
+    assert str(card_from_template(data, cache, **values)) == expected  # compiles, keeps the bytecode
+    assert any(cache.iterdir())
+    assert str(card_from_template(data, cache, **values)) == expected  # from the kept bytecode

@@ -179,3 +179,27 @@ def test_a_bucket_merged_in_groups_on_disk_gives_the_same_bytes(settings, projec
     assert (spilled.rows, spilled.duplicates, spilled.superseded) == (in_memory.rows, in_memory.duplicates, in_memory.superseded) == (40, 1, 1)
     assert _digest(tmp_path / "spilled") == _digest(tmp_path / "memory")
     assert not list(tmp_path.rglob("merge-*"))  # the group runs are deleted once merged
+
+
+@pytest.mark.parametrize("few", [0, 4096])  # the sort, and the slices put end to end
+def test_a_rebuilds_file_table_is_the_old_one_with_changed_rows_replaced_in_path_order(few):
+    import random
+
+    import pyarrow as pa
+
+    from dataset_tools.build import _replace_rows
+
+    rng = random.Random(7)
+    for _ in range(200):
+        names = sorted({f"{rng.choice('abcü')}{rng.randrange(40):02d}" for _ in range(rng.randrange(30))})
+        schema = pa.schema([("path", pa.string()), ("n", pa.int64())])
+        old = pa.table({"path": names, "n": list(range(len(names)))}, schema=schema)
+        old = pa.concat_tables([old.slice(i, 3) for i in range(0, len(names), 3)] or [old])  # chunked, as a cached table
+        stale = [rng.random() < 0.3 for _ in names]
+        gone = {p for p, s in zip(names, stale) if s}
+        candidates = sorted({f"{rng.choice('abcü')}{rng.randrange(40):02d}" for _ in range(rng.randrange(10))})
+        new_paths = [p for p in candidates if p in gone or p not in names]
+        new = pa.table({"path": new_paths, "n": [-1 - i for i in range(len(new_paths))]}, schema=schema)
+        got = _replace_rows(old, pa.array(stale, pa.bool_()), new, few=few)
+        expected = sorted([(p, n) for p, n, s in zip(names, range(len(names)), stale) if not s] + list(zip(new_paths, new.column("n").to_pylist())))
+        assert list(zip(got.column("path").to_pylist(), got.column("n").to_pylist())) == expected

@@ -161,7 +161,11 @@ def count_batch(stats: DatasetStats, batch: pa.RecordBatch | pa.Table) -> None:
         if name in have:
             _count(counter, batch.column(name))
     if "published_at" in have:
-        _count(stats.months, pc.strftime(batch.column("published_at"), format="%Y-%m"))
+        # Counted as year * 100 + month and named after: strftime on every row costs 3x more.
+        published = batch.column("published_at")
+        months: Counter = Counter()
+        _count(months, pc.add(pc.multiply(pc.year(published), 100), pc.month(published)))
+        stats.months.update({f"{key // 100:04d}-{key % 100:02d}": count for key, count in months.items()})
     if "body" in have:
         _count(stats.body_lengths, pc.utf8_length(batch.column("body")))
     for name in COVERAGE:
