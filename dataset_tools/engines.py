@@ -74,12 +74,22 @@ class DaskEngine:
         if address:
             self.client = Client(address)
         else:
+            import dask
+
             n = max(1, workers or os.cpu_count() or 1)
+            # Without the workers' statistical profiler (a stack sample of the running task every
+            # 10 ms, taking the GIL from it): this cluster exists for this build only, and nobody
+            # reads its dashboard. A cluster at `address` keeps its own settings.
+            dask.config.set({"distributed.worker.profile.enabled": False})
             self._cluster = LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
             )
             self.client = Client(self._cluster)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or (workers or 1))
+        if self._cluster is not None:
+            # As in a local pool: what the workers hold so far (distributed's own objects) is
+            # left out of their collector's passes, which a build's parsing sets off often.
+            self.client.run(gc.freeze)
 
     def map_ordered(self, fn: Callable, tasks: Iterable[tuple], *, window: int | None = None) -> Iterator[Any]:
         def submit(func, *args):

@@ -8,7 +8,6 @@ folder of millions of files costs a few tens of bytes per file, not a Python obj
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path

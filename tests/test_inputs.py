@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +145,48 @@ def test_the_build_command_process_settings_leave_the_bytes_unchanged(tmp_path, 
     assert cli_files == lib_files
     for rel in cli_files:
         assert (tmp_path / "cli" / rel).read_bytes() == (tmp_path / "lib" / rel).read_bytes(), rel
+
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the early listing is started on Linux only")
+
+
+@linux_only
+def test_a_builds_raw_folder_is_listed_by_a_child_started_before_the_imports(tree):
+    from dataset_tools import early
+
+    early.start(["build", "--workers", "2", "--raw", str(tree)])
+    assert list(early._PENDING) == [str(tree.resolve())]
+    assert _rows(source_for(tree).list()) == _expected(tree)  # the build takes that child's listing
+    assert early._PENDING == {}
+
+
+@linux_only
+def test_a_child_started_for_another_folder_is_stopped_and_the_build_lists_its_own(tree, tmp_path):
+    from dataset_tools import early
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_bytes(b"x")
+    early.start(["build", f"--raw={other}"])
+    pid = next(iter(early._PENDING.values()))[0]
+    assert _rows(source_for(tree).list()) == _expected(tree)
+    assert early._PENDING == {}
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, 0)  # stopped and reaped
+
+
+def test_the_early_listing_only_starts_when_the_folder_is_certain(tmp_path_factory, project, monkeypatch):
+    from dataset_tools import early
+
+    tmp_path = tmp_path_factory.mktemp("elsewhere")  # no pyproject.toml here or above
+    monkeypatch.chdir(tmp_path)
+    assert early.raw_folder(["--raw", "data/raw"]) == (tmp_path / "data" / "raw").resolve()
+    assert early.raw_folder(["--raw=file:///srv/raw"]) == Path("/srv/raw")
+    assert early.raw_folder(["--project", str(project)]) == (project / "raw").resolve()  # the settings' raw
+    assert early.raw_folder(["--raw", "s3://bucket/raw"]) is None  # a URL: the build lists it
+    assert early.raw_folder(["--raw"]) is None
+    assert early.raw_folder(["--raw", "raw", "--help"]) is None
+    assert early.raw_folder([]) is None  # no pyproject.toml here: the command reports it
+    early.start(["validate", "--raw", str(tmp_path)])
+    early.start(["build", "--raw", str(tmp_path / "missing")])
+    assert early._PENDING == {}
