@@ -962,7 +962,9 @@ def _build_into(
     generation = (previous.generation + 1) if previous else 1
     old_files = cache.read_table(previous.files) if previous else pa.Table.from_batches([], schema=FILES_SCHEMA)
 
-    # Which files need reading: new ones, and those whose size or mtime changed.
+    # Which files need reading: new ones, and those whose size or mtime changed; and which
+    # cached files are gone (none when the listing has the same paths, the usual rebuild).
+    removed = listing.column("path").slice(0, 0)
     if previous is None:
         todo = listing.append_column("old_sha", pa.nulls(listing.num_rows, pa.string()))
     elif listing.num_rows == old_files.num_rows and listing.column("path").equals(old_files.column("path")):
@@ -972,7 +974,6 @@ def _build_into(
             pc.and_(pc.equal(listing.column("size"), old_files.column("size")), pc.equal(listing.column("mtime_ns"), old_files.column("mtime_ns")))
         )
         todo = listing.filter(changed).append_column("old_sha", old_files.column("sha256").filter(changed))
-        removed = old_files.column("path").slice(0, 0)
     else:
         joined = listing.join(
             old_files.select(["path", "size", "mtime_ns", "sha256"]).rename_columns(["path", "old_size", "old_mtime", "old_sha"]),
@@ -986,8 +987,6 @@ def _build_into(
         todo = joined.filter(pc.invert(pc.fill_null(same_stat, False))).select(["path", "size", "mtime_ns", "old_sha"])
         del joined, same_stat
         removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), listing.column("path")))).column("path")
-    if previous is None:
-        removed = listing.column("path").slice(0, 0)
     total = todo.num_rows
     # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
     chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
