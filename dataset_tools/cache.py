@@ -138,10 +138,10 @@ BATCH_ROWS = 32_768  # rows per record batch of a table the cache writes
 
 def write_ipc(path: Path, table: pa.Table) -> None:
     """Write an Arrow IPC file via a temporary name, so a reader never sees half a file. Its
-    record batches hold at most BATCH_ROWS rows: the file table is read back a batch at a time
-    for report.json and manifest.json, and a batch is what their lines are built from. They
-    hold BATCH_ROWS rows each (the last one excepted), however `table` is chunked: a file table
-    patched from slices by one rebuild after another does not fall apart into tiny batches."""
+    record batches hold BATCH_ROWS rows each (the last one fewer), however `table` is chunked:
+    the file table is read back a batch at a time for report.json and manifest.json, whose
+    lines are built a batch at a time, and a table patched from slices by one rebuild after
+    another must not fall apart into tiny batches."""
     tmp = path.with_name(path.name + ".tmp")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         for start in range(0, table.num_rows, BATCH_ROWS):

@@ -255,9 +255,10 @@ def card_from_template(data, cache: Path | None = None, **values):
     import jinja2
     from huggingface_hub import DatasetCard
 
-    bytecode = jinja2.FileSystemBytecodeCache(str(cache)) if cache is not None else None
+    bytecode = None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
+        bytecode = jinja2.FileSystemBytecodeCache(str(cache))
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE.parent)), bytecode_cache=bytecode)
     variables = data.to_dict().copy()
     variables.update(values)

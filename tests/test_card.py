@@ -481,7 +481,7 @@ def test_write_card_files_on_an_empty_build(settings, project):
     assert _png_size((folder / PLOT_FILE).read_bytes()) == (1000, 400)
 
 
-def test_the_card_template_renders_as_huggingface_hub_renders_it_compiled_once_or_cached(fixture_build, tmp_path):
+def test_the_card_template_renders_as_huggingface_hub_renders_it_compiled_once_or_cached(tmp_path):
     from huggingface_hub import DatasetCard, DatasetCardData
 
     from dataset_tools.card import TEMPLATE, card_from_template

@@ -162,7 +162,9 @@ def test_a_bucket_merged_in_groups_on_disk_gives_the_same_bytes(settings, projec
     from dataset_tools.readers.common import article_id
 
     raw = project / "raw"
-    numbers = [n for n in range(20000) if build_module.bucket_of(article_id(_story(n).split("\n", 1)[0])) == 7][:40]
+    # Two buckets of one shard, both spilled: their runs are merged group-major, side by side.
+    buckets = {n: build_module.bucket_of(article_id(_story(n).split("\n", 1)[0])) for n in range(40000)}
+    numbers = [n for n in buckets if buckets[n] == 7][:40] + [n for n in buckets if buckets[n] == 8][:40]
     for n in numbers:
         write_raw(raw, f"{n:05d}_{n:016x}.txt", _story(n))
     write_raw(raw, "99998_copy.txt", _story(numbers[3]))  # a byte-identical duplicate
@@ -175,8 +177,12 @@ def test_a_bucket_merged_in_groups_on_disk_gives_the_same_bytes(settings, projec
     monkeypatch.setattr(build_module, "GROUP_RUNS", 1)  # every bucket of two runs or more spills
     monkeypatch.setattr(build_module, "SPILL_ROWS", 0)
     monkeypatch.setattr(build_module, "RUN_BATCH_ROWS", 3)
+    merged = []
+    real_add_group = build_module._SpilledRuns.add_group
+    monkeypatch.setattr(build_module._SpilledRuns, "add_group", lambda self, group: (merged.append(self.prefix[-3:]), real_add_group(self, group))[1])
     spilled = build_dataset(settings, out=tmp_path / "spilled", use_cache=False, workers=1)
-    assert (spilled.rows, spilled.duplicates, spilled.superseded) == (in_memory.rows, in_memory.duplicates, in_memory.superseded) == (40, 1, 1)
+    assert merged[:2] == ["007", "008"] and merged.count("007") > 1  # group-major: group 0 of both, then group 1
+    assert (spilled.rows, spilled.duplicates, spilled.superseded) == (in_memory.rows, in_memory.duplicates, in_memory.superseded) == (80, 1, 1)
     assert _digest(tmp_path / "spilled") == _digest(tmp_path / "memory")
     assert not list(tmp_path.rglob("merge-*"))  # the group runs are deleted once merged
 
