@@ -62,7 +62,7 @@ def raw_folder(args: list[str]) -> Path | None:
 
 
 def fork_listing(root: Path) -> tuple[int, int]:
-    """Fork a child that sends the listing of `root` down a pipe as an Arrow stream; returns
+    """Fork a child that sends the listing of `root` down a pipe (`listing.send`); returns
     (its pid, the pipe's read end). The child exits with 0 once everything is sent, 1 on any
     error (the parent then lists the folder itself, where the error can surface)."""
     read_end, write_end = os.pipe()
@@ -71,9 +71,10 @@ def fork_listing(root: Path) -> tuple[int, int]:
         status = 1
         try:
             os.close(read_end)
-            from dataset_tools.inputs import send_listing
+            from dataset_tools import listing
 
-            send_listing(root, write_end)
+            with os.fdopen(write_end, "wb") as pipe:
+                listing.send(os.fsencode(root), pipe)
             status = 0
         except BaseException:
             pass

@@ -8,7 +8,8 @@ folder of millions of files costs a few tens of bytes per file, not a Python obj
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+import pickle
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataset_tools import listing
 from dataset_tools.errors import BuildFailed, InputNotFound
 
 LISTING_SCHEMA = pa.schema([("path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64())])
-_SLICE = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +87,11 @@ def source_for(raw: str | Path) -> RawSource:
 
 
 def _list_local_in_child(root: Path, meanwhile: Callable[[], None] | None = None) -> pa.Table:
-    """`_list_local`, run in a forked child process that sends the table back as an Arrow
-    stream: the child `early.start` forked before the command's imports, or one forked now.
-    Walking a million files leaves tens of megabytes of freed-but-fragmented Python objects
-    behind; in a child they go when it exits, and this process receives only the Arrow
-    buffers. `meanwhile()` runs here while the child walks (it is called after the fork, so a
+    """`_list_local`, walked and stat'ed by a forked child process (`listing`, which imports
+    nothing heavy) that sends the packed names and stats down a pipe: the child `early.start`
+    forked before the command's imports, or one forked now. Walking a million files leaves
+    tens of megabytes of freed-but-fragmented Python objects behind; in a child they go when it
+    exits. `meanwhile()` runs here while the child walks (it is called after the fork, so a
     thread or lock it takes is not half-copied into the child). Where fork is not available,
     the listing runs here, after `meanwhile()`."""
     from dataset_tools import early
@@ -112,8 +113,8 @@ def _list_local_in_child(root: Path, meanwhile: Callable[[], None] | None = None
             # caller's: they are not taken for a failed listing.
             meanwhile()
         try:
-            table = pa.ipc.open_stream(pa.PythonFile(pipe, mode="r")).read_all()
-        except (pa.ArrowInvalid, OSError):
+            table = _listing_table(listing.receive(pipe))
+        except (EOFError, pickle.UnpicklingError, OSError):
             table = None  # the child failed or died (killed, out of memory): list here, where an error can surface
     finally:
         pipe.close()  # a child still sending gets EPIPE and ends
@@ -123,124 +124,50 @@ def _list_local_in_child(root: Path, meanwhile: Callable[[], None] | None = None
     return table
 
 
-def send_listing(root: Path, write_end: int) -> None:
-    """The listing of `root`, sorted, streamed into the pipe `write_end` batch by batch (no
-    serialized copy of it in memory); what a listing child runs."""
-    from dataset_tools.runtime import skip_pandas
-
-    skip_pandas()  # this child lives only to list: no 0.45 s pandas import for its first table
-    with os.fdopen(write_end, "wb") as pipe:
-        with pa.ipc.new_stream(pa.PythonFile(pipe, mode="w"), LISTING_SCHEMA) as writer:
-            for batch in _sorted_slices(_list_local_unsorted(root)):
-                writer.write_batch(batch)
-
-
-@dataclass(slots=True)
-class _Names:
-    """Up to _SLICE file names of one folder, packed: their paths relative to the root, end to
-    end in one bytes object, and where each begins. Packed, a million names cost tens of
-    megabytes, not a Python object each; and forked stat workers read them without touching
-    (and so copying) the pages of shared Python objects."""
-
-    folder: bytes  # relative to the root, b"" for the root itself
-    data: bytes
-    offsets: np.ndarray  # int64, one more than there are names
-
-    @classmethod
-    def pack(cls, folder: bytes, names: list[bytes]) -> _Names:
-        prefix = folder + b"/" if folder else b""
-        paths = [prefix + name for name in names] if prefix else names
-        offsets = np.zeros(len(paths) + 1, np.int64)
-        np.cumsum(np.fromiter(map(len, paths), np.int64, len(paths)), out=offsets[1:])
-        return cls(folder, b"".join(paths), offsets)
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-
 def _list_local(root: Path, workers: int | None = None) -> pa.Table:
-    """Every regular file under `root`, with its size and modified time, sorted by path."""
-    return pa.Table.from_batches(list(_sorted_slices(_list_local_unsorted(root, workers))), schema=LISTING_SCHEMA)
-
-
-def _list_local_unsorted(root: Path, workers: int | None = None) -> pa.Table:
-    """Every regular file under `root`, with its size and modified time, in walk order.
-
-    The walk reads directory entries only (their type comes with the name); the stat calls,
-    which cost most on a large folder, are split between `workers` forked processes (default:
-    one per core, for folders of more than _PARALLEL_STAT files). A file that disappears
-    between the walk and its stat is not listed: it is no longer an input.
-    """
+    """Every regular file under `root`, with its size and modified time, sorted by path (in
+    this process; the stat calls split between `workers` forked processes)."""
     if not root.is_dir():
         raise InputNotFound(f"raw folder {root} does not exist", hint="Pass --raw DIR, or create raw/ with the collected files.")
-    base = os.fsencode(root)
-    groups: list[_Names] = []
-    stack = [b""]
-    while stack:
-        rel = stack.pop()
-        names: list[bytes] = []
-        with os.scandir(base + b"/" + rel if rel else base) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(rel + b"/" + entry.name if rel else entry.name)
-                elif entry.is_file():
-                    names.append(entry.name)
-                    if len(names) >= _SLICE:
-                        groups.append(_Names.pack(rel, names))
-                        names = []
-        if names:
-            groups.append(_Names.pack(rel, names))
-    total = sum(len(group) for group in groups)
-    sizes, mtimes = _stat_all(base, groups, total, workers)
+    return _listing_table(listing.list_parts(os.fsencode(root), workers))
 
+
+def _listing_table(parts: Iterable[listing.Part]) -> pa.Table:
+    """The listing's parts (in path order) as one table, in slices of at least `listing.SLICE` rows
+    (the last one excepted): a folder of a few files is a part of its own."""
     slices: list[pa.Table] = []
-    done = 0
-    for group in groups:
-        count = len(group)
-        paths = pa.StringArray.from_buffers(count, pa.py_buffer(group.offsets.astype(np.int32)), pa.py_buffer(group.data))
-        try:
-            paths.validate(full=True)
-        except pa.ArrowInvalid:
-            bad = next(n for n in _paths_of(group) if not _is_utf8(n))
-            raise BuildFailed(
-                f"raw file name is not valid UTF-8: {bad!r}",
-                hint="Rename the file; paths are stored as text in the dataset's provenance fields.",
-            ) from None
-        part = pa.table(
-            [paths, _int64_array(sizes[done : done + count]), _int64_array(mtimes[done : done + count])], schema=LISTING_SCHEMA
-        )
-        done += count
-        slices.append(part.filter(pc.greater_equal(part.column("size"), 0)))  # size -1: vanished
+    pending: list[pa.Table] = []
+    rows = 0
+    for part in parts:
+        table = _part_table(part)
+        pending.append(table)
+        rows += table.num_rows
+        if rows >= listing.SLICE:
+            slices.append(pa.concat_tables(pending).combine_chunks())
+            pending, rows = [], 0
+    if rows:
+        slices.append(pa.concat_tables(pending).combine_chunks())
     return pa.concat_tables(slices) if slices else LISTING_SCHEMA.empty_table()
 
 
-def _sorted_slices(table: pa.Table) -> Iterator[pa.RecordBatch]:
-    """The rows of `table` sorted by path, _SLICE at a time. A slice's rows are taken chunk by
-    chunk and then put in order: Arrow's take on a many-chunked table would concatenate every
-    column first (a second copy of a million paths); this holds one slice beside the table."""
-    if table.num_rows == 0:
-        return
-    # By path as bytes (code points), the same order on every machine and locale.
-    order = pc.sort_indices(table, [("path", "ascending")]).to_numpy().astype(np.int64)
-    batches = [batch for batch in table.to_batches() if batch.num_rows]
-    starts = np.cumsum([0] + [batch.num_rows for batch in batches])
-    del table
-    for first in range(0, len(order), _SLICE):
-        rows = order[first : first + _SLICE]
-        chunk = np.searchsorted(starts, rows, side="right") - 1
-        grouped = np.argsort(chunk, kind="stable")  # the slice's rows, chunk by chunk
-        parts = [batches[c].take(pa.array(rows[grouped][chunk[grouped] == c] - starts[c])) for c in np.unique(chunk)]
-        position = np.empty(len(rows), np.int64)
-        position[grouped] = np.arange(len(rows))  # where each row of the slice is among the parts
-        yield pa.Table.from_batches(parts, schema=LISTING_SCHEMA).take(pa.array(position)).combine_chunks().to_batches()[0]
-    del batches
-    # The table and the sort's indices are freed; hand their pages back (the allocator keeps them otherwise).
-    pa.default_memory_pool().release_unused()
-
-
-def _paths_of(group: _Names) -> Iterator[bytes]:
-    for start, stop in zip(group.offsets[:-1], group.offsets[1:]):
-        yield group.data[start:stop]
+def _part_table(part: listing.Part) -> pa.Table:
+    offsets = np.frombuffer(part.offsets, np.int64)
+    count = len(offsets) - 1
+    paths = pa.StringArray.from_buffers(count, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(part.data))
+    try:
+        paths.validate(full=True)
+    except pa.ArrowInvalid:
+        bad = next(n for n in (part.data[a:b] for a, b in zip(offsets[:-1], offsets[1:])) if not _is_utf8(n))
+        raise BuildFailed(
+            f"raw file name is not valid UTF-8: {bad!r}",
+            hint="Rename the file; paths are stored as text in the dataset's provenance fields.",
+        ) from None
+    sizes = pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(part.sizes)])
+    mtimes = pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(part.mtimes)])
+    table = pa.table([paths, sizes, mtimes], schema=LISTING_SCHEMA)
+    if count and pc.min(sizes).as_py() < 0:  # size -1: the file vanished between the walk and its stat
+        table = table.filter(pc.greater_equal(sizes, 0))
+    return table
 
 
 def _is_utf8(name: bytes) -> bool:
@@ -249,80 +176,6 @@ def _is_utf8(name: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
-
-
-def _int64_array(values: np.ndarray) -> pa.Array:
-    # From the buffer: pa.array on a NumPy array would ask pyarrow's pandas shim first.
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(np.ascontiguousarray(values))])
-
-
-_PARALLEL_STAT = 20_000  # below this many files, forking stat workers costs more than it saves
-
-
-def _stat_all(base: bytes, groups: list[_Names], total: int, workers: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """(size, mtime_ns) of every listed file, in listing order; size -1 where the file vanished."""
-    sizes = np.empty(total, np.int64)
-    mtimes = np.empty(total, np.int64)
-    workers = max(1, min(workers or os.cpu_count() or 1, 8))
-    if workers == 1 or total < _PARALLEL_STAT or not hasattr(os, "fork"):
-        _stat_range(base, groups, 0, total, sizes, mtimes)
-        return sizes, mtimes
-    bounds = [total * i // workers for i in range(workers + 1)]
-    children = []
-    for start, stop in zip(bounds[1:-1], bounds[2:]):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # a stat worker: its share, as raw int64s, down the pipe
-            status = 1
-            try:
-                os.close(read_end)
-                _stat_range(base, groups, start, stop, sizes, mtimes)
-                with os.fdopen(write_end, "wb") as pipe:
-                    pipe.write(sizes[start:stop].tobytes())
-                    pipe.write(mtimes[start:stop].tobytes())
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        children.append((pid, read_end, start, stop))
-    _stat_range(base, groups, 0, bounds[1], sizes, mtimes)
-    for pid, read_end, start, stop in children:
-        with os.fdopen(read_end, "rb") as pipe:
-            data = pipe.read()
-        _, status = os.waitpid(pid, 0)
-        count = stop - start
-        if status == 0 and len(data) == 16 * count:
-            sizes[start:stop] = np.frombuffer(data[: 8 * count], np.int64)
-            mtimes[start:stop] = np.frombuffer(data[8 * count :], np.int64)
-        else:  # the worker failed: its share is done here, where an error can surface
-            _stat_range(base, groups, start, stop, sizes, mtimes)
-    return sizes, mtimes
-
-
-def _stat_range(base: bytes, groups: list[_Names], start: int, stop: int, sizes: np.ndarray, mtimes: np.ndarray) -> None:
-    """Fill sizes[start:stop] and mtimes[start:stop] (positions in the flattened listing)."""
-    position = 0
-    for group in groups:
-        end = position + len(group)
-        if end > start and position < stop:
-            fd = os.open(base + b"/" + group.folder if group.folder else base, os.O_RDONLY)
-            skip = len(group.folder) + 1 if group.folder else 0
-            data, offsets = group.data, group.offsets.tolist()
-            try:
-                for i in range(max(start, position), min(stop, end)):
-                    j = i - position
-                    try:
-                        st = os.stat(data[offsets[j] + skip : offsets[j + 1]], dir_fd=fd)
-                    except FileNotFoundError:
-                        sizes[i] = -1
-                        continue
-                    sizes[i] = st.st_size
-                    mtimes[i] = st.st_mtime_ns
-            finally:
-                os.close(fd)
-        position = end
-        if position >= stop:
-            break
 
 
 def _list_fsspec(url: str) -> pa.Table:

@@ -11,19 +11,25 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench import generate
-from dataset_tools import inputs
+from dataset_tools import inputs, listing
 from dataset_tools.inputs import source_for
 
 
 @pytest.fixture
 def tree(tmp_path):
     root = tmp_path / "raw"
-    for folder in ("", "b", "b/deep", "a.d", "ü"):
+    # "a-c/" and "a.txt" sort before "a/" and "a0" sorts after it ("-" < "." < "/" < "0"): a
+    # walk that sorted folder names without their "/" would list them out of order.
+    for folder in ("", "b", "b/deep", "a.d", "ü", "a", "a-c"):
         (root / folder).mkdir(parents=True, exist_ok=True)
         for n in range(7):
             (root / folder / f"f{n}.txt").write_bytes(b"x" * n)
+    (root / "a.txt").write_bytes(b"a")
+    (root / "a0").write_bytes(b"a0")
     (root / "b" / "empty").mkdir()
     (root / ".hidden").write_bytes(b"hidden")
     os.symlink(root / "f1.txt", root / "b" / "link.txt")
@@ -48,15 +54,30 @@ def _rows(table):
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_the_listing_is_every_file_with_its_stat_in_path_order(tree, monkeypatch, workers):
-    monkeypatch.setattr(inputs, "_PARALLEL_STAT", 0)  # split the stat calls even for a small folder
+    monkeypatch.setattr(listing, "PARALLEL_STAT", 0)  # split the stat calls even for a small folder
     assert _rows(inputs._list_local(tree, workers=workers)) == _expected(tree)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(paths=st.lists(st.lists(st.text(alphabet="a-.0é", min_size=1, max_size=3), min_size=1, max_size=3).map(tuple), min_size=1, max_size=12))
+def test_the_walk_lists_any_tree_in_the_order_of_its_paths_bytes(tmp_path_factory, paths):
+    root = tmp_path_factory.mktemp("raw")
+    for parts in sorted(paths, key=len):
+        if any(part in (".", "..") for part in parts):
+            continue
+        folder = root.joinpath(*parts[:-1])
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / parts[-1]).write_bytes(b"x")
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            continue  # a file where a folder is wanted, or the other way round
+    assert _rows(inputs._list_local(root, workers=1)) == _expected(root)
 
 
 @pytest.mark.parametrize("slice_rows", [1, 4, 9])
 def test_the_listing_child_sends_the_same_table(tree, monkeypatch, slice_rows):
-    # Small slices: names packed in many groups, sorted and sent in many slices, each taking
-    # rows from many of them.
-    monkeypatch.setattr(inputs, "_SLICE", slice_rows)
+    # Small slices: names packed in many groups, sent one by one and joined into slices.
+    monkeypatch.setattr(listing, "SLICE", slice_rows)
     assert _rows(source_for(tree).list()) == _expected(tree)
     assert _rows(inputs._list_local(tree, workers=1)) == _expected(tree)
 
@@ -86,7 +107,7 @@ def test_a_file_removed_while_listing_is_not_an_input(tree, monkeypatch):
     monkeypatch.setattr(os, "stat", stat)
     paths = [row[0] for row in _rows(inputs._list_local(tree, workers=1))]
     expected = [row[0] for row in _expected(tree)]
-    assert paths == [p for p in expected if p.split("/")[-1] != "f3.txt"] and len(paths) == len(expected) - 5
+    assert paths == [p for p in expected if p.split("/")[-1] != "f3.txt"] and len(paths) == len(expected) - 7  # one per folder
 
 
 def test_a_file_name_that_is_not_utf8_is_named_in_one_clear_error(tmp_path):
