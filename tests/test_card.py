@@ -166,6 +166,7 @@ def test_card_yaml_parses_and_dataset_info_matches_the_parquet_files(fixture_bui
     folder, settings = fixture_build
     card = DatasetCard.load(folder / "README.md")
     assert isinstance(card.data, DatasetCardData)
+    assert str(card) == (folder / "README.md").read_text(encoding="utf-8")  # huggingface_hub writes it back unchanged
     meta = card.data.to_dict()
     shards = _shards(folder)
     rows = sum(pq.ParquetFile(p).metadata.num_rows for p in shards)
@@ -489,8 +490,8 @@ def test_the_card_template_renders_as_huggingface_hub_renders_it_compiled_once_o
     data = DatasetCardData(pretty_name="River works", language=["en", "es"], license="cc-by-4.0", tags=["news"])
     values = dict(pretty_name="River works", rows=3, version="1.2.0", tables=[], coverage=[], fields=[], shards=[], languages=[])
     expected = str(DatasetCard.from_template(data, template_path=str(TEMPLATE), **values))
-    assert str(card_from_template(data, None, **values)) == expected
+    assert card_from_template(data, None, **values) == expected
     cache = tmp_path / "card-cache"
-    assert str(card_from_template(data, cache, **values)) == expected  # compiles, keeps the bytecode
+    assert card_from_template(data, cache, **values) == expected  # compiles, keeps the bytecode
     assert any(cache.iterdir())
-    assert str(card_from_template(data, cache, **values)) == expected  # from the kept bytecode
+    assert card_from_template(data, cache, **values) == expected  # from the kept bytecode
