@@ -506,6 +506,30 @@ def _reduce_shard(jobs: list[_BucketJob], cache_root: str, target: str, name: st
     return result
 
 
+def shard_losers(jobs: list[_BucketJob], cache_root: str) -> pa.Table:
+    """The rows `_reduce_shard(jobs, ...)` will find to be duplicates or superseded versions,
+    found from the id and provenance columns alone (the cache files memory-mapped, so the
+    other columns are not read): with them, report.json can be written while the shard is."""
+    root = Path(cache_root)
+    columns = ["id", "source_file", "source_sha256", "published_at", "modified_at"]
+    readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
+    found: list[pa.Table] = []
+    for job in jobs:
+        batches = []
+        for position, (name, index) in enumerate(job.refs):
+            if name not in readers:
+                readers[name] = pa.ipc.open_file(pa.memory_map(str(root / name)))
+            reader = readers[name]
+            for i in range(reader.num_record_batches) if index == ALL_BATCHES else (index,):
+                batch = reader.get_batch(i).select(columns)
+                if position < job.cached and job.drop:  # a cached run: without the stale files' rows
+                    batch = batch.filter(pc.invert(pc.is_in(batch.column("source_file"), pa.array(job.drop, pa.string()))))
+                batches.append(batch)
+        if batches:
+            found.append(duplicate_rows(pa.Table.from_batches(batches), job.bucket)[1])
+    return pa.concat_tables(found) if found else pa.Table.from_batches([], schema=LOSERS_SCHEMA)
+
+
 @dataclass(slots=True)
 class _Merged:
     table: pa.Table  # rows in id order (ties in the order of the runs, then of the rows)
@@ -922,11 +946,11 @@ def build_dataset(
 
 
 def _import_card_modules() -> None:
-    """Import what the card step uses (huggingface_hub's card classes and jinja2 take about
-    0.4 s), while the raw folder is being listed: an incremental build is short enough that
+    """Import what the card step uses (huggingface_hub's card data class and jinja2 take about
+    0.25 s), while the raw folder is being listed: an incremental build is short enough that
     this shows."""
     import jinja2  # noqa: F401
-    from huggingface_hub import DatasetCard  # noqa: F401
+    from huggingface_hub import DatasetCardData  # noqa: F401
 
     import dataset_tools.card  # noqa: F401
 
@@ -1117,37 +1141,62 @@ def _build_into(
         )
         for index, plan in plans
     )
-    if len(plans) <= 1:
-        reduce_tasks = list(reduce_tasks)  # one shard to write (an incremental build): in this process
-    for i, shard in enumerate(runner.map_ordered(_reduce_shard, reduce_tasks)):
-        results.append(shard)
-        notify("write", i + 1, len(plans))
-    # The workers' part is done: let them go (and their memory) before the report and the card.
-    runner.close()
-    watch.lap("write")
-    # The new file table goes to the cache as a file, and everything after reads it a batch at
-    # a time: report.json and manifest.json of a million inputs take a few batches of memory.
-    files_name = f"files-{generation}.arrow"
-    if files is None:
-        os.replace(spill_path, cache.path(files_name))  # a cold build's spill is in path order
-    else:
-        cache.write_table(files_name, files)
-        del files
-    release_memory()
-
-    def files() -> Iterator[pa.RecordBatch]:
-        return _ipc_batches(cache.path(files_name))
-
-    # manifest.json's list of inputs depends on the file table alone: a thread writes it to a
-    # scratch file while the report and the card are made (Arrow compute and file writes let go
-    # of the GIL), and it is joined under the manifest's head at the end. Nothing forks from
-    # here on (the workers are gone), so no child can inherit the thread's locks half-held.
-    inputs_part = staging / ".manifest-inputs.part"  # a dot file: not listed, removed below
-    background = ThreadPoolExecutor(max_workers=1)
+    # Threads from here on: nothing forks any more (the workers are let go first), so no child
+    # can inherit a thread's locks half-held.
+    background = ThreadPoolExecutor(max_workers=2)
     try:
+        if len(plans) == 1:
+            # One shard to write (an incremental build): written by a thread of this process
+            # (Parquet encoding lets go of the GIL) while this one writes report.json, with the
+            # shard's losers found up front from a few columns.
+            runner.close()
+            task = next(reduce_tasks)
+            writing = background.submit(_reduce_shard, *task)
+            new_losers = [shard_losers(task[0], task[1])]
+
+            def finish_writing() -> list[_ShardResult]:
+                shard = writing.result()
+                if not shard.losers.sort_by("path").equals(new_losers[0].sort_by("path")):
+                    raise BuildFailed(
+                        f"internal error: the losers of shard {shard.name} differ from those found before writing it",
+                        hint="Delete the build cache (or pass --no-cache) and build again; please report this bug.",
+                    )
+                results.append(shard)
+                notify("write", 1, 1)
+                watch.lap("write")
+                return results
+        else:
+            for i, shard in enumerate(runner.map_ordered(_reduce_shard, reduce_tasks)):
+                results.append(shard)
+                notify("write", i + 1, len(plans))
+            # The workers' part is done: let them go (and their memory) before the report and the card.
+            runner.close()
+            watch.lap("write")
+            new_losers = [r.losers for r in results]
+
+            def finish_writing() -> list[_ShardResult]:
+                return results
+
+        # The new file table goes to the cache as a file, and everything after reads it a batch
+        # at a time: report.json and manifest.json of a million inputs take a few batches of memory.
+        files_name = f"files-{generation}.arrow"
+        if files is None:
+            os.replace(spill_path, cache.path(files_name))  # a cold build's spill is in path order
+        else:
+            cache.write_table(files_name, files)
+            del files
+        release_memory()
+
+        def files() -> Iterator[pa.RecordBatch]:
+            return _ipc_batches(cache.path(files_name))
+
+        # manifest.json's list of inputs depends on the file table alone: a thread writes it to
+        # a scratch file while the report and the card are made (Arrow compute and file writes
+        # let go of the GIL), and it is joined under the manifest's head at the end.
+        inputs_part = staging / ".manifest-inputs.part"  # a dot file: not listed, removed below
         inputs_written = background.submit(write_json_listing_items, inputs_part, manifest_input_lines(files))
         summary, shards, losers, buckets = _report_and_card(
-            staging, files, results, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch
+            staging, files, new_losers, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch
         )
         any_inputs = inputs_written.result()
     finally:
@@ -1186,7 +1235,8 @@ def _build_into(
 def _report_and_card(
     staging: Path,
     files: Callable[[], Iterator[pa.RecordBatch]],
-    results: list[_ShardResult],
+    new_losers: list[pa.Table],
+    finish_writing: Callable[[], list[_ShardResult]],
     reused: list[dict],
     plans: list,
     buckets: dict[int, list[Ref]],
@@ -1199,27 +1249,30 @@ def _report_and_card(
     watch: Stopwatch,
 ) -> tuple[dict, list[dict], pa.Table, dict[int, list[Ref]]]:
     """report.json and the card files; returns the report's summary, the shards, the losers
-    (duplicates and superseded versions) and the buckets' refs to keep in the cache."""
-    # A bucket without rows has no refs; a bucket this build rewrote must have its file (the
-    # other refs were checked when they were made: a stat per ref would cost more than all this).
-    rewritten_files = {new for _, plan in plans for _, _, _, new in plan if new}
-    buckets = {b: refs for b, refs in buckets.items() if refs and all(n not in rewritten_files or cache.path(n).exists() for n, _ in refs)}
-
+    (duplicates and superseded versions) and the buckets' refs to keep in the cache.
+    `new_losers` are those of the shards this build writes, and `finish_writing()` returns
+    those shards (waiting for them if they are still being written: the report is written
+    meanwhile, the card needs them)."""
     # Losers: the cached ones of untouched buckets, plus those just found.
     rewritten = {b for _, plan in plans for b, *_ in plan}
     old_losers = cache.read_table(previous.losers) if previous else pa.Table.from_batches([], schema=LOSERS_SCHEMA)
     if old_losers is not None and old_losers.num_rows:
         old_losers = old_losers.filter(pc.invert(pc.is_in(old_losers.column("bucket"), pa.array(sorted(rewritten), pa.int16()))))
-    losers = pa.concat_tables([old_losers, *(r.losers for r in results)]).sort_by("path").combine_chunks()
+    losers = pa.concat_tables([old_losers, *new_losers]).sort_by("path").combine_chunks()
+    watch.lap("losers")
+    summary = write_report(staging / REPORT_FILE, files, losers, version)
+    watch.lap("report")
 
+    results = finish_writing()
+    # A bucket without rows has no refs; a bucket this build rewrote must have its file (the
+    # other refs were checked when they were made: a stat per ref would cost more than all this).
+    rewritten_files = {new for _, plan in plans for _, _, _, new in plan if new}
+    buckets = {b: refs for b, refs in buckets.items() if refs and all(n not in rewritten_files or cache.path(n).exists() for n, _ in refs)}
     shards = sorted(
         [{"path": r.name, "rows": r.rows, "sha256": r.sha256, "bytes": r.bytes} for r in results]
         + [{"path": item["name"], "rows": item["rows"], "sha256": item["sha256"], "bytes": item["bytes"]} for item in reused],
         key=lambda s: s["path"],
     )
-    watch.lap("losers")
-    summary = write_report(staging / REPORT_FILE, files, losers, version)
-    watch.lap("report")
     written = sum(s["rows"] for s in shards)
     if written != summary["counts"]["rows"]:
         # Every input must end as exactly one outcome: never publish data that disagrees with its report.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -85,6 +86,29 @@ def test_removing_the_newer_version_brings_back_the_older(corpus, tmp_path):
     second = build_dataset(settings, workers=1)
     assert second.superseded == 0 and second.rows == 80
     assert second.parsed == 0
+    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)
+
+
+def test_a_rebuild_that_adds_a_copy_and_a_newer_version_reports_them_as_a_clean_build_does(corpus, tmp_path):
+    # The one shard rewritten is written while report.json is: its losers are found first.
+    settings, raw = corpus
+    build_dataset(settings, workers=1)
+    write_raw(raw, "600_copy.txt", _story(5))  # byte-identical to item five
+    newer = _story(5, timestamps=("2026-01-05T09:15+0000", "2026-01-05T09:15+0000", "2026-01-09T09:00+0000"),
+                   lead="RIVERTON (Example Wire) - Item five, revised.")
+    write_raw(raw, "601_newer.txt", newer)
+    added = build_dataset(settings, workers=1)
+    assert (added.parsed, added.shards_written, added.duplicates, added.superseded) == (2, 1, 1, 1)
+    report = json.loads((settings.out / "report.json").read_text())
+    outcomes = {item["path"]: item["outcome"] for item in report["files"]}
+    assert (outcomes["600_copy.txt"], outcomes["601_newer.txt"], outcomes["005_0000000000000005.txt"]) == ("duplicate", "row", "superseded")
+    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)
+
+    write_raw(raw, "601_newer.txt", newer.replace("revised", "revised again"))  # the bucket's cached losers stay
+    edited = build_dataset(settings, workers=1)
+    assert (edited.parsed, edited.shards_written, edited.duplicates, edited.superseded) == (1, 1, 1, 1)
     clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
