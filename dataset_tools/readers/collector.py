@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timezone
+from operator import itemgetter
 
 from dataset_tools.readers.common import (
     UndecodableText,
@@ -327,13 +328,16 @@ def _has_visible_page(lines: list[str], title: str) -> bool:
 
 
 def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int | None:
-    folded = {t.casefold() for t in titles}
-    lengths = {len(t) for t in titles}
+    folded = set(map(str.casefold, titles))
+    lengths = set(map(len, titles))
     shortest = min(lengths)
+    # The length test first: casefolding every long body line would cost more than it finds.
+    # A line is tried when its length is a title's, or within 8 of the shortest title's.
+    low, high = shortest - 8, shortest + 8
     for i in range(len(lines) - 1, start - 1, -1):
-        # The length test first: casefolding every long body line would cost more than it finds.
         line = lines[i]
-        if (len(line) in lengths or abs(len(line) - shortest) < 8) and line.casefold() in folded:
+        size = len(line)
+        if (low < size < high or size in lengths) and line.casefold() in folded:
             return i
     return None
 
@@ -651,21 +655,17 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
     runs the two lines on with a space, where it glues real paragraphs with nothing, or (when
     it joins everything with a space) where the previous line is no subheading. A junction the
     articleBody glues is always a real paragraph break.
-
-    Words are counted line by line (joining stripped lines with whitespace neither splits nor
-    merges a word). A line found as it is in the squeezed evidence holds no whitespace but
-    single spaces, and is stripped: its words are its spaces plus one, counted without
-    splitting it.
     """
+    junctions, words = _follow_lines(lines, evidence)
+    # A paragraph ends with the last line joined to it, so whether the paragraph before a line
+    # ends a sentence is whether the line before it does. When every line but the last does,
+    # no line joins the one before: each line is a paragraph.
+    if _TERMINAL.issuperset(map(itemgetter(-1), lines[:-1])):
+        return list(lines), words
     paragraphs: list[str] = []
-    words = 0
-    previous_end: int | None = None
     style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
-    follow = evidence.follow
-    for line in lines:
-        previous_end, junction, verbatim = follow(line, previous_end)
-        words += line.count(" ") + 1 if verbatim else len(line.split())
+    for line, junction in zip(lines, junctions):
         if not paragraphs:
             paragraphs.append(line)
             continue
@@ -681,6 +681,45 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
             last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
             paragraphs.append(line)
     return paragraphs, words
+
+
+def _follow_lines(lines: list[str], evidence: _Evidence) -> tuple[list[str | None], int]:
+    """How the evidence joins each line to the one before ("space", "glued" or None, as
+    `_Evidence.follow` tells; None for the first line), and the lines' number of words.
+
+    Words are counted line by line (joining stripped lines with whitespace neither splits nor
+    merges a word). A line found as it is in the squeezed evidence holds no whitespace but
+    single spaces, and is stripped: its words are its spaces plus one, counted without
+    splitting it.
+
+    Once a line is found, the rest of the lines most often follow it in the evidence joined by
+    one separator, as the page's articleBody joins its paragraphs: one comparison of the rest
+    so joined tells (once per call, so the work stays linear), and gives what following them
+    one by one would. With a space, each line starts one character after the cursor, where the
+    cursor holds the space and not its first character: its junction is "space". Glued, each
+    line starts right at the cursor: "glued". Either way each line is found as it is.
+    """
+    junctions: list[str | None] = []
+    words = 0
+    previous_end: int | None = None
+    tried = False
+    text = evidence.text
+    follow = evidence.follow
+    for k, line in enumerate(lines):
+        if previous_end is not None and not tried:
+            tried = True
+            separator = " " if text.startswith(" ", previous_end) else ""
+            rest = separator.join(lines[k:])
+            if text.startswith(rest, previous_end + len(separator)):
+                evidence.cursor = previous_end + len(separator) + len(rest)
+                junctions += ["space" if separator else "glued"] * (len(lines) - k)
+                # Each line's spaces plus one: the separators add len(lines) - k - 1 spaces.
+                words += rest.count(" ") + (1 if separator else len(lines) - k)
+                return junctions, words
+        previous_end, junction, verbatim = follow(line, previous_end)
+        junctions.append(junction)
+        words += line.count(" ") + 1 if verbatim else len(line.split())
+    return junctions, words
 
 
 def _continues(previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool) -> bool:
