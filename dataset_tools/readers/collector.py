@@ -145,7 +145,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     def reject(reason: str, detail: str) -> Reject:
         return Reject(source_file, sha, reason, detail, len(data))
 
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the file, as data.strip() makes)
         return reject("empty-file", "empty file" if not data else "file holds only whitespace")
     binary = sniff_binary(data)
     if binary:
@@ -223,44 +223,47 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
 
     middle = lines[ts_end:headline_at]
     site_name, description = _split_header(lines[2:ts_start], title, middle, second_title)
-    meta = _parse_middle(middle, url, visible, site_name)
-    publisher = site_name or meta["publisher_name"]
+    section, tags, image_url, article_body, related_urls, language, keywords, publisher_name = _parse_middle(
+        middle, url, visible, site_name
+    )
+    publisher = site_name or publisher_name
 
-    evidence = _Evidence(meta["article_body"])
+    evidence = _Evidence(article_body)
     body_lines = visible
-    if meta["related_urls"] and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
+    if related_urls and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
         body_lines = body_lines[:-1]
     paragraphs, words = _join_paragraphs(body_lines, evidence)
     body = "\n\n".join(paragraphs)
 
-    language = meta["language"]
     language_source = "declared"
     if language is None:
         language = detect_language(body)
         language_source = "detected" if language else "unknown"
         language = language or "und"
 
+    # Positional, in the order of Article's fields (named in the comments): twenty keyword
+    # arguments cost more to match than the rest of building the record.
     return Article(
-        id=identity,
-        url=url,
-        domain=domain,
-        title=title,
-        description=description,
-        body=body,
-        published_at=published,
-        modified_at=modified,
-        section=meta["section"],
-        tags=tuple(meta["tags"]),
-        keywords=tuple(meta["keywords"]),
-        image_url=meta["image_url"],
-        language=language,
-        publisher=publisher,
-        related_urls=tuple(meta["related_urls"]),
-        word_count=words,
-        source_file=source_file,
-        source_sha256=sha,
-        parser_version=PARSER_VERSION,
-        language_source=language_source,
+        identity,  # id
+        url,
+        domain,
+        title,
+        description,
+        body,
+        published,  # published_at
+        modified,  # modified_at
+        section,
+        tuple(tags),
+        tuple(keywords),
+        image_url,
+        language,
+        publisher,
+        tuple(related_urls),
+        words,  # word_count
+        source_file,
+        sha,  # source_sha256
+        PARSER_VERSION,  # parser_version
+        language_source,
     )
 
 
@@ -387,14 +390,17 @@ def _is_sentence_like(line: str) -> bool:
     return len(line) > 80 or (line[-1:] in _TERMINAL and len(line.split()) > 5)
 
 
-def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: str | None) -> dict:
-    """Section, tags, main image, articleBody, related URLs, locale, keywords and the publisher
-    block's name, from the metadata lines between the timestamps and the repeated headline."""
+def _parse_middle(
+    middle: list[str], url: str, visible: list[str], site_name: str | None
+) -> tuple[str | None, list[str], str | None, str | None, list[str], str | None, list[str], str | None]:
+    """(section, tags, main image, articleBody, related URLs, declared language, keywords, the
+    publisher block's name), from the metadata lines between the timestamps and the repeated
+    headline."""
     section: str | None = None
     tags: list[str] = []
     image_url: str | None = None
     article_body: str | None = None
-    related: dict[str, None] = {}  # ordered and de-duplicated in constant time per URL
+    related: list[str] = []
     language: str | None = None
     keywords: list[str] = []
     publisher_name: str | None = None
@@ -423,24 +429,20 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # Leading short lines: the section, then the tags. They stop at the first URL, at the
     # articleBody line, at a line of the publisher block, or where lines start to repeat (the
     # "about" lines that come later are a subset of the tags).
-    i = 0
     leading: list[str] = []
     seen: set[str] = set()
-    limit = body_at if body_at is not None else end
-    while i < limit:
-        line = middle[i]
+    for line in middle[: body_at if body_at is not None else end]:
         folded = line.casefold()
         if folded in seen or line == site_name or (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
             break
         leading.append(line)
         seen.add(folded)
-        i += 1
+    first_folded = leading[0].casefold() if leading else None
 
-    rest_start = i
+    rest_start = len(leading)
     if body_at is not None:
         article_body = middle[body_at]
-        before = [line for line in middle[rest_start:body_at] if _is_url(line)]
-        image_url = before[0] if before else None
+        image_url = next(filter(_is_url, middle[rest_start:body_at]), None)
         rest_start = body_at + 1
     elif rest_start < end and _is_url(middle[rest_start]) and _IMAGE_URL.search(middle[rest_start]):
         image_url = middle[rest_start]
@@ -451,23 +453,25 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # A line that comes again changes nothing the second time (a URL is kept or skipped again,
     # the locale and the publisher name are taken once, `seen` does not change here), so each
     # distinct line is looked at once: the publisher blocks repeat their lines several times.
-    about: set[str] = set()
+    # Of the "about" lines, only whether one repeats the first leading line matters.
+    first_is_about = False
     for line in dict.fromkeys(middle[rest_start:end]):
         # `_is_url` and `_locale` spelled out: the cheap tests before each pattern rule out
         # most lines, and this loop sees every line of the publisher blocks.
         if line[:1] in "Hh" and _URL.fullmatch(line):
             if language is None and line != url and not _IMAGE_URL.search(line):
-                related.setdefault(line, None)
+                related.append(line)  # the lines are distinct: each URL comes once
             continue
         if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
             locale = _LOCALE.fullmatch(line)
             if locale:
                 if language is None:
-                    language = locale.group("lang")
+                    language = locale["lang"]
                 continue
         folded = line.casefold()
         if folded in seen:
-            about.add(folded)
+            if folded == first_folded:
+                first_is_about = True
             continue
         if (
             publisher_name is None
@@ -481,29 +485,23 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # Section or first tag? The "about" lines repeat some of the tags, never the section: a first
     # leading line that the about lines repeat is a tag, and the page names no section.
     if leading:
-        if leading[0].casefold() in about:
+        if first_is_about:
             tags = leading
         else:
             section, tags = leading[0], leading[1:]
-    return {
-        "section": section,
-        "tags": tags,
-        "image_url": image_url,
-        "article_body": article_body,
-        "related_urls": list(related),
-        "language": language if language and len(language) == 2 else None,
-        "keywords": keywords,
-        "publisher_name": publisher_name,
-    }
+    language = language if language and len(language) == 2 else None
+    return section, tags, image_url, article_body, related, language, keywords, publisher_name
 
 
 class _Opening:
     """The first paragraphs of the visible text, to recognise the articleBody line by its opening."""
 
-    __slots__ = ("spaced", "_squeezed")
+    __slots__ = ("_visible", "_head", "_spaced", "_squeezed")
 
     def __init__(self, visible: list[str]) -> None:
-        self.spaced = " ".join(visible[:50])[:_VISIBLE_KEY_CHARS]
+        self._visible = visible
+        self._head: str | None = None
+        self._spaced: str | None = None
         self._squeezed: str | None = None
 
     def starts(self, line: str) -> bool:
@@ -518,11 +516,22 @@ class _Opening:
             key = " ".join(head.split())[:_EVIDENCE_KEY]
         if len(key) < 30:
             return False
-        if key in self.spaced:
+        # The key is looked for in the first 50 visible lines joined with a space (cut to
+        # _VISIBLE_KEY_CHARS characters). The articleBody starts with the first or the second
+        # paragraph, so the first two lines, the start of that text, are joined and searched
+        # first; the rest is joined only when the key is not there.
+        visible = self._visible
+        if self._head is None:
+            self._head = " ".join(visible[:2])[:_VISIBLE_KEY_CHARS]
+        if key in self._head:
+            return True
+        if self._spaced is None:
+            self._spaced = " ".join(visible[:50])[:_VISIBLE_KEY_CHARS] if len(visible) > 2 else self._head
+        if key in self._spaced:
             return True
         # The key may span a paragraph break that the articleBody glued: compare without spaces.
         if self._squeezed is None:
-            self._squeezed = "".join(self.spaced.split())
+            self._squeezed = "".join(self._spaced.split())
         return "".join(key.split()) in self._squeezed
 
 
@@ -617,6 +626,11 @@ class _Evidence:
         else:
             # A line that is its own squeezed form (a stripped line without other whitespace or
             # double spaces) would be searched again for the same key with the same outcome.
+            # So would a line whose key is not there and is its own squeezed form: the key is
+            # then the squeezed line's first characters too (a run of whitespace that starts
+            # after the key squeezes into what comes after it).
+            if at == -1 and key.isprintable() and "  " not in key:
+                return None, None, False
             if line.isprintable() and "  " not in line:
                 return None, None, False
             squeezed = " ".join(line.split())
