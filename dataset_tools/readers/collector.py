@@ -177,7 +177,9 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     window_end = min(len(lines), 2 + _HEADER_WINDOW)
     ts_start: int | None = None
     for i in range(2, window_end):
-        if _DATE_START.fullmatch(lines[i]):
+        # A date starts with a digit (\d is what isdecimal tells): the titles, site name and
+        # description are ruled out without the pattern.
+        if lines[i][:1].isdecimal() and _DATE_START.fullmatch(lines[i]):
             ts_start = i
             break
     if ts_start is None:
@@ -269,8 +271,8 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
 
 def _check_url(line: str) -> tuple[str, str, str, str | None]:
     """(the URL, its domain, the article id, None), or (line, "", "", why line 1 is not a usable URL)."""
-    shown = line if len(line) <= 60 else line[:57] + "..."
     if not _is_url(line):
+        shown = _shown(line)
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
             return line, "", "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
@@ -280,10 +282,17 @@ def _check_url(line: str) -> tuple[str, str, str, str | None]:
     # split serves the stored URL too.
     domain, identity = url_identity(line)
     if not domain:
-        return line, "", "", f"line 1 has no valid host name: {shown!r}"
+        return line, "", "", f"line 1 has no valid host name: {_shown(line)!r}"
     # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
+    if line.startswith(("http:", "https:")):  # already lower-cased
+        return line, domain, identity, None
     scheme, rest = line.split(":", 1)
     return f"{scheme.lower()}:{rest}", domain, identity, None
+
+
+def _shown(line: str) -> str:
+    """Line 1 as a reject's detail quotes it: cut to 60 characters."""
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:
@@ -548,17 +557,18 @@ def _is_trailer_line(line: str) -> bool:
     """A line only the publisher blocks and what follows them hold (a genre such as "News"
     is not one of them: it can be a tag too)."""
     # Each test first rules out lines by a character or a length its pattern requires.
-    first = line[:1]
+    if "@" in line:  # of the three, only an e-mail address holds one
+        return _EMAIL.fullmatch(line) is not None
     size = len(line)
-    return bool(
-        ("@" in line and _EMAIL.fullmatch(line))
-        or (size <= _LOCALE_MAX and ("_" in line or "-" in line) and _LOCALE.fullmatch(line))  # _locale
-        or (
-            size <= _PHONE_MAX
-            and (first in "+()-" or first.isdecimal())
-            and _PHONE.fullmatch(line)
-            and sum(c.isdigit() for c in line) >= 7
-        )
+    if size > _PHONE_MAX:  # longer than a locale or a phone number
+        return False
+    if size <= _LOCALE_MAX and ("_" in line or "-" in line) and _LOCALE.fullmatch(line):  # _locale
+        return True
+    first = line[:1]
+    return (
+        (first in "+()-" or first.isdecimal())
+        and _PHONE.fullmatch(line) is not None
+        and sum(map(str.isdigit, line)) >= 7
     )
 
 
