@@ -340,17 +340,22 @@ def _has_visible_page(lines: list[str], title: str) -> bool:
 
 
 def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int | None:
-    folded = set(map(str.casefold, titles))
     lengths = set(map(len, titles))
     shortest = min(lengths)
+    folded: set[str] | None = None
     # The length test first: casefolding every long body line would cost more than it finds.
     # A line is tried when its length is a title's, or within 8 of the shortest title's.
     low, high = shortest - 8, shortest + 8
     for i in range(len(lines) - 1, start - 1, -1):
         line = lines[i]
         size = len(line)
-        if (low < size < high or size in lengths) and line.casefold() in folded:
-            return i
+        if low < size < high or size in lengths:
+            if line in titles:  # most often the headline repeats as it is: nothing to casefold
+                return i
+            if folded is None:
+                folded = set(map(str.casefold, titles))
+            if line.casefold() in folded:
+                return i
     return None
 
 
