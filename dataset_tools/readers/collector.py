@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import datetime, timezone
+from operator import itemgetter
 
 from dataset_tools.readers.common import (
     UndecodableText,
@@ -144,7 +145,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     def reject(reason: str, detail: str) -> Reject:
         return Reject(source_file, sha, reason, detail, len(data))
 
-    if not data.strip():
+    if not data or data.isspace():  # (no copy of the file, as data.strip() makes)
         return reject("empty-file", "empty file" if not data else "file holds only whitespace")
     binary = sniff_binary(data)
     if binary:
@@ -176,7 +177,9 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     window_end = min(len(lines), 2 + _HEADER_WINDOW)
     ts_start: int | None = None
     for i in range(2, window_end):
-        if _DATE_START.fullmatch(lines[i]):
+        # A date starts with a digit (\d is what isdecimal tells): the titles, site name and
+        # description are ruled out without the pattern.
+        if lines[i][:1].isdecimal() and _DATE_START.fullmatch(lines[i]):
             ts_start = i
             break
     if ts_start is None:
@@ -222,51 +225,54 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
 
     middle = lines[ts_end:headline_at]
     site_name, description = _split_header(lines[2:ts_start], title, middle, second_title)
-    meta = _parse_middle(middle, url, visible, site_name)
-    publisher = site_name or meta["publisher_name"]
+    section, tags, image_url, article_body, related_urls, language, keywords, publisher_name = _parse_middle(
+        middle, url, visible, site_name
+    )
+    publisher = site_name or publisher_name
 
-    evidence = _Evidence(meta["article_body"])
+    evidence = _Evidence(article_body)
     body_lines = visible
-    if meta["related_urls"] and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
+    if related_urls and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
         body_lines = body_lines[:-1]
     paragraphs, words = _join_paragraphs(body_lines, evidence)
     body = "\n\n".join(paragraphs)
 
-    language = meta["language"]
     language_source = "declared"
     if language is None:
         language = detect_language(body)
         language_source = "detected" if language else "unknown"
         language = language or "und"
 
+    # Positional, in the order of Article's fields (named in the comments): twenty keyword
+    # arguments cost more to match than the rest of building the record.
     return Article(
-        id=identity,
-        url=url,
-        domain=domain,
-        title=title,
-        description=description,
-        body=body,
-        published_at=published,
-        modified_at=modified,
-        section=meta["section"],
-        tags=tuple(meta["tags"]),
-        keywords=tuple(meta["keywords"]),
-        image_url=meta["image_url"],
-        language=language,
-        publisher=publisher,
-        related_urls=tuple(meta["related_urls"]),
-        word_count=words,
-        source_file=source_file,
-        source_sha256=sha,
-        parser_version=PARSER_VERSION,
-        language_source=language_source,
+        identity,  # id
+        url,
+        domain,
+        title,
+        description,
+        body,
+        published,  # published_at
+        modified,  # modified_at
+        section,
+        tuple(tags),
+        tuple(keywords),
+        image_url,
+        language,
+        publisher,
+        tuple(related_urls),
+        words,  # word_count
+        source_file,
+        sha,  # source_sha256
+        PARSER_VERSION,  # parser_version
+        language_source,
     )
 
 
 def _check_url(line: str) -> tuple[str, str, str, str | None]:
     """(the URL, its domain, the article id, None), or (line, "", "", why line 1 is not a usable URL)."""
-    shown = line if len(line) <= 60 else line[:57] + "..."
     if not _is_url(line):
+        shown = _shown(line)
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
             return line, "", "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
@@ -276,10 +282,17 @@ def _check_url(line: str) -> tuple[str, str, str, str | None]:
     # split serves the stored URL too.
     domain, identity = url_identity(line)
     if not domain:
-        return line, "", "", f"line 1 has no valid host name: {shown!r}"
+        return line, "", "", f"line 1 has no valid host name: {_shown(line)!r}"
     # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
+    if line.startswith(("http:", "https:")):  # already lower-cased
+        return line, domain, identity, None
     scheme, rest = line.split(":", 1)
     return f"{scheme.lower()}:{rest}", domain, identity, None
+
+
+def _shown(line: str) -> str:
+    """Line 1 as a reject's detail quotes it: cut to 60 characters."""
+    return line if len(line) <= 60 else line[:57] + "..."
 
 
 def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:
@@ -327,14 +340,22 @@ def _has_visible_page(lines: list[str], title: str) -> bool:
 
 
 def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int | None:
-    folded = {t.casefold() for t in titles}
-    lengths = {len(t) for t in titles}
+    lengths = set(map(len, titles))
     shortest = min(lengths)
+    folded: set[str] | None = None
+    # The length test first: casefolding every long body line would cost more than it finds.
+    # A line is tried when its length is a title's, or within 8 of the shortest title's.
+    low, high = shortest - 8, shortest + 8
     for i in range(len(lines) - 1, start - 1, -1):
-        # The length test first: casefolding every long body line would cost more than it finds.
         line = lines[i]
-        if (len(line) in lengths or abs(len(line) - shortest) < 8) and line.casefold() in folded:
-            return i
+        size = len(line)
+        if low < size < high or size in lengths:
+            if line in titles:  # most often the headline repeats as it is: nothing to casefold
+                return i
+            if folded is None:
+                folded = set(map(str.casefold, titles))
+            if line.casefold() in folded:
+                return i
     return None
 
 
@@ -383,14 +404,17 @@ def _is_sentence_like(line: str) -> bool:
     return len(line) > 80 or (line[-1:] in _TERMINAL and len(line.split()) > 5)
 
 
-def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: str | None) -> dict:
-    """Section, tags, main image, articleBody, related URLs, locale, keywords and the publisher
-    block's name, from the metadata lines between the timestamps and the repeated headline."""
+def _parse_middle(
+    middle: list[str], url: str, visible: list[str], site_name: str | None
+) -> tuple[str | None, list[str], str | None, str | None, list[str], str | None, list[str], str | None]:
+    """(section, tags, main image, articleBody, related URLs, declared language, keywords, the
+    publisher block's name), from the metadata lines between the timestamps and the repeated
+    headline."""
     section: str | None = None
     tags: list[str] = []
     image_url: str | None = None
     article_body: str | None = None
-    related: dict[str, None] = {}  # ordered and de-duplicated in constant time per URL
+    related: list[str] = []
     language: str | None = None
     keywords: list[str] = []
     publisher_name: str | None = None
@@ -419,24 +443,20 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # Leading short lines: the section, then the tags. They stop at the first URL, at the
     # articleBody line, at a line of the publisher block, or where lines start to repeat (the
     # "about" lines that come later are a subset of the tags).
-    i = 0
     leading: list[str] = []
     seen: set[str] = set()
-    limit = body_at if body_at is not None else end
-    while i < limit:
-        line = middle[i]
+    for line in middle[: body_at if body_at is not None else end]:
         folded = line.casefold()
         if folded in seen or line == site_name or (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
             break
         leading.append(line)
         seen.add(folded)
-        i += 1
+    first_folded = leading[0].casefold() if leading else None
 
-    rest_start = i
+    rest_start = len(leading)
     if body_at is not None:
         article_body = middle[body_at]
-        before = [line for line in middle[rest_start:body_at] if _is_url(line)]
-        image_url = before[0] if before else None
+        image_url = next(filter(_is_url, middle[rest_start:body_at]), None)
         rest_start = body_at + 1
     elif rest_start < end and _is_url(middle[rest_start]) and _IMAGE_URL.search(middle[rest_start]):
         image_url = middle[rest_start]
@@ -447,23 +467,25 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # A line that comes again changes nothing the second time (a URL is kept or skipped again,
     # the locale and the publisher name are taken once, `seen` does not change here), so each
     # distinct line is looked at once: the publisher blocks repeat their lines several times.
-    about: set[str] = set()
+    # Of the "about" lines, only whether one repeats the first leading line matters.
+    first_is_about = False
     for line in dict.fromkeys(middle[rest_start:end]):
         # `_is_url` and `_locale` spelled out: the cheap tests before each pattern rule out
         # most lines, and this loop sees every line of the publisher blocks.
         if line[:1] in "Hh" and _URL.fullmatch(line):
             if language is None and line != url and not _IMAGE_URL.search(line):
-                related.setdefault(line, None)
+                related.append(line)  # the lines are distinct: each URL comes once
             continue
         if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
             locale = _LOCALE.fullmatch(line)
             if locale:
                 if language is None:
-                    language = locale.group("lang")
+                    language = locale["lang"]
                 continue
         folded = line.casefold()
         if folded in seen:
-            about.add(folded)
+            if folded == first_folded:
+                first_is_about = True
             continue
         if (
             publisher_name is None
@@ -477,29 +499,23 @@ def _parse_middle(middle: list[str], url: str, visible: list[str], site_name: st
     # Section or first tag? The "about" lines repeat some of the tags, never the section: a first
     # leading line that the about lines repeat is a tag, and the page names no section.
     if leading:
-        if leading[0].casefold() in about:
+        if first_is_about:
             tags = leading
         else:
             section, tags = leading[0], leading[1:]
-    return {
-        "section": section,
-        "tags": tags,
-        "image_url": image_url,
-        "article_body": article_body,
-        "related_urls": list(related),
-        "language": language if language and len(language) == 2 else None,
-        "keywords": keywords,
-        "publisher_name": publisher_name,
-    }
+    language = language if language and len(language) == 2 else None
+    return section, tags, image_url, article_body, related, language, keywords, publisher_name
 
 
 class _Opening:
     """The first paragraphs of the visible text, to recognise the articleBody line by its opening."""
 
-    __slots__ = ("spaced", "_squeezed")
+    __slots__ = ("_visible", "_head", "_spaced", "_squeezed")
 
     def __init__(self, visible: list[str]) -> None:
-        self.spaced = " ".join(visible[:50])[:_VISIBLE_KEY_CHARS]
+        self._visible = visible
+        self._head: str | None = None
+        self._spaced: str | None = None
         self._squeezed: str | None = None
 
     def starts(self, line: str) -> bool:
@@ -514,11 +530,22 @@ class _Opening:
             key = " ".join(head.split())[:_EVIDENCE_KEY]
         if len(key) < 30:
             return False
-        if key in self.spaced:
+        # The key is looked for in the first 50 visible lines joined with a space (cut to
+        # _VISIBLE_KEY_CHARS characters). The articleBody starts with the first or the second
+        # paragraph, so the first two lines, the start of that text, are joined and searched
+        # first; the rest is joined only when the key is not there.
+        visible = self._visible
+        if self._head is None:
+            self._head = " ".join(visible[:2])[:_VISIBLE_KEY_CHARS]
+        if key in self._head:
+            return True
+        if self._spaced is None:
+            self._spaced = " ".join(visible[:50])[:_VISIBLE_KEY_CHARS] if len(visible) > 2 else self._head
+        if key in self._spaced:
             return True
         # The key may span a paragraph break that the articleBody glued: compare without spaces.
         if self._squeezed is None:
-            self._squeezed = "".join(self.spaced.split())
+            self._squeezed = "".join(self._spaced.split())
         return "".join(key.split()) in self._squeezed
 
 
@@ -535,17 +562,18 @@ def _is_trailer_line(line: str) -> bool:
     """A line only the publisher blocks and what follows them hold (a genre such as "News"
     is not one of them: it can be a tag too)."""
     # Each test first rules out lines by a character or a length its pattern requires.
-    first = line[:1]
+    if "@" in line:  # of the three, only an e-mail address holds one
+        return _EMAIL.fullmatch(line) is not None
     size = len(line)
-    return bool(
-        ("@" in line and _EMAIL.fullmatch(line))
-        or (size <= _LOCALE_MAX and ("_" in line or "-" in line) and _LOCALE.fullmatch(line))  # _locale
-        or (
-            size <= _PHONE_MAX
-            and (first in "+()-" or first.isdecimal())
-            and _PHONE.fullmatch(line)
-            and sum(c.isdigit() for c in line) >= 7
-        )
+    if size > _PHONE_MAX:  # longer than a locale or a phone number
+        return False
+    if size <= _LOCALE_MAX and ("_" in line or "-" in line) and _LOCALE.fullmatch(line):  # _locale
+        return True
+    first = line[:1]
+    return (
+        (first in "+()-" or first.isdecimal())
+        and _PHONE.fullmatch(line) is not None
+        and sum(map(str.isdigit, line)) >= 7
     )
 
 
@@ -613,6 +641,11 @@ class _Evidence:
         else:
             # A line that is its own squeezed form (a stripped line without other whitespace or
             # double spaces) would be searched again for the same key with the same outcome.
+            # So would a line whose key is not there and is its own squeezed form: the key is
+            # then the squeezed line's first characters too (a run of whitespace that starts
+            # after the key squeezes into what comes after it).
+            if at == -1 and key.isprintable() and "  " not in key:
+                return None, None, False
             if line.isprintable() and "  " not in line:
                 return None, None, False
             squeezed = " ".join(line.split())
@@ -651,21 +684,17 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
     runs the two lines on with a space, where it glues real paragraphs with nothing, or (when
     it joins everything with a space) where the previous line is no subheading. A junction the
     articleBody glues is always a real paragraph break.
-
-    Words are counted line by line (joining stripped lines with whitespace neither splits nor
-    merges a word). A line found as it is in the squeezed evidence holds no whitespace but
-    single spaces, and is stripped: its words are its spaces plus one, counted without
-    splitting it.
     """
+    junctions, words = _follow_lines(lines, evidence)
+    # A paragraph ends with the last line joined to it, so whether the paragraph before a line
+    # ends a sentence is whether the line before it does. When every line but the last does,
+    # no line joins the one before: each line is a paragraph.
+    if _TERMINAL.issuperset(map(itemgetter(-1), lines[:-1])):
+        return list(lines), words
     paragraphs: list[str] = []
-    words = 0
-    previous_end: int | None = None
     style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
-    follow = evidence.follow
-    for line in lines:
-        previous_end, junction, verbatim = follow(line, previous_end)
-        words += line.count(" ") + 1 if verbatim else len(line.split())
+    for line, junction in zip(lines, junctions):
         if not paragraphs:
             paragraphs.append(line)
             continue
@@ -681,6 +710,45 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
             last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
             paragraphs.append(line)
     return paragraphs, words
+
+
+def _follow_lines(lines: list[str], evidence: _Evidence) -> tuple[list[str | None], int]:
+    """How the evidence joins each line to the one before ("space", "glued" or None, as
+    `_Evidence.follow` tells; None for the first line), and the lines' number of words.
+
+    Words are counted line by line (joining stripped lines with whitespace neither splits nor
+    merges a word). A line found as it is in the squeezed evidence holds no whitespace but
+    single spaces, and is stripped: its words are its spaces plus one, counted without
+    splitting it.
+
+    Once a line is found, the rest of the lines most often follow it in the evidence joined by
+    one separator, as the page's articleBody joins its paragraphs: one comparison of the rest
+    so joined tells (once per call, so the work stays linear), and gives what following them
+    one by one would. With a space, each line starts one character after the cursor, where the
+    cursor holds the space and not its first character: its junction is "space". Glued, each
+    line starts right at the cursor: "glued". Either way each line is found as it is.
+    """
+    junctions: list[str | None] = []
+    words = 0
+    previous_end: int | None = None
+    tried = False
+    text = evidence.text
+    follow = evidence.follow
+    for k, line in enumerate(lines):
+        if previous_end is not None and not tried:
+            tried = True
+            separator = " " if text.startswith(" ", previous_end) else ""
+            rest = separator.join(lines[k:])
+            if text.startswith(rest, previous_end + len(separator)):
+                evidence.cursor = previous_end + len(separator) + len(rest)
+                junctions += ["space" if separator else "glued"] * (len(lines) - k)
+                # Each line's spaces plus one: the separators add len(lines) - k - 1 spaces.
+                words += rest.count(" ") + (1 if separator else len(lines) - k)
+                return junctions, words
+        previous_end, junction, verbatim = follow(line, previous_end)
+        junctions.append(junction)
+        words += line.count(" ") + 1 if verbatim else len(line.split())
+    return junctions, words
 
 
 def _continues(previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool) -> bool:

@@ -210,9 +210,14 @@ def clean_lines(text: str) -> list[str]:
     # NFC lines: a line break is a boundary normalization never crosses, and stripping only
     # removes characters that compose with nothing. Without invisible marks, a plain strip is
     # all `clean_line` would do.
-    if _is_nfc(text) and not any(mark in text for mark in _INVISIBLE):
+    if _is_nfc(text) and not _has_invisible_mark(text):
         return list(filter(None, map(str.strip, text.split("\n"))))  # the non-empty stripped lines
     return [line for line in map(clean_line, text.split("\n")) if line]
+
+
+def _has_invisible_mark(text: str) -> bool:
+    # One search per mark, without a generator to drive them (the marks are _INVISIBLE's).
+    return "\u200b" in text or "\u200e" in text or "\u200f" in text or "\ufeff" in text
 
 
 _NUKTA = "\u093c"  # DEVANAGARI SIGN NUKTA
