@@ -89,10 +89,11 @@ def build(
 ) -> None:
     """Parse every file in the raw folder and write the dataset folder: Parquet shards, card, report, manifest."""
     from dataset_tools.build import build_dataset
-    from dataset_tools.runtime import skip_pandas
+    from dataset_tools.runtime import collect_less, skip_pandas
 
     if _owns_process():
         skip_pandas()  # this process and its workers build, then exit: pyarrow need not load pandas
+        collect_less()  # and they make little cyclic garbage (forked workers inherit both)
 
     settings = _settings(project)
     with _progress(not as_json) as update:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from dataset_tools.errors import DatasetToolsError
+from dataset_tools.runtime import collect_less
 
 ENGINES = ("local", "dask")
 
@@ -45,7 +46,7 @@ class LocalEngine:
             # the forked workers: a full collection in a worker writes to every object it visits,
             # and so copies every page of them that it shares with this process.
             gc.freeze()
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=collect_less)
         yield from _windowed(self._pool.submit, fn, tasks, window or 4 * self.workers)
 
     def close(self) -> None:
@@ -90,6 +91,7 @@ class DaskEngine:
             # As in a local pool: what the workers hold so far (distributed's own objects) is
             # left out of their collector's passes, which a build's parsing sets off often.
             self.client.run(gc.freeze)
+            self.client.run(collect_less)
 
     def map_ordered(self, fn: Callable, tasks: Iterable[tuple], *, window: int | None = None) -> Iterator[Any]:
         def submit(func, *args):

@@ -233,3 +233,19 @@ def test_no_shard_is_empty_and_all_load(settings, project, tmp_path):
     assert all(shard["rows"] > 0 for shard in result.shards)
     assert sum(shard["rows"] for shard in result.shards) == 5
     assert len(_load_train(project / "dist", tmp_path)["rows"]) == 5
+
+
+def test_the_worker_pool_collects_garbage_less_often_and_leaves_this_process_alone():
+    import gc
+
+    from dataset_tools.engines import LocalEngine
+    from dataset_tools.runtime import GC_YOUNG_THRESHOLD
+
+    before = gc.get_threshold()
+    engine = LocalEngine(2)
+    try:
+        seen = list(engine.map_ordered(gc.get_threshold, [() for _ in range(4)]))
+    finally:
+        engine.close()
+    assert {threshold[0] for threshold in seen} == {GC_YOUNG_THRESHOLD}
+    assert gc.get_threshold() == before  # the library's caller keeps its own settings
