@@ -7,12 +7,12 @@ never loaded whole, only its per-batch lengths are counted.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -123,7 +123,7 @@ def collect_stats(folder: Path, *, cache: Path | None = None, hashes: dict[str, 
             stored = Path(cache) / f"stats-{key}.json"
             used.add(stored.name)
             if stored.is_file():
-                part = _stats_from_json(json.loads(stored.read_text(encoding="utf-8")), rel)
+                part = _stats_from_json(orjson.loads(stored.read_bytes()), rel)
             else:
                 part = shard_stats(folder, path)
                 store_shard_stats(Path(cache), key, part)
@@ -185,7 +185,7 @@ def store_shard_stats(cache: Path, sha256: str, stats: DatasetStats) -> None:
     Path(cache).mkdir(parents=True, exist_ok=True)
     target = Path(cache) / f"stats-{sha256}.json"
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_stats_to_json(stats)), encoding="utf-8")
+    tmp.write_bytes(orjson.dumps(_stats_to_json(stats)))
     os.replace(tmp, target)
 
 
