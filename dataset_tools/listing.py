@@ -18,7 +18,7 @@ forked stat workers read them without touching (and so copying) pages of shared 
 from __future__ import annotations
 
 import os
-import pickle
+import struct
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
@@ -36,12 +36,12 @@ class Names:
 
     folder: bytes  # relative to the root, b"" for the root itself
     data: bytes
-    offsets: array  # 'q': where each path begins, and one past the last
+    offsets: array  # 'i' (Arrow's string offsets): where each path begins, and one past the last
 
     @classmethod
     def pack(cls, folder: bytes, names: list[bytes]) -> Names:
         paths = [folder + b"/" + name for name in names] if folder else names
-        return cls(folder, b"".join(paths), array("q", accumulate(map(len, paths), initial=0)))
+        return cls(folder, b"".join(paths), array("i", accumulate(map(len, paths), initial=0)))
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -49,8 +49,10 @@ class Names:
 
 @dataclass(slots=True)
 class Part:
-    """A listed group, as sent to the parent: paths packed as in `Names`, and each file's size
-    (-1 where it vanished before its stat) and mtime, as int64 bytes."""
+    """A listed group, as sent to the parent: paths packed as in `Names` (offsets as int32
+    bytes), and each file's size (-1 where it vanished before its stat) and mtime, as int64
+    bytes. Any object with the buffer protocol will do for each (the parent reads them into
+    Arrow buffers)."""
 
     data: bytes
     offsets: bytes
@@ -177,15 +179,16 @@ def list_parts(base: bytes, workers: int | None = None) -> Iterator[Part]:
         done += count
 
 
+HEADER = struct.Struct("<4q")  # the byte lengths of a part's data, offsets, sizes and mtimes
+END = (-1, -1, -1, -1)  # the header that ends a listing
+
+
 def send(base: bytes, pipe: BinaryIO) -> None:
-    """The listing of `base` down `pipe`: each group pickled, then None once all are sent (so
-    the parent can tell a finished listing from a child that died half-way)."""
+    """The listing of `base` down `pipe`: per group, a HEADER and its four byte strings; then
+    the END header (so the parent can tell a finished listing from a child that died half-way)."""
     for part in list_parts(base):
-        pickle.dump((part.data, part.offsets, part.sizes, part.mtimes), pipe, protocol=pickle.HIGHEST_PROTOCOL)
-    pickle.dump(None, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-
-
-def receive(pipe: BinaryIO) -> Iterator[Part]:
-    """What `send` sent, a group at a time. Raises EOFError if the sender stopped before the end."""
-    while (fields := pickle.load(pipe)) is not None:
-        yield Part(*fields)
+        fields = (part.data, part.offsets, part.sizes, part.mtimes)
+        pipe.write(HEADER.pack(*map(len, fields)))
+        for field in fields:
+            pipe.write(field)
+    pipe.write(HEADER.pack(*END))

@@ -211,3 +211,16 @@ def test_the_early_listing_only_starts_when_the_folder_is_certain(tmp_path_facto
     early.start(["validate", "--raw", str(tmp_path)])
     early.start(["build", "--raw", str(tmp_path / "missing")])
     assert early._PENDING == {}
+
+
+def test_a_listing_cut_short_is_told_from_a_finished_one(tree):
+    import io
+
+    sent = io.BytesIO()
+    listing.send(os.fsencode(tree), sent)
+    whole = sent.getvalue()
+    parts = list(inputs._receive(io.BytesIO(whole)))
+    assert _rows(inputs._listing_table(parts)) == _expected(tree)
+    for cut in (len(whole) - 1, len(whole) - listing.HEADER.size, listing.HEADER.size + 3, 5):
+        with pytest.raises(EOFError):  # the build then lists the folder itself
+            list(inputs._receive(io.BytesIO(whole[:cut])))
