@@ -58,7 +58,7 @@ from dataset_tools.engines import make_engine
 from dataset_tools.errors import BuildFailed
 from dataset_tools.inputs import RawSource, source_for
 from dataset_tools.readers import PARSER_VERSION, parse_article
-from dataset_tools.records import ROW_FIELDS, Article, Reject
+from dataset_tools.records import Article, Reject
 from dataset_tools.schema import TableSchema, check_batch, load_table_schema
 
 DATA_DIR = "data"
