@@ -511,23 +511,45 @@ def shard_losers(jobs: list[_BucketJob], cache_root: str) -> pa.Table:
     found from the id and provenance columns alone (the cache files memory-mapped, so the
     other columns are not read): with them, report.json can be written while the shard is."""
     root = Path(cache_root)
-    columns = ["id", "source_file", "source_sha256", "published_at", "modified_at"]
     readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
-    found: list[pa.Table] = []
+    found = []
     for job in jobs:
-        batches = []
-        for position, (name, index) in enumerate(job.refs):
-            if name not in readers:
-                readers[name] = pa.ipc.open_file(pa.memory_map(str(root / name)))
-            reader = readers[name]
-            for i in range(reader.num_record_batches) if index == ALL_BATCHES else (index,):
-                batch = reader.get_batch(i).select(columns)
-                if position < job.cached and job.drop:  # a cached run: without the stale files' rows
-                    batch = batch.filter(pc.invert(pc.is_in(batch.column("source_file"), pa.array(job.drop, pa.string()))))
-                batches.append(batch)
+        batches = _job_batches(job, root, readers, 0, len(job.refs), mapped=True, columns=_LOSER_COLUMNS)
         if batches:
             found.append(duplicate_rows(pa.Table.from_batches(batches), job.bucket)[1])
     return pa.concat_tables(found) if found else pa.Table.from_batches([], schema=LOSERS_SCHEMA)
+
+
+_LOSER_COLUMNS = ["id", "source_file", "source_sha256", "published_at", "modified_at"]  # what duplicate_rows reads
+
+
+def _job_batches(
+    job: _BucketJob,
+    root: Path,
+    readers: dict[str, pa.ipc.RecordBatchFileReader],
+    start: int,
+    stop: int,
+    *,
+    mapped: bool = False,
+    columns: list[str] | None = None,
+) -> list[pa.RecordBatch]:
+    """The record batches of job.refs[start:stop], those of cached refs (before job.cached)
+    without the stale files' rows; `readers` keeps each file open for the next call."""
+    stale = pa.array(job.drop, pa.string()) if job.drop else None
+    batches = []
+    for position in range(start, stop):
+        name, index = job.refs[position]
+        if name not in readers:
+            readers[name] = pa.ipc.open_file(pa.memory_map(str(root / name)) if mapped else pa.OSFile(str(root / name)))
+        reader = readers[name]
+        for i in range(reader.num_record_batches) if index == ALL_BATCHES else (index,):
+            batch = reader.get_batch(i)
+            if columns is not None:
+                batch = batch.select(columns)
+            if stale is not None and position < job.cached:
+                batch = batch.filter(pc.invert(pc.is_in(batch.column("source_file"), stale)))
+            batches.append(batch)
+    return batches
 
 
 @dataclass(slots=True)
@@ -677,26 +699,9 @@ def _shard_runs(jobs: list[_BucketJob], arrow: pa.Schema, root: Path) -> Iterato
     relaxed = spill_schema(arrow)
     readers: dict[str, pa.ipc.RecordBatchFileReader] = {}
 
-    def read(refs: list[Ref], drop: list[str]) -> pa.Table:
-        batches = []
-        for name, index in refs:
-            if name not in readers:
-                # Read batch by batch (not memory-mapped): only this bucket's rows enter memory.
-                readers[name] = pa.ipc.open_file(pa.OSFile(str(root / name)))
-            reader = readers[name]
-            if index == ALL_BATCHES:
-                batches.extend(reader.get_batch(i) for i in range(reader.num_record_batches))
-            else:
-                batches.append(reader.get_batch(index))
-        table = pa.Table.from_batches(batches, schema=relaxed)
-        if drop and table.num_rows:
-            table = table.filter(pc.invert(pc.is_in(table.column("source_file"), pa.array(drop, pa.string()))))
-        return table
-
     def rows(job: _BucketJob, start: int, stop: int) -> pa.Table:
-        # job.refs[start:stop], the cached ones (before job.cached) without the stale files' rows
-        split = min(max(job.cached, start), stop)
-        return pa.concat_tables([read(job.refs[start:split], job.drop), read(job.refs[split:stop], [])])
+        # Read batch by batch (not memory-mapped): only this bucket's rows enter memory.
+        return pa.Table.from_batches(_job_batches(job, root, readers, start, stop), schema=relaxed)
 
     spilled = {job.bucket: _SpilledRuns(root / "chunks", f"merge-{os.getpid()}-{job.bucket:03d}", relaxed) for job in jobs if _spills(job)}
     try:
