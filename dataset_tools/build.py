@@ -69,7 +69,11 @@ BUCKETS = 256
 # Row groups stay far below the Hub dataset viewer's limit on uncompressed row-group size.
 ROW_GROUP_BYTES = 16 * 1024 * 1024
 ROW_GROUP_MAX_ROWS = 20_000
-CHUNK_FILES = 2048  # files per map task, at most (fewer, larger per-bucket batches to write)
+# Files per map task: at most CHUNK_FILES, fewer towards the end of the map (see _task_bounds).
+# Each task leaves one sorted run per bucket: larger tasks make fewer, longer runs for the reduce
+# to read and merge (a run costs about as much to read for 8 rows as for 30).
+CHUNK_FILES = 8192
+TAIL_FILES = 512  # the smallest task, except for a small corpus
 CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
 # A bucket being written is taken in id order a slice at a time: at most SORT_SLICE rows and
 # SLICE_BYTES, or SPILLED_SLICE_BYTES for a bucket merged on disk (a bucket grows with the
@@ -1017,9 +1021,7 @@ def _build_into(
         del joined, same_stat
         removed = old_files.filter(pc.invert(pc.is_in(old_files.column("path"), listing.column("path")))).column("path")
     total = todo.num_rows
-    # Enough tasks to keep every worker busy, few enough that per-task overhead stays small.
-    chunk = min(CHUNK_FILES, max(16, math.ceil(total / (4 * runner.workers))))
-    bounds = _task_bounds(todo.column("size"), chunk, CHUNK_BYTES)
+    bounds = _task_bounds(todo.column("size"), runner.workers, CHUNK_FILES, CHUNK_BYTES)
     # What to read goes to a file, one record batch per map task, and the tasks are made from it
     # as the workers take them: the listing (tens of bytes per input) is not held while they run.
     todo_path = cache.work / "todo.arrow"
@@ -1157,11 +1159,15 @@ def _build_into(
             runner.close()
             task = next(reduce_tasks)
             writing = background.submit(_reduce_shard, *task)
-            new_losers = [shard_losers(task[0], task[1])]
+            # Only the buckets whose rows changed can have other losers than the cache holds.
+            changed = [job for job in task[0] if job.drop or len(job.refs) > job.cached]
+            new_losers = [shard_losers(changed, task[1])]
+            losers_found = {job.bucket for job in changed}
 
             def finish_writing() -> list[_ShardResult]:
                 shard = writing.result()
-                if not shard.losers.sort_by("path").equals(new_losers[0].sort_by("path")):
+                found = shard.losers.filter(pc.is_in(shard.losers.column("bucket"), pa.array(sorted(losers_found), pa.int16())))
+                if not found.sort_by("path").equals(new_losers[0].sort_by("path")):
                     raise BuildFailed(
                         f"internal error: the losers of shard {shard.name} differ from those found before writing it",
                         hint="Delete the build cache (or pass --no-cache) and build again; please report this bug.",
@@ -1178,6 +1184,7 @@ def _build_into(
             runner.close()
             watch.lap("write")
             new_losers = [r.losers for r in results]
+            losers_found = {b for _, plan in plans for b, *_ in plan}
 
             def finish_writing() -> list[_ShardResult]:
                 return results
@@ -1201,7 +1208,7 @@ def _build_into(
         inputs_part = staging / ".manifest-inputs.part"  # a dot file: not listed, removed below
         inputs_written = background.submit(write_json_listing_items, inputs_part, manifest_input_lines(files))
         summary, shards, losers, buckets = _report_and_card(
-            staging, files, new_losers, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch
+            staging, files, new_losers, losers_found, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch
         )
         any_inputs = inputs_written.result()
     finally:
@@ -1241,6 +1248,7 @@ def _report_and_card(
     staging: Path,
     files: Callable[[], Iterator[pa.RecordBatch]],
     new_losers: list[pa.Table],
+    losers_found: set[int],
     finish_writing: Callable[[], list[_ShardResult]],
     reused: list[dict],
     plans: list,
@@ -1255,14 +1263,14 @@ def _report_and_card(
 ) -> tuple[dict, list[dict], pa.Table, dict[int, list[Ref]]]:
     """report.json and the card files; returns the report's summary, the shards, the losers
     (duplicates and superseded versions) and the buckets' refs to keep in the cache.
-    `new_losers` are those of the shards this build writes, and `finish_writing()` returns
-    those shards (waiting for them if they are still being written: the report is written
+    `new_losers` are those found in the buckets `losers_found` (all the buckets of the shards
+    this build writes, or only those whose rows changed), and `finish_writing()` returns the
+    shards written (waiting for them if they are still being written: the report is written
     meanwhile, the card needs them)."""
-    # Losers: the cached ones of untouched buckets, plus those just found.
-    rewritten = {b for _, plan in plans for b, *_ in plan}
+    # Losers: the cached ones of the other buckets, plus those just found.
     old_losers = cache.read_table(previous.losers) if previous else pa.Table.from_batches([], schema=LOSERS_SCHEMA)
     if old_losers is not None and old_losers.num_rows:
-        old_losers = old_losers.filter(pc.invert(pc.is_in(old_losers.column("bucket"), pa.array(sorted(rewritten), pa.int16()))))
+        old_losers = old_losers.filter(pc.invert(pc.is_in(old_losers.column("bucket"), pa.array(sorted(losers_found), pa.int16()))))
     losers = pa.concat_tables([old_losers, *new_losers]).sort_by("path").combine_chunks()
     watch.lap("losers")
     summary = write_report(staging / REPORT_FILE, files, losers, version)
@@ -1302,20 +1310,27 @@ def release_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def _task_bounds(sizes: pa.ChunkedArray, files: int, max_bytes: int) -> list[tuple[int, int]]:
-    """(start, stop) of each map task over the files to read: at most `files` files, and at
-    most `max_bytes` of them (one file over it makes a task of its own), so that a task's text
-    column stays far below Arrow's 2 GiB limit for one string array."""
+def _task_bounds(sizes: pa.ChunkedArray, workers: int, files: int, max_bytes: int) -> list[tuple[int, int]]:
+    """(start, stop) of each map task over the files to read, in order.
 
+    A task takes at most `files` files and at most `max_bytes` of them (one file over it makes a
+    task of its own), so that a task's text column stays far below Arrow's 2 GiB limit for one
+    string array. Tasks shrink towards the end (guided scheduling): each takes at most a
+    1/(2 * workers) share of the files left, and at least TAIL_FILES (or a 1/(4 * workers) share
+    of all files, for a small corpus), so that most files go in large tasks while the last
+    tasks are short and the workers finish together.
+    """
     bounds = []
     if len(sizes) == 0:
         return bounds
     ends = np.cumsum(sizes.to_numpy())
+    least = max(16, min(TAIL_FILES, math.ceil(len(ends) / (4 * workers))))
     start = 0
     while start < len(ends):
         before = ends[start - 1] if start else 0
         by_bytes = int(np.searchsorted(ends, before + max_bytes, side="right"))
-        stop = min(start + files, max(by_bytes, start + 1))
+        share = max(least, math.ceil((len(ends) - start) / (2 * workers)))
+        stop = min(start + min(files, share), max(by_bytes, start + 1))
         bounds.append((start, stop))
         start = stop
     return bounds

@@ -113,6 +113,24 @@ def test_a_rebuild_that_adds_a_copy_and_a_newer_version_reports_them_as_a_clean_
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
+def test_a_rewritten_shard_keeps_the_copies_found_in_its_unchanged_buckets(corpus, tmp_path):
+    # Only a changed bucket's losers are looked for again; the shard's other buckets keep
+    # theirs from the cache, and the report must still name every copy.
+    settings, raw = corpus
+    for n in range(0, 80, 2):
+        write_raw(raw, f"7{n:02d}_copy.txt", _story(n))  # copies in buckets of every shard
+    first = build_dataset(settings, workers=1)
+    assert first.duplicates == 40
+    write_raw(raw, "017_0000000000000011.txt", _story(17, lead="RIVERTON (Example Wire) - A corrected lead for item seventeen."))
+    changed = build_dataset(settings, workers=1)
+    assert (changed.parsed, changed.shards_written, changed.duplicates) == (1, 1, 40)
+    report = json.loads((settings.out / "report.json").read_text())
+    copies = {item["path"] for item in report["files"] if item["outcome"] == "duplicate"}
+    assert copies == {f"7{n:02d}_copy.txt" for n in range(0, 80, 2)}
+    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)
+
+
 def test_cache_folder_is_safe_to_delete(corpus, project):
     settings, raw = corpus
     build_dataset(settings, workers=1)
