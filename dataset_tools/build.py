@@ -57,6 +57,7 @@ from dataset_tools.config import Settings
 from dataset_tools.engines import make_engine
 from dataset_tools.errors import BuildFailed
 from dataset_tools.inputs import RawSource, source_for
+from dataset_tools.metadata.plot import Painter
 from dataset_tools.readers import PARSER_VERSION, parse_article
 from dataset_tools.records import Article, Reject
 from dataset_tools.schema import TableSchema, check_batch, load_table_schema
@@ -998,11 +999,13 @@ def _build_into(
     # Which files need reading: new ones, and those whose size or mtime changed; and which
     # cached files are gone (none when the listing has the same paths, the usual rebuild).
     removed = listing.column("path").slice(0, 0)
+    same_paths = False  # the same files as the last build (whose contents may have changed)
     if previous is None:
         todo = listing.append_column("old_sha", pa.nulls(listing.num_rows, pa.string()))
     elif listing.num_rows == old_files.num_rows and listing.column("path").equals(old_files.column("path")):
         # The same files as last time (the usual rebuild): both tables are in path order, so
         # their rows pair up without a join.
+        same_paths = True
         changed = pc.invert(
             pc.and_(pc.equal(listing.column("size"), old_files.column("size")), pc.equal(listing.column("mtime_ns"), old_files.column("mtime_ns")))
         )
@@ -1151,12 +1154,14 @@ def _build_into(
     # Threads from here on: nothing forks any more (the workers are let go first), so no child
     # can inherit a thread's locks half-held.
     background = ThreadPoolExecutor(max_workers=2)
+    painter = None
     try:
         if len(plans) == 1:
             # One shard to write (an incremental build): written by a thread of this process
             # (Parquet encoding lets go of the GIL) while this one writes report.json, with the
             # shard's losers found up front from a few columns.
             runner.close()
+            painter = _start_painter(same_paths, parsed)
             task = next(reduce_tasks)
             writing = background.submit(_reduce_shard, *task)
             # Only the buckets whose rows changed can have other losers than the cache holds.
@@ -1182,6 +1187,7 @@ def _build_into(
                 notify("write", i + 1, len(plans))
             # The workers' part is done: let them go (and their memory) before the report and the card.
             runner.close()
+            painter = _start_painter(same_paths, parsed)
             watch.lap("write")
             new_losers = [r.losers for r in results]
             losers_found = {b for _, plan in plans for b, *_ in plan}
@@ -1208,11 +1214,13 @@ def _build_into(
         inputs_part = staging / ".manifest-inputs.part"  # a dot file: not listed, removed below
         inputs_written = background.submit(write_json_listing_items, inputs_part, manifest_input_lines(files))
         summary, shards, losers, buckets = _report_and_card(
-            staging, files, new_losers, losers_found, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch
+            staging, files, new_losers, losers_found, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch, painter
         )
         any_inputs = inputs_written.result()
     finally:
         background.shutdown(wait=True)
+        if painter is not None:
+            painter.close()
     write_manifest(staging / MANIFEST_FILE, staging, shards, schema, version, inputs=(inputs_part, any_inputs))
     inputs_part.unlink()
     watch.lap("manifest")
@@ -1260,6 +1268,7 @@ def _report_and_card(
     version: str,
     card_cache: Path,
     watch: Stopwatch,
+    painter: Painter | None = None,
 ) -> tuple[dict, list[dict], pa.Table, dict[int, list[Ref]]]:
     """report.json and the card files; returns the report's summary, the shards, the losers
     (duplicates and superseded versions) and the buckets' refs to keep in the cache.
@@ -1297,10 +1306,17 @@ def _report_and_card(
     from dataset_tools.card import write_card_files
 
     write_card_files(
-        staging, settings, schema, version, cache=card_cache, shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary
+        staging, settings, schema, version, cache=card_cache, shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary, painter=painter
     )
     watch.lap("card")
     return summary, shards, losers, buckets
+
+
+def _start_painter(same_paths: bool, parsed: int) -> Painter | None:
+    """A process that draws the card's plot (see `Painter`), started before this one starts
+    its writing threads, when the plot likely changes: a first build, or articles added or removed
+    (an edited article rarely changes month; if it does, the card draws the plot itself)."""
+    return Painter.start() if parsed and not same_paths else None
 
 
 def release_memory() -> None:

@@ -21,7 +21,7 @@ from dataset_tools.metadata.changelog import changelog_entry
 from dataset_tools.metadata.croissant import CROISSANT_FILE, croissant_metadata
 from dataset_tools.metadata.datapackage import DATAPACKAGE_FILE, datapackage_descriptor
 from dataset_tools.metadata.escape import md_code, md_text
-from dataset_tools.metadata.plot import PLOT_FILE, articles_per_month_png
+from dataset_tools.metadata.plot import PLOT_FILE, Painter, articles_per_month_png
 from dataset_tools.metadata.stats import (
     DATA_GLOB,
     COVERAGE,
@@ -63,6 +63,7 @@ def write_card_files(
     cache: Path | None = None,
     shard_hashes: dict[str, str] | None = None,
     report: dict | None = None,
+    painter: Painter | None = None,
 ) -> list[str]:
     """Write README.md, croissant.json, datapackage.json and the plot into a build folder.
 
@@ -70,7 +71,8 @@ def write_card_files(
     manifest.json (which lists the files written here).
 
     With `cache` (the build's cache folder), per-shard statistics and the plot are reused for
-    shards whose bytes (`shard_hashes`, {relative path: sha256}) did not change.
+    shards whose bytes (`shard_hashes`, {relative path: sha256}) did not change. A `painter`
+    draws the plot if it is not in the cache.
 
     Returns:
         The paths written, relative to the folder ('/'-separated), in `CARD_FILES` order.
@@ -86,7 +88,7 @@ def write_card_files(
             )
         ),
         DATAPACKAGE_FILE: _json_bytes(datapackage_descriptor(folder, settings, schema, version, inputs.stats)),
-        PLOT_FILE: articles_per_month_png(inputs.stats.months, cache=cache),
+        PLOT_FILE: articles_per_month_png(inputs.stats.months, cache=cache, painter=painter),
     }
     for rel, data in outputs.items():
         path = folder / rel

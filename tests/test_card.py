@@ -13,9 +13,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from dataset_tools.card import CARD_FILES, write_card_files
 from dataset_tools.config import load_settings
 from dataset_tools.metadata import stats as stats_module
 from dataset_tools.metadata.escape import md_text
-from dataset_tools.metadata.plot import PLOT_FILE, articles_per_month_png
+from dataset_tools.metadata.plot import PLOT_FILE, Painter, articles_per_month_png
 from dataset_tools.schema import load_table_schema
 from conftest import REPO
 from rawfiles import collected_article, write_raw
@@ -343,6 +345,36 @@ def test_plot_is_a_png_of_the_months_and_changes_with_the_data(fixture_build):
     assert articles_per_month_png(months) == articles_per_month_png(Counter(dict(months)))
     assert articles_per_month_png(months + Counter({"2026-03": 5})) != png
     assert articles_per_month_png(Counter()) != png
+
+
+def test_a_painter_process_draws_the_same_picture_and_a_dead_one_is_replaced(fixture_build):
+    # Painter() itself: this test process runs the Hub emulator's thread, so start() declines.
+    folder, _ = fixture_build
+    months = Counter({"2025-12": 1, "2026-01": 1, "2026-02": 1, "2026-03": 1})
+    painter = Painter()
+    assert articles_per_month_png(months, painter=painter) == (folder / PLOT_FILE).read_bytes()
+    assert painter._pid is None  # reaped
+
+    dead = Painter()
+    os.kill(dead._pid, signal.SIGKILL)
+    assert dead.draw(months) == (folder / PLOT_FILE).read_bytes()  # drawn here instead
+
+    unused = Painter()
+    pid = unused._pid
+    unused.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # stopped and reaped: no zombie left behind
+
+
+def test_no_painter_is_forked_while_another_thread_runs():
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert Painter.start() is None
+    finally:
+        release.set()
+        other.join()
 
 
 def test_stats_in_small_batches_equal_a_whole_table_count(fixture_build, monkeypatch):

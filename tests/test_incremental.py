@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,6 +130,30 @@ def test_a_rewritten_shard_keeps_the_copies_found_in_its_unchanged_buckets(corpu
     copies = {item["path"] for item in report["files"] if item["outcome"] == "duplicate"}
     assert copies == {f"7{n:02d}_copy.txt" for n in range(0, 80, 2)}
     clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)
+
+
+def test_command_line_builds_that_add_articles_give_a_clean_builds_bytes(settings, project, tmp_path):
+    # The command (a process of its own) draws the card's plot in a forked painter process while
+    # it writes shards and report.json, when articles were added; a build in this test process
+    # (which runs the Hub emulator's thread) draws it itself. The bytes must not differ.
+    raw = project / "raw"
+    for n in range(30):
+        write_raw(raw, f"{n:03d}_{n:016x}.txt", _story(n))
+
+    def build_command() -> None:
+        done = subprocess.run([sys.executable, "-m", "dataset_tools", "build", "--json"], cwd=project, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+
+    build_command()
+    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)
+
+    newer = _story(40, timestamps=("2026-03-05T09:15+0000",))  # a month the picture did not have
+    write_raw(raw, "040_0000000000000028.txt", newer)
+    build_command()
+    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert clean.rows == 31
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 

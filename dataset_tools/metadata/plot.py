@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import signal
+import threading
 from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
@@ -15,22 +18,23 @@ _SIZE_INCHES = (10, 4)
 _DPI = 100
 
 
-def articles_per_month_png(months: Counter, *, cache: Path | None = None) -> bytes:
+def articles_per_month_png(months: Counter, *, cache: Path | None = None, painter: Painter | None = None) -> bytes:
     """A bar chart of articles per published month (`YYYY-MM` -> count) as PNG bytes.
 
     Months without articles between the first and the last are drawn as empty bars, so the
     time axis is true. The PNG carries no software name or date, so the same counts give the
     same bytes (with the same matplotlib and fonts). With `cache`, the picture of the same
     counts is drawn once and reused (drawing means importing matplotlib, the slowest part of
-    re-rendering a card).
+    re-rendering a card). With `painter`, a picture not in the cache is drawn by it.
     """
+    draw = painter.draw if painter is not None else _draw
     if cache is None:
-        return _draw(months)
+        return draw(months)
     key = hashlib.sha256(json.dumps([sorted(months.items()), version("matplotlib")]).encode()).hexdigest()
     stored = Path(cache) / f"plot-{key}.png"
     if stored.is_file():
         return stored.read_bytes()
-    data = _draw(months)
+    data = draw(months)
     Path(cache).mkdir(parents=True, exist_ok=True)
     for stale in Path(cache).glob("plot-*.png"):
         stale.unlink(missing_ok=True)
@@ -38,10 +42,81 @@ def articles_per_month_png(months: Counter, *, cache: Path | None = None) -> byt
     return data
 
 
-def _draw(months: Counter) -> bytes:
+class Painter:
+    """A forked process that imports matplotlib as soon as it starts and draws the picture when
+    asked: a build that will likely need a new picture (its articles changed) starts one before
+    it writes its shards and report.json, so that the import (most of the time a picture takes)
+    runs meanwhile on another core. Its picture is the one `_draw` makes in this process; if the
+    process fails, `draw` draws here instead.
+    """
+
+    def __init__(self) -> None:
+        to_child, self._send = os.pipe()
+        self._receive, from_child = os.pipe()
+        self._pid: int | None = os.fork()
+        if self._pid == 0:  # the painter
+            status = 1
+            try:
+                os.close(self._send)
+                os.close(self._receive)
+                _prepare()
+                with os.fdopen(to_child, "rb") as requests, os.fdopen(from_child, "wb") as replies:
+                    request = requests.read()  # until the parent closes its end
+                    if request:
+                        replies.write(_draw(Counter(json.loads(request))))
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(to_child)
+        os.close(from_child)
+
+    @classmethod
+    def start(cls) -> Painter | None:
+        """A painter, or None where processes cannot be forked, or cannot be safely: while
+        another thread runs (it could hold a lock the child would then wait for forever)."""
+        return cls() if hasattr(os, "fork") and threading.active_count() == 1 else None
+
+    def draw(self, months: Counter) -> bytes:
+        """The picture of `months` (once: the painter then exits)."""
+        data = b""
+        if self._pid is not None:
+            try:
+                with os.fdopen(self._send, "wb") as requests:
+                    requests.write(json.dumps(months).encode())
+                with os.fdopen(self._receive, "rb") as replies:
+                    data = replies.read()
+                _, status = os.waitpid(self._pid, 0)
+                if status != 0:
+                    data = b""
+            except OSError:
+                data = b""
+            finally:
+                self._pid = None
+        return data if data.startswith(b"\x89PNG") else _draw(months)
+
+    def close(self) -> None:
+        """Stop the painter if it was not asked for a picture."""
+        if self._pid is None:
+            return
+        for fd in (self._send, self._receive):
+            os.close(fd)
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self._pid = None
+
+
+def _prepare() -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    from matplotlib.figure import Figure  # noqa: F401
+
+
+def _draw(months: Counter) -> bytes:
+    _prepare()
     from matplotlib.figure import Figure
 
     labels = _month_range(sorted(months))
