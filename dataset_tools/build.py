@@ -90,6 +90,7 @@ MAX_REFS = 64  # a bucket spread over more spill files than this is compacted in
 SPILL_ROWS = 2048
 GROUP_RUNS = 64
 RUN_BATCH_ROWS = 64  # rows per record batch of such a merged run
+PAINTER_ROWS = 10_000  # a build of this many rows or more draws the card's plot in a process of its own
 INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
 
 Progress = Callable[[str, int, int], None]
@@ -1161,7 +1162,7 @@ def _build_into(
             # (Parquet encoding lets go of the GIL) while this one writes report.json, with the
             # shard's losers found up front from a few columns.
             runner.close()
-            painter = _start_painter(same_paths, parsed)
+            painter = _start_painter(same_paths, parsed, int(bucket_rows.sum()))
             task = next(reduce_tasks)
             writing = background.submit(_reduce_shard, *task)
             # Only the buckets whose rows changed can have other losers than the cache holds.
@@ -1187,7 +1188,7 @@ def _build_into(
                 notify("write", i + 1, len(plans))
             # The workers' part is done: let them go (and their memory) before the report and the card.
             runner.close()
-            painter = _start_painter(same_paths, parsed)
+            painter = _start_painter(same_paths, parsed, int(bucket_rows.sum()))
             watch.lap("write")
             new_losers = [r.losers for r in results]
             losers_found = {b for _, plan in plans for b, *_ in plan}
@@ -1312,11 +1313,12 @@ def _report_and_card(
     return summary, shards, losers, buckets
 
 
-def _start_painter(same_paths: bool, parsed: int) -> Painter | None:
-    """A process that draws the card's plot (see `Painter`), started before this one starts
-    its writing threads, when the plot likely changes: a first build, or articles added or removed
-    (an edited article rarely changes month; if it does, the card draws the plot itself)."""
-    return Painter.start() if parsed and not same_paths else None
+def _start_painter(same_paths: bool, parsed: int, rows: int) -> Painter | None:
+    """A process that draws the card's plot (see `Painter`), started when the plot likely
+    changes: a first build, or articles added or removed (an edited article rarely changes
+    month; if it does, the card draws the plot itself). Not for fewer than PAINTER_ROWS rows,
+    whose shards are written too soon for its start-up to pay."""
+    return Painter.start() if parsed and not same_paths and rows >= PAINTER_ROWS else None
 
 
 def release_memory() -> None:

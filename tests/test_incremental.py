@@ -8,8 +8,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -133,27 +131,33 @@ def test_a_rewritten_shard_keeps_the_copies_found_in_its_unchanged_buckets(corpu
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
-def test_command_line_builds_that_add_articles_give_a_clean_builds_bytes(settings, project, tmp_path):
-    # The command (a process of its own) draws the card's plot in a forked painter process while
-    # it writes shards and report.json, when articles were added; a build in this test process
-    # (which runs the Hub emulator's thread) draws it itself. The bytes must not differ.
+def test_a_plot_drawn_by_a_painter_process_gives_a_clean_builds_bytes(settings, project, tmp_path, monkeypatch):
+    # A first build, then one that adds an article in a month the card's plot did not have: both
+    # start a painter process (made to, for so few rows), which draws the plot while the shards
+    # are written. A clean build of so few rows draws it in this process. The bytes must agree.
+    import dataset_tools.build as build_module
+
     raw = project / "raw"
     for n in range(30):
         write_raw(raw, f"{n:03d}_{n:016x}.txt", _story(n))
+    started = []
+    real_start = build_module.Painter.start
+    monkeypatch.setattr(build_module.Painter, "start", classmethod(lambda cls: started.append(1) or real_start()))
 
-    def build_command() -> None:
-        done = subprocess.run([sys.executable, "-m", "dataset_tools", "build", "--json"], cwd=project, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
+    def build_with_painter():
+        with monkeypatch.context() as patch:
+            patch.setattr(build_module, "PAINTER_ROWS", 0)
+            return build_dataset(settings, workers=1)
 
-    build_command()
+    build_with_painter()
     clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert len(started) == 1
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
-    newer = _story(40, timestamps=("2026-03-05T09:15+0000",))  # a month the picture did not have
-    write_raw(raw, "040_0000000000000028.txt", newer)
-    build_command()
+    write_raw(raw, "040_0000000000000028.txt", _story(40, timestamps=("2026-03-05T09:15+0000",)))
+    assert build_with_painter().parsed == 1
     clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
-    assert clean.rows == 31
+    assert len(started) == 2 and clean.rows == 31
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 

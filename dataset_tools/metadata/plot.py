@@ -6,11 +6,16 @@ import hashlib
 import io
 import json
 import os
+import select
 import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
+from typing import BinaryIO
 
 PLOT_FILE = "images/articles-per-month.png"
 # Fixed size and resolution: the picture is 1000 x 400 pixels whatever the data.
@@ -43,69 +48,115 @@ def articles_per_month_png(months: Counter, *, cache: Path | None = None, painte
 
 
 class Painter:
-    """A forked process that imports matplotlib as soon as it starts and draws the picture when
-    asked: a build that will likely need a new picture (its articles changed) starts one before
-    it writes its shards and report.json, so that the import (most of the time a picture takes)
-    runs meanwhile on another core. Its picture is the one `_draw` makes in this process; if the
-    process fails, `draw` draws here instead.
+    """A process of its own that imports matplotlib as soon as it starts and draws the picture
+    when asked: a build that will likely need a new picture (its articles changed) starts one
+    before it writes its shards and report.json, so that the import (most of the time a picture
+    takes) runs meanwhile on another core.
+
+    It is forked when this process runs no other thread (the child then has numpy and the rest
+    already imported), and otherwise started afresh (`python -m` this module): a thread could
+    hold a lock that a forked child would wait for forever. Either way it draws with `_draw`, so
+    its picture is the one this process would make; if it fails or takes longer than
+    TIMEOUT_SECONDS, `draw` draws here instead.
     """
 
+    TIMEOUT_SECONDS = 120
+
     def __init__(self) -> None:
-        to_child, self._send = os.pipe()
-        self._receive, from_child = os.pipe()
-        self._pid: int | None = os.fork()
-        if self._pid == 0:  # the painter
-            status = 1
-            try:
-                os.close(self._send)
-                os.close(self._receive)
-                _prepare()
-                with os.fdopen(to_child, "rb") as requests, os.fdopen(from_child, "wb") as replies:
-                    request = requests.read()  # until the parent closes its end
-                    if request:
-                        replies.write(_draw(Counter(json.loads(request))))
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(to_child)
-        os.close(from_child)
+        if hasattr(os, "fork") and threading.active_count() == 1:
+            to_child, send = os.pipe()
+            receive, from_child = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the painter
+                status = 1
+                try:
+                    os.close(send)
+                    os.close(receive)
+                    with os.fdopen(to_child, "rb") as requests, os.fdopen(from_child, "wb") as replies:
+                        _serve(requests, replies)
+                    status = 0
+                finally:
+                    os._exit(status)
+            os.close(to_child)
+            os.close(from_child)
+            self._send, self._receive, self._pid, self._process = os.fdopen(send, "wb"), os.fdopen(receive, "rb"), pid, None
+        else:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", __name__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
+            )
+            self._send, self._receive, self._pid = self._process.stdin, self._process.stdout, self._process.pid
+        self.forked = self._process is None
 
     @classmethod
     def start(cls) -> Painter | None:
-        """A painter, or None where processes cannot be forked, or cannot be safely: while
-        another thread runs (it could hold a lock the child would then wait for forever)."""
-        return cls() if hasattr(os, "fork") and threading.active_count() == 1 else None
+        """A painter, or None where it cannot be started."""
+        try:
+            return cls()
+        except OSError:
+            return None
 
     def draw(self, months: Counter) -> bytes:
         """The picture of `months` (once: the painter then exits)."""
         data = b""
         if self._pid is not None:
             try:
-                with os.fdopen(self._send, "wb") as requests:
-                    requests.write(json.dumps(months).encode())
-                with os.fdopen(self._receive, "rb") as replies:
-                    data = replies.read()
-                _, status = os.waitpid(self._pid, 0)
-                if status != 0:
+                self._send.write(json.dumps(months).encode())
+                self._send.close()
+                data = self._read_reply()  # nothing if it failed or got stuck: then stopped below
+                if data and self._wait() != 0:
                     data = b""
             except OSError:
                 data = b""
             finally:
-                self._pid = None
+                self.close()
         return data if data.startswith(b"\x89PNG") else _draw(months)
 
+    def _read_reply(self) -> bytes:
+        deadline = time.monotonic() + self.TIMEOUT_SECONDS
+        parts = []
+        fd = self._receive.fileno()
+        while True:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                return b""  # stuck: closed and killed by the caller
+            part = os.read(fd, 1 << 16)
+            if not part:
+                return b"".join(parts)
+            parts.append(part)
+
+    def _wait(self) -> int:
+        """Reap the painter; its exit status (0: it drew the picture)."""
+        pid, self._pid = self._pid, None
+        if self._process is not None:
+            return self._process.wait()
+        return os.waitpid(pid, 0)[1]
+
     def close(self) -> None:
-        """Stop the painter if it was not asked for a picture."""
+        """Stop the painter (if it is still running) and reap it."""
+        for stream in (self._send, self._receive):
+            if not stream.closed:
+                stream.close()
         if self._pid is None:
             return
-        for fd in (self._send, self._receive):
-            os.close(fd)
         try:
             os.kill(self._pid, signal.SIGKILL)
-            os.waitpid(self._pid, 0)
-        except (ProcessLookupError, ChildProcessError):
+        except ProcessLookupError:
             pass
-        self._pid = None
+        try:
+            self._wait()
+        except ChildProcessError:
+            pass
+
+
+def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
+    """The painter's side: import, then draw the months read from `requests` (until the build
+    closes its end) as PNG into `replies`."""
+    _prepare()
+    request = requests.read()
+    if request:
+        replies.write(_draw(Counter(json.loads(request))))
+        replies.flush()
 
 
 def _prepare() -> None:
@@ -152,3 +203,7 @@ def _month_range(months: list[str]) -> list[str]:
         out.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return out
+
+
+if __name__ == "__main__":
+    _serve(sys.stdin.buffer, sys.stdout.buffer)
