@@ -1152,8 +1152,9 @@ def _build_into(
         )
         for index, plan in plans
     )
-    # Threads from here on: nothing forks any more (the workers are let go first), so no child
-    # can inherit a thread's locks half-held.
+    # Threads from here on: nothing forks after them (the workers are let go first, the card's
+    # painter is started before the first thread), so no child can inherit a thread's locks
+    # half-held.
     background = ThreadPoolExecutor(max_workers=2)
     painter = None
     try:
