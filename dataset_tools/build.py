@@ -53,7 +53,8 @@ import pyarrow.parquet as pq
 from dataset_tools import __version__
 from dataset_tools.fileio import join_json_listing, json_lines, sha256_file, write_json_listing_items, write_json_listing_lines
 from dataset_tools.cache import BuildCache, CacheState, process_alive
-from dataset_tools.config import Settings
+from dataset_tools.config import Settings, default_cache_dir
+from dataset_tools.early import FOLDERS_FILE
 from dataset_tools.engines import make_engine
 from dataset_tools.errors import BuildFailed
 from dataset_tools.inputs import RawSource, source_for
@@ -855,10 +856,6 @@ def _bounds(sizes: np.ndarray, max_rows: int, max_bytes: int) -> Iterator[tuple[
         yield start, len(values)
 
 
-def default_cache_dir(settings: Settings) -> Path:
-    return settings.root / ".dataset-tools-cache"
-
-
 def build_dataset(
     settings: Settings,
     raw: Path | str | None = None,
@@ -897,7 +894,8 @@ def build_dataset(
     version = settings.version
     notify = progress or (lambda stage, done, total: None)
     watch = Stopwatch()
-    listing = source.list(meanwhile=_import_card_modules)
+    cache_folder = Path(cache_dir or default_cache_dir(settings)).resolve() if use_cache else None
+    listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None)
     watch.lap("list")
 
     _remove_stale_staging(out)
@@ -908,8 +906,7 @@ def build_dataset(
         # A throw-away cache beside the output (same file system), removed whatever happens.
         scratch = out.parent / f".{out.name}.cache-{os.getpid()}"
         shutil.rmtree(scratch, ignore_errors=True)
-        cache_dir = scratch
-    cache = BuildCache(Path(cache_dir or default_cache_dir(settings)))
+    cache = BuildCache(cache_folder or scratch)
     try:
         if engine == "local" and listing.num_rows <= INLINE_FILES:
             workers = 1
@@ -958,8 +955,10 @@ def build_dataset(
 
 def _import_card_modules() -> None:
     """Import what the card step uses (huggingface_hub's card data class and jinja2 take about
-    0.25 s), while the raw folder is being listed: an incremental build is short enough that
-    this shows."""
+    0.15 s of a core), while a one-shard build's shard is written by another thread (Parquet
+    encoding lets go of the GIL): an incremental build is short enough that this shows. (Not
+    while the raw folder is listed: with its folders file, a rebuild's listing is done before
+    this process has imported the CLI.)"""
     import jinja2  # noqa: F401
     from huggingface_hub import DatasetCardData  # noqa: F401
 
@@ -1286,7 +1285,7 @@ def _report_and_card(
     watch.lap("losers")
     summary = write_report(staging / REPORT_FILE, files, losers, version)
     watch.lap("report")
-
+    _import_card_modules()  # while a one-shard build's shard is still being written
     results = finish_writing()
     # A bucket without rows has no refs; a bucket this build rewrote must have its file (the
     # other refs were checked when they were made: a stat per ref would cost more than all this).

@@ -107,6 +107,11 @@ def load_settings(root: Path | None = None) -> Settings:
     return Settings(**values)
 
 
+def default_cache_dir(settings: Settings) -> Path:
+    """The incremental-build cache when no `--cache` is given: `.dataset-tools-cache/` in the project."""
+    return settings.root / ".dataset-tools-cache"
+
+
 def _default_path(key: str) -> Path:
     return {f.name: f.default for f in fields(Settings)}[key]
 

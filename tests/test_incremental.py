@@ -75,6 +75,44 @@ def test_touching_a_file_without_changing_it_parses_nothing(corpus):
     assert _digest(settings.out) == before
 
 
+def _settle(folder: Path, clock=[0]) -> None:
+    """Give each folder changed in the last minute an mtime of its own, a day ago: as if every
+    change had been made long before the next build (which then trusts the folders the cache
+    read unchanged, instead of reading again those changed within a few seconds of that)."""
+    import time
+
+    for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        if path.stat().st_mtime > time.time() - 60:
+            clock[0] += 1
+            os.utime(path, (time.time() - 86400 + clock[0],) * 2)
+
+
+def test_rebuilds_that_trust_the_cached_folder_names_see_every_change(corpus, tmp_path):
+    # The cache keeps the raw folder's names (folders.bin); a rebuild reads again only the
+    # folders whose mtime changed, and stats every file: edits, additions and removals in
+    # either kind of folder must all show.
+    settings, raw = corpus
+    (raw / "sub").mkdir()
+    write_raw(raw / "sub", "100_sub.txt", _story(100))
+    _settle(raw)
+    build_dataset(settings, workers=1)
+    folders_file = settings.root / ".dataset-tools-cache" / "folders.bin"
+    assert folders_file.is_file()
+
+    write_raw(raw, "017_0000000000000011.txt", _story(17, lead="RIVERTON (Example Wire) - An edit in place."))  # folder mtime stays
+    _settle(raw)
+    assert build_dataset(settings, workers=1).parsed == 1
+    write_raw(raw / "sub", "101_sub.txt", _story(101))  # a new file in a sub-folder
+    (raw / "003_0000000000000003.txt").unlink()
+    _settle(raw)
+    changed = build_dataset(settings, workers=1)
+    assert (changed.parsed, changed.inputs, changed.rows) == (1, 82, 81)
+    assert build_dataset(settings, workers=1).parsed == 0
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)
+    assert list(tmp_path.rglob("folders.bin")) == [folders_file]  # --no-cache keeps nothing
+
+
 def test_removing_the_newer_version_brings_back_the_older(corpus, tmp_path):
     settings, raw = corpus
     newer = _story(3, timestamps=("2026-01-05T09:15+0000", "2026-01-05T09:15+0000", "2026-01-09T09:00+0000"),
@@ -86,7 +124,7 @@ def test_removing_the_newer_version_brings_back_the_older(corpus, tmp_path):
     second = build_dataset(settings, workers=1)
     assert second.superseded == 0 and second.rows == 80
     assert second.parsed == 0
-    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
@@ -103,13 +141,13 @@ def test_a_rebuild_that_adds_a_copy_and_a_newer_version_reports_them_as_a_clean_
     report = json.loads((settings.out / "report.json").read_text())
     outcomes = {item["path"]: item["outcome"] for item in report["files"]}
     assert (outcomes["600_copy.txt"], outcomes["601_newer.txt"], outcomes["005_0000000000000005.txt"]) == ("duplicate", "row", "superseded")
-    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
     write_raw(raw, "601_newer.txt", newer.replace("revised", "revised again"))  # the bucket's cached losers stay
     edited = build_dataset(settings, workers=1)
     assert (edited.parsed, edited.shards_written, edited.duplicates, edited.superseded) == (1, 1, 1, 1)
-    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
@@ -127,7 +165,7 @@ def test_a_rewritten_shard_keeps_the_copies_found_in_its_unchanged_buckets(corpu
     report = json.loads((settings.out / "report.json").read_text())
     copies = {item["path"] for item in report["files"] if item["outcome"] == "duplicate"}
     assert copies == {f"7{n:02d}_copy.txt" for n in range(0, 80, 2)}
-    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
@@ -150,7 +188,7 @@ def test_a_plot_drawn_by_a_painter_process_gives_a_clean_builds_bytes(settings, 
             return build_dataset(settings, workers=1)
 
     build_with_painter()
-    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert len(started) == 1
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 

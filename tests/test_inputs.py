@@ -3,11 +3,14 @@ stat calls are split between processes."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -80,20 +83,6 @@ def test_the_listing_child_sends_the_same_table(tree, monkeypatch, slice_rows):
     monkeypatch.setattr(listing, "SLICE", slice_rows)
     assert _rows(source_for(tree).list()) == _expected(tree)
     assert _rows(inputs._list_local(tree, workers=1)) == _expected(tree)
-
-
-def test_work_given_to_do_meanwhile_runs_once_while_the_child_lists(tree):
-    calls = []
-    assert _rows(source_for(tree).list(meanwhile=lambda: calls.append(os.getpid()))) == _expected(tree)
-    assert calls == [os.getpid()]  # in this process, not the child
-
-
-def test_an_error_of_the_work_done_meanwhile_is_raised_not_taken_for_a_failed_listing(tree):
-    def fail():
-        raise OSError("the caller's own error")
-
-    with pytest.raises(OSError, match="the caller's own error"):
-        source_for(tree).list(meanwhile=fail)
 
 
 def test_a_file_removed_while_listing_is_not_an_input(tree, monkeypatch):
@@ -175,10 +164,13 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="th
 def test_a_builds_raw_folder_is_listed_by_a_child_started_before_the_imports(tree):
     from dataset_tools import early
 
-    early.start(["build", "--workers", "2", "--raw", str(tree)])
-    assert list(early._PENDING) == [str(tree.resolve())]
-    assert _rows(source_for(tree).list()) == _expected(tree)  # the build takes that child's listing
+    cache = tree.parent / "cache"
+    early.start(["build", "--workers", "2", "--raw", str(tree), "--cache", str(cache)])
+    folders_file = str(cache / early.FOLDERS_FILE)
+    assert list(early._PENDING) == [(str(tree.resolve()), folders_file)]
+    assert _rows(source_for(tree).list(folders_file=folders_file)) == _expected(tree)  # the build takes that child's listing
     assert early._PENDING == {}
+    assert listing.load_folders(folders_file, os.fsencode(tree.resolve())).keys() == {b"", b"a", b"a-c", b"a.d", b"b", b"b/deep", b"b/empty", "ü".encode()}
 
 
 @linux_only
@@ -188,12 +180,13 @@ def test_a_child_started_for_another_folder_is_stopped_and_the_build_lists_its_o
     other = tmp_path / "other"
     other.mkdir()
     (other / "x.txt").write_bytes(b"x")
-    early.start(["build", f"--raw={other}"])
-    pid = next(iter(early._PENDING.values()))[0]
-    assert _rows(source_for(tree).list()) == _expected(tree)
-    assert early._PENDING == {}
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, 0)  # stopped and reaped
+    for argv in (["build", f"--raw={other}", "--no-cache"], ["build", f"--raw={tree}", "--cache", str(tmp_path / "other-cache")]):
+        early.start(argv)
+        pid = next(iter(early._PENDING.values()))[0]
+        assert _rows(source_for(tree).list(folders_file=str(tmp_path / "cache" / early.FOLDERS_FILE))) == _expected(tree)
+        assert early._PENDING == {}
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, 0)  # stopped and reaped
 
 
 def test_the_early_listing_only_starts_when_the_folder_is_certain(tmp_path_factory, project, monkeypatch):
@@ -201,13 +194,18 @@ def test_the_early_listing_only_starts_when_the_folder_is_certain(tmp_path_facto
 
     tmp_path = tmp_path_factory.mktemp("elsewhere")  # no pyproject.toml here or above
     monkeypatch.chdir(tmp_path)
-    assert early.raw_folder(["--raw", "data/raw"]) == (tmp_path / "data" / "raw").resolve()
-    assert early.raw_folder(["--raw=file:///srv/raw"]) == Path("/srv/raw")
+    assert early.raw_folder(["--raw", "data/raw", "--no-cache"]) == (tmp_path / "data" / "raw").resolve()
+    assert early.raw_folder(["--raw=file:///srv/raw", "--cache", "c"]) == Path("/srv/raw")
     assert early.raw_folder(["--project", str(project)]) == (project / "raw").resolve()  # the settings' raw
-    assert early.raw_folder(["--raw", "s3://bucket/raw"]) is None  # a URL: the build lists it
+    assert early.raw_folder(["--raw", "s3://bucket/raw", "--no-cache"]) is None  # a URL: the build lists it
     assert early.raw_folder(["--raw"]) is None
     assert early.raw_folder(["--raw", "raw", "--help"]) is None
     assert early.raw_folder([]) is None  # no pyproject.toml here: the command reports it
+    cache = (project / ".dataset-tools-cache").resolve()
+    assert early.build_folders(["--project", str(project)]) == ((project / "raw").resolve(), str(cache / early.FOLDERS_FILE))
+    assert early.build_folders(["--raw", "data/raw", "--cache=c"]) == ((tmp_path / "data" / "raw").resolve(), str(tmp_path / "c" / early.FOLDERS_FILE))
+    assert early.build_folders(["--raw", "data/raw", "--no-cache"]) == ((tmp_path / "data" / "raw").resolve(), None)
+    assert early.build_folders(["--raw", "data/raw"]) is None  # where the default cache is, is not certain
     early.start(["validate", "--raw", str(tmp_path)])
     early.start(["build", "--raw", str(tmp_path / "missing")])
     assert early._PENDING == {}
@@ -224,3 +222,117 @@ def test_a_listing_cut_short_is_told_from_a_finished_one(tree):
     for cut in (len(whole) - 1, len(whole) - listing.HEADER.size, listing.HEADER.size + 3, 5):
         with pytest.raises(EOFError):  # the build then lists the folder itself
             list(inputs._receive(io.BytesIO(whole[:cut])))
+
+
+def _listed_with(root, folders_file, monkeypatch):
+    """The listing of `root` as the listing child makes it with a build cache's folders file,
+    and the folders it read afresh (not taken from the file)."""
+    read = []
+    entries = listing._entries
+    monkeypatch.setattr(listing, "_entries", lambda base, folder: read.append(os.fsdecode(folder)) or entries(base, folder))
+    sent = io.BytesIO()
+    listing.send(os.fsencode(root), sent, str(folders_file))
+    return _rows(inputs._listing_table(inputs._receive(io.BytesIO(sent.getvalue())))), sorted(read)
+
+
+def _settle(root, clock=[0]):
+    """Give every folder changed in the last minute an mtime of its own, days ago: as if each
+    change had been made long before the next listing (which then trusts the folders it reads
+    unchanged, instead of reading again those changed within RECENT_NS of its reading)."""
+    now = time.time()
+    for folder, _, _ in os.walk(root):
+        if os.stat(folder).st_mtime > now - 60:
+            clock[0] += 1
+            os.utime(folder, (now - 86400 + clock[0], now - 86400 + clock[0]))
+
+
+def test_a_listing_reads_again_only_the_folders_that_changed(tree, tmp_path, monkeypatch):
+    folders_file = tmp_path / "cache" / "folders.bin"
+    _settle(tree)
+    every = sorted("" if folder == str(tree) else os.path.relpath(folder, tree) for folder, _, _ in os.walk(tree))
+    assert _listed_with(tree, folders_file, monkeypatch) == (_expected(tree), every)  # no file yet: all read
+    assert _listed_with(tree, folders_file, monkeypatch) == (_expected(tree), [])  # nothing changed
+
+    (tree / "b" / "f2.txt").write_bytes(b"edited in place")  # its folder's mtime stays
+    (tree / "a.d" / "new.txt").write_bytes(b"new")
+    os.symlink(tree / "b", tree / "a-c" / "to-a-folder")
+    os.symlink(tree / "a" / "later.txt", tree / "a-c" / "early-link.txt")  # dangling for now
+    (tree / "b" / "deep" / "f0.txt").unlink()
+    rows, read = _listed_with(tree, folders_file, monkeypatch)
+    assert rows == _expected(tree) and read == ["a-c", "a.d", "b/deep"]
+    assert ("b/f2.txt", len(b"edited in place")) in [row[:2] for row in rows]
+    # Changed within RECENT_NS of their reading: read again until they have aged.
+    assert _listed_with(tree, folders_file, monkeypatch) == (_expected(tree), ["a-c", "a.d", "b/deep"])
+    _settle(tree)
+    _listed_with(tree, folders_file, monkeypatch)
+    assert _listed_with(tree, folders_file, monkeypatch) == (_expected(tree), [])
+
+    (tree / "a" / "later.txt").write_bytes(b"the link's target")  # a link whose target appears in another folder
+    (tree / "b" / "deep").rename(tree / "b" / "moved")
+    rows, read = _listed_with(tree, folders_file, monkeypatch)
+    assert rows == _expected(tree) and read == ["a", "b", "b/moved"]
+    assert ("a-c/early-link.txt", len(b"the link's target")) in [row[:2] for row in rows]
+
+
+def test_a_damaged_or_foreign_folders_file_is_ignored_and_replaced(tree, tmp_path, monkeypatch):
+    folders_file = tmp_path / "folders.bin"
+    _settle(tree)
+    _listed_with(tree, folders_file, monkeypatch)
+    good = folders_file.read_bytes()
+    other = tmp_path / "other"
+    other.mkdir()
+    _listed_with(other, folders_file, monkeypatch)
+    foreign = folders_file.read_bytes()
+    every = len(_listed_with(tree, tmp_path / "none.bin", monkeypatch)[1])
+    for damaged in (good[: len(good) // 2], good[:-1], good[:40] + b"\xff" * 8 + good[48:], foreign, b"", b"\0" * 100):
+        folders_file.write_bytes(damaged)
+        rows, read = _listed_with(tree, folders_file, monkeypatch)
+        assert rows == _expected(tree) and len(read) == every
+        assert _listed_with(tree, folders_file, monkeypatch) == (_expected(tree), [])  # replaced by a good one
+
+
+def test_a_folders_file_that_cannot_be_written_leaves_the_listing_whole(tree, tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"
+    blocked.write_bytes(b"")
+    rows, _ = _listed_with(tree, blocked / "folders.bin", monkeypatch)  # its folder is a file
+    assert rows == _expected(tree)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.sampled_from(["add", "remove", "edit", "mkdir", "rmdir", "link"]), st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=12))
+def test_listings_with_a_folders_file_equal_fresh_walks_whatever_changes(tmp_path_factory, monkeypatch, steps):
+    root = tmp_path_factory.mktemp("raw")
+    folders_file = root.parent / (root.name + "-folders.bin")
+    names = ["a", "b", "a/c", "b/d", "é", "a/c/e"]
+    for name in names[:3]:
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "x.txt").write_bytes(b"x")
+    def folders():
+        return {"" if f == str(root) else os.path.relpath(f, root): (os.stat(f).st_ino, os.stat(f).st_mtime_ns) for f, _, _ in os.walk(root)}
+
+    _settle(root)
+    _listed_with(root, folders_file, monkeypatch)
+    before = folders()
+    for action, i, j in steps:
+        folder, other = root / names[i], root / names[j]
+        try:
+            if action == "add":
+                (folder / f"f{j}.txt").write_bytes(b"y" * j)
+            elif action == "remove":
+                next(p for p in sorted(folder.iterdir()) if not p.is_dir() or p.is_symlink()).unlink()
+            elif action == "edit":
+                next(p for p in sorted(folder.rglob("*.txt")) if p.is_file()).write_bytes(b"edited" * (j + 1))
+            elif action == "mkdir":
+                folder.mkdir(parents=True)
+            elif action == "rmdir":
+                shutil.rmtree(folder)
+            else:
+                os.symlink(other if j % 2 else other / "x.txt", folder / f"link{j}")
+        except (OSError, StopIteration):
+            pass  # a step that does not apply to the tree as it is
+        _settle(root)
+        now = folders()
+        rows, read = _listed_with(root, folders_file, monkeypatch)
+        assert rows == _expected(root)
+        assert read == sorted(f for f, stamp in now.items() if before.get(f) != stamp)  # and only those changed
+        before = now
