@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dataset_tools.errors import DatasetToolsError, InputNotFound
+from dataset_tools.errors import InputNotFound
 from dataset_tools.fileio import read_json_listing_head, sha256_file
 from dataset_tools.iso639 import UNDETERMINED
 from dataset_tools.schema import TableSchema, check_batch

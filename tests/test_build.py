@@ -14,12 +14,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
 from dataset_tools.build import build_dataset
 from dataset_tools.schema import load_table_schema
 from rawfiles import collected_article, write_raw
-from conftest import REPO, SEED
+from conftest import SEED
 
 SEED_URL = (
     "https://sputnikglobe.com/20260107/"

@@ -7,14 +7,13 @@ import shutil
 import subprocess
 import sys
 from datetime import date
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from dataset_tools.build import build_dataset
 from dataset_tools.config import load_settings
-from dataset_tools.diff import DatasetDiff, diff_datasets
+from dataset_tools.diff import diff_datasets
 from dataset_tools.release import bump_version, insert_entry, make_release, propose_bump
 from rawfiles import collected_article, write_raw
 
