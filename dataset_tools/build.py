@@ -895,23 +895,32 @@ def build_dataset(
     notify = progress or (lambda stage, done, total: None)
     watch = Stopwatch()
     cache_folder = Path(cache_dir or default_cache_dir(settings)).resolve() if use_cache else None
-    listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None)
-    watch.lap("list")
+    engines: list = []  # the engine, once started
 
-    _remove_stale_staging(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    scratch = None
-    if not use_cache:
-        # A throw-away cache beside the output (same file system), removed whatever happens.
-        scratch = out.parent / f".{out.name}.cache-{os.getpid()}"
-        shutil.rmtree(scratch, ignore_errors=True)
-    cache = BuildCache(cache_folder or scratch)
+    def start_engine() -> None:
+        # A dask cluster takes a second or two to start its workers: it starts while the raw
+        # folder is listed. (A local pool is started when the first tasks are handed out.)
+        if engine != "local":
+            engines.append(make_engine(engine, workers=workers, scheduler=scheduler))
+
     try:
-        if engine == "local" and listing.num_rows <= INLINE_FILES:
-            workers = 1
-        runner = make_engine(engine, workers=workers, scheduler=scheduler)
+        listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None, meanwhile=start_engine)
+        watch.lap("list")
+
+        _remove_stale_staging(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
+        scratch = None
+        if not use_cache:
+            # A throw-away cache beside the output (same file system), removed whatever happens.
+            scratch = out.parent / f".{out.name}.cache-{os.getpid()}"
+            shutil.rmtree(scratch, ignore_errors=True)
+        cache = BuildCache(cache_folder or scratch)
         try:
+            if engine == "local" and listing.num_rows <= INLINE_FILES:
+                workers = 1
+            runner = engines[0] if engines else make_engine(engine, workers=workers, scheduler=scheduler)
+            engines[:] = [runner]
             if engine == "local" and runner.workers > 1:
                 # Forked workers then share what the parent loaded instead of loading a copy each.
                 from dataset_tools.readers.common import warm_up
@@ -943,11 +952,14 @@ def build_dataset(
                 cache.commit(state)
             watch.lap("finish")
         finally:
-            runner.close()
+            for runner in engines:
+                runner.close()  # before the cache goes: a task cut short may still be writing to it
+            cache.close()
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     finally:
-        cache.close()
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        for runner in engines:
+            runner.close()  # when the build failed before its cache was opened (closing twice is safe)
     result.out = out
     result.seconds = watch.result()
     return result

@@ -231,6 +231,26 @@ def test_process_pool_and_dask_give_identical_bytes(corpus, tmp_path):
     assert _digest(tmp_path / "dask") == inline
 
 
+def test_a_dask_cluster_started_during_the_listing_is_stopped_when_the_build_cannot_go_on(corpus, tmp_path):
+    # The LocalCluster starts while the raw folder is listed; a build that then finds its
+    # cache in use by another build must not leave the cluster's worker processes behind.
+    import fcntl
+
+    import psutil
+
+    from dataset_tools.cache import CacheBusy
+
+    settings, _ = corpus
+    cache = tmp_path / "busy-cache"
+    cache.mkdir()
+    with open(cache / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(CacheBusy):
+            build_dataset(settings, out=tmp_path / "out", cache_dir=cache, workers=2, engine="dask")
+    left = [p.cmdline() for p in psutil.Process().children(recursive=True) if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert [c for c in left if "multiprocessing.resource_tracker" not in " ".join(c)] == []  # the tracker lives as long as this process
+
+
 def test_a_bucket_compacted_from_many_chunks_keeps_all_its_rows(settings, project, tmp_path, monkeypatch):
     """A bucket whose rows are spread over more chunk files than MAX_REFS is rewritten into one
     file; the next incremental build must still find every row of it."""

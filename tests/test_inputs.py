@@ -85,6 +85,21 @@ def test_the_listing_child_sends_the_same_table(tree, monkeypatch, slice_rows):
     assert _rows(inputs._list_local(tree, workers=1)) == _expected(tree)
 
 
+def test_work_given_to_do_meanwhile_runs_once_while_the_child_lists(tree):
+    calls = []
+    assert _rows(source_for(tree).list(meanwhile=lambda: calls.append(os.getpid()))) == _expected(tree)
+    assert calls == [os.getpid()]  # in this process, not the child
+
+
+def test_an_error_of_the_work_done_meanwhile_is_raised_not_taken_for_a_failed_listing(tree):
+    def fail():
+        raise OSError("the caller's own error")
+
+    with pytest.raises(OSError, match="the caller's own error"):
+        source_for(tree).list(meanwhile=fail)
+
+
+
 def test_a_file_removed_while_listing_is_not_an_input(tree, monkeypatch):
     real_stat = os.stat
 
