@@ -45,7 +45,7 @@ class Settings:
     raw: Path = field(default=Path("raw"))
     out: Path = field(default=Path("dist"))
     max_file_bytes: int = 5_000_000
-    shard_rows: int = 20_000
+    shard_rows: int = 10_000
 
     @property
     def version(self) -> str:
