@@ -1,7 +1,7 @@
 """Benchmark of `dataset-tools build` beside its baselines, measured in one run on one corpus.
 
-    python bench/bench_build.py -n 200000 --workers 2            # the issue's benchmark
-    python bench/bench_build.py -n 20000 --skip-dask             # a quick look
+    python bench/bench_build.py -n 200000 --workers 2            # the issue's benchmark (3 rounds)
+    python bench/bench_build.py -n 20000 --skip-dask --rounds 1  # a quick look
     python bench/bench_build.py --scales 100000,1000000          # peak memory as the corpus grows
 
 It generates (or reuses) a synthetic corpus in the collector layout with bench/generate.py, then
@@ -16,6 +16,9 @@ runs each measurement as its own process tree and samples the tree's total RSS f
   the memory sampler: reading /proc/<pid>/smaps_rollup holds each process's memory-map lock, and
   with the cluster's extra processes it cost dask 3-5 s where it cost the local build about 1 s.
 
+Every measurement runs `--rounds` times (3 by default), in rounds; the table shows each task's
+median round, and each target's ratio is the median of the ratios within a round (this
+machine's speed drifts by 10-20% over minutes: a ratio of two runs minutes apart moves with it).
 Articles/s counts input files; MB/s counts raw bytes read. Timings are wall-clock seconds of the
 whole command, including interpreter start-up and imports (of the package's byte-compiled
 modules, as an installed copy has them: see compile_package). The corpus lives in /dev/shm by
@@ -215,68 +218,97 @@ def print_table(rows: list[dict]) -> None:
     print("(RSS and PSS summed over each command's process tree; PSS counts shared pages once)")
 
 
-def run(n: int, workers: int, seed: int, root: Path, skip: set[str]) -> dict:
+COLD = "dataset-tools build (cold cache)"
+INCREMENTAL = "dataset-tools build (incremental)"
+FLOOR = "I/O floor (read + write Parquet)"
+CLEAN = "build --no-cache (local, unsampled)"
+
+
+def run(n: int, workers: int, seed: int, root: Path, skip: set[str], rounds: int = 1) -> dict:
+    """Every measurement `rounds` times, in rounds (each round runs them all, in the same order).
+    A task's row is its median round (peak memory: its highest), and each ratio is the median of
+    the ratios within a round: this machine's speed drifts by 10-20% over minutes, which moves
+    measurements taken minutes apart, not two taken seconds apart."""
     corpus, summary = ensure_corpus(root, n, seed, workers)
     raw_bytes = summary["bytes"]
-    work = Path(tempfile.mkdtemp(prefix="bench-", dir=root))
-    project = make_project(work / "project")
-    env = {**os.environ, "HF_DATASETS_CACHE": str(work / "hf-cache"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    build = [sys.executable, "-m", "dataset_tools", "build", "--raw", str(corpus), "--workers", str(workers), "--json"]
-    results: list[dict] = []
-    try:
-        seconds, peak, out = measure([*build, "--out", str(work / "cold"), "--cache", str(work / "cache")], env, project)
-        cold = json.loads(out)
-        results.append(row("dataset-tools build (cold cache)", seconds, peak, n, raw_bytes))
-
-        changed = generate.touch_one(str(corpus), seed + int(time.time()))
-        seconds, peak, out = measure([*build, "--out", str(work / "cold"), "--cache", str(work / "cache")], env, project)
-        incremental = json.loads(out)
-        results.append(row("dataset-tools build (incremental)", seconds, peak, n, raw_bytes))
-
-        if "baseline" not in skip:
-            seconds, peak, _ = measure(
-                [sys.executable, "-c", BASELINE, str(corpus), str(work / "baseline.parquet"), str(workers), str(project / "schemas" / "article.schema.json")],
-                env,
-            )
-            results.append(row(f"datasets from_generator(num_proc={workers})", seconds, peak, n, raw_bytes))
-        seconds, peak, _ = measure([sys.executable, "-c", IO_FLOOR, str(corpus), str(work / "floor"), str(workers)], env)
-        results.append(row("I/O floor (read + write Parquet)", seconds, peak, n, raw_bytes))
-
-        identical = None
-        if "dask" not in skip:
-            seconds, peak, _ = measure([*build, "--out", str(work / "clean"), "--no-cache"], env, project, sample=False)
-            results.append(row("build --no-cache (local, unsampled)", seconds, peak, n, raw_bytes))
-            seconds, peak, _ = measure([*build, "--out", str(work / "dask"), "--no-cache", "--engine", "dask"], env, project, sample=False)
-            results.append(row(f"build --engine dask ({workers} workers, unsampled)", seconds, peak, n, raw_bytes))
-            identical = folder_digest(work / "dask") == folder_digest(work / "clean")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-    by = {r["task"]: r for r in results}
-    cold_r = by["dataset-tools build (cold cache)"]
+    measured = [_round(corpus, n, workers, seed, root, skip) for _ in range(rounds)]
+    first = measured[0]
+    results = []
+    for task in first["seconds"]:
+        seconds = sorted(m["seconds"][task] for m in measured)
+        peaks = [m["peaks"][task] for m in measured]
+        peak = (max(p[0] for p in peaks), max(p[1] for p in peaks))
+        results.append({**row(task, seconds[len(seconds) // 2], peak, n, raw_bytes), "all_seconds": [round(m["seconds"][task], 2) for m in measured]})
+    ratios: dict[str, list[float]] = {}
+    for m in measured:
+        for key, value in _ratios(m["seconds"]).items():
+            ratios.setdefault(key, []).append(value)
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "articles": n,
         "workers": workers,
         "raw_mb": round(raw_bytes / 1e6),
+        "rounds": rounds,
         "results": results,
-        "build_counts": {k: cold[k] for k in ("inputs", "rows", "duplicates", "superseded", "rejected")},
-        "stages": {"cold": cold.get("seconds", {}), "incremental": incremental.get("seconds", {})},
-        "incremental": {"changed_file": changed, "parsed": incremental["parsed"], "shards_written": incremental["shards_written"]},
-        "ratios": {},
+        "build_counts": first["build_counts"],
+        "stages": [m["stages"] for m in measured],
+        "incremental": [m["incremental"] for m in measured],
+        "ratios": {key: {"median": sorted(values)[len(values) // 2], "rounds": values} for key, values in ratios.items()},
     }
-    floor = by["I/O floor (read + write Parquet)"]
-    report["ratios"]["build_vs_io_floor_time"] = round(cold_r["seconds"] / floor["seconds"], 2)
-    report["ratios"]["incremental_vs_cold_time"] = round(by["dataset-tools build (incremental)"]["seconds"] / cold_r["seconds"], 3)
-    baseline = next((r for r in results if r["task"].startswith("datasets")), None)
-    if baseline:
-        report["ratios"]["build_vs_datasets_speed"] = round(cold_r["articles_per_s"] / baseline["articles_per_s"], 2)
-    dask_r = next((r for r in results if "dask" in r["task"]), None)
-    if dask_r:
-        clean_r = by["build --no-cache (local, unsampled)"]
-        report["ratios"]["dask_vs_local_time"] = round(dask_r["seconds"] / clean_r["seconds"], 2)
-        report["dask_output_identical"] = identical
+    if any("dask_output_identical" in m for m in measured):
+        report["dask_output_identical"] = all(m.get("dask_output_identical") for m in measured)
     return report
+
+
+def _round(corpus: Path, n: int, workers: int, seed: int, root: Path, skip: set[str]) -> dict:
+    """One round of measurements, in a scratch folder of its own (removed at its end)."""
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=root))
+    project = make_project(work / "project")
+    env = {**os.environ, "HF_DATASETS_CACHE": str(work / "hf-cache"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    build = [sys.executable, "-m", "dataset_tools", "build", "--raw", str(corpus), "--workers", str(workers), "--json"]
+    seconds: dict[str, float] = {}
+    peaks: dict[str, tuple[int, int]] = {}
+
+    def timed(task: str, cmd: list[str], cwd: Path | None = None, sample: bool = True) -> str:
+        seconds[task], peaks[task], out = measure(cmd, env, cwd, sample=sample)
+        return out
+
+    result: dict = {"seconds": seconds, "peaks": peaks}
+    try:
+        cold = json.loads(timed(COLD, [*build, "--out", str(work / "cold"), "--cache", str(work / "cache")], project))
+        changed = generate.touch_one(str(corpus), seed + int(time.time()))
+        incremental = json.loads(timed(INCREMENTAL, [*build, "--out", str(work / "cold"), "--cache", str(work / "cache")], project))
+        if "baseline" not in skip:
+            timed(
+                f"datasets from_generator(num_proc={workers})",
+                [sys.executable, "-c", BASELINE, str(corpus), str(work / "baseline.parquet"), str(workers), str(project / "schemas" / "article.schema.json")],
+            )
+        timed(FLOOR, [sys.executable, "-c", IO_FLOOR, str(corpus), str(work / "floor"), str(workers)])
+        if "dask" not in skip:
+            timed(CLEAN, [*build, "--out", str(work / "clean"), "--no-cache"], project, sample=False)
+            timed(f"build --engine dask ({workers} workers, unsampled)", [*build, "--out", str(work / "dask"), "--no-cache", "--engine", "dask"], project, sample=False)
+            result["dask_output_identical"] = folder_digest(work / "dask") == folder_digest(work / "clean")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["build_counts"] = {k: cold[k] for k in ("inputs", "rows", "duplicates", "superseded", "rejected")}
+    result["stages"] = {"cold": cold.get("seconds", {}), "incremental": incremental.get("seconds", {})}
+    result["incremental"] = {"changed_file": changed, "parsed": incremental["parsed"], "shards_written": incremental["shards_written"]}
+    return result
+
+
+def _ratios(seconds: dict[str, float]) -> dict[str, float]:
+    """The targets' ratios, from one round's seconds."""
+    ratios = {
+        "build_vs_io_floor_time": round(seconds[COLD] / seconds[FLOOR], 2),
+        "incremental_vs_cold_time": round(seconds[INCREMENTAL] / seconds[COLD], 3),
+    }
+    baseline = next((task for task in seconds if task.startswith("datasets")), None)
+    if baseline:
+        ratios["build_vs_datasets_speed"] = round(seconds[baseline] / seconds[COLD], 2)
+    dask = next((task for task in seconds if "dask" in task), None)
+    if dask:
+        ratios["dask_vs_local_time"] = round(seconds[dask] / seconds[CLEAN], 2)
+    return ratios
 
 
 def scales(sizes: list[int], workers: int, seed: int, root: Path) -> list[dict]:
@@ -317,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--root", type=Path, default=Path("/dev/shm/dataset-tools-bench"), help="where corpora and outputs go")
+    parser.add_argument("--rounds", type=int, default=3, help="run every measurement this many times, in rounds; report medians")
     parser.add_argument("--skip-dask", action="store_true")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--scales", help="comma-separated corpus sizes: measure peak memory of a cold build at each")
@@ -337,18 +370,23 @@ def main(argv: list[str] | None = None) -> int:
             args.json.write_text(json.dumps(rows, indent=2))
         return 0
     skip = {name for name, flag in (("dask", args.skip_dask), ("baseline", args.skip_baseline)) if flag}
-    report = run(args.n, args.workers, args.seed, args.root, skip)
-    print(f"{report['articles']} articles ({report['raw_mb']} MB raw) on {report['machine']}, {report['workers']} workers\n")
+    report = run(args.n, args.workers, args.seed, args.root, skip, args.rounds)
+    print(f"{report['articles']} articles ({report['raw_mb']} MB raw) on {report['machine']}, {report['workers']} workers, {report['rounds']} rounds\n")
     print_table(report["results"])
     print()
+    print("seconds in each round:")
+    for r in report["results"]:
+        print(f"  {r['task']}: {r['all_seconds']}")
+    print("\nratios (median of the rounds' ratios; each round's):")
     for key, value in report["ratios"].items():
-        print(f"{key}: {value}")
-    print(f"incremental rebuild: {report['incremental']}")
+        print(f"  {key}: {value['median']}  {value['rounds']}")
+    print(f"incremental rebuilds: {report['incremental']}")
     if "dask_output_identical" in report:
-        print(f"dask output byte-identical to a clean local build: {report['dask_output_identical']}")
+        print(f"dask output byte-identical to a clean local build in every round: {report['dask_output_identical']}")
     print(f"build counts: {report['build_counts']}")
-    for kind, stages in report["stages"].items():
-        print(f"{kind} build, seconds by stage: {stages}")
+    for i, stages in enumerate(report["stages"], 1):
+        for kind, values in stages.items():
+            print(f"round {i}, {kind} build, seconds by stage: {values}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0

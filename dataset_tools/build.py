@@ -1298,6 +1298,7 @@ def _report_and_card(
     summary = write_report(staging / REPORT_FILE, files, losers, version)
     watch.lap("report")
     _import_card_modules()  # while a one-shard build's shard is still being written
+    watch.lap("imports")
     results = finish_writing()
     # A bucket without rows has no refs; a bucket this build rewrote must have its file (the
     # other refs were checked when they were made: a stat per ref would cost more than all this).

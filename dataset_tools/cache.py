@@ -23,6 +23,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 
 from dataset_tools.errors import DatasetToolsError
@@ -115,7 +116,8 @@ class BuildCache:
         """Make `state` current, then delete files no state refers to."""
         target = self.folder / STATE_FILE
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state.to_json(), indent=1), encoding="utf-8")
+        # orjson: the json module's indenting encoder, in Python, took 60 ms over a big corpus's refs.
+        tmp.write_bytes(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2))
         os.replace(tmp, target)
         keep = {state.files, state.losers, *(name for refs in state.buckets.values() for name, _ in refs)}
         for pattern in ("*.arrow", "buckets/*.arrow", "chunks/*.arrow", "chunks/*.tmp", "buckets/*.tmp"):
