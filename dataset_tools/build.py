@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import importlib
 import math
 import operator
 import os
@@ -52,7 +53,7 @@ import pyarrow.parquet as pq
 
 from dataset_tools import __version__
 from dataset_tools.fileio import join_json_listing, json_lines, sha256_file, write_json_listing_items, write_json_listing_lines
-from dataset_tools.cache import BuildCache, CacheState, process_alive
+from dataset_tools.cache import BuildCache, CacheState, process_alive, table_batches
 from dataset_tools.config import Settings, default_cache_dir
 from dataset_tools.early import FOLDERS_FILE
 from dataset_tools.engines import make_engine
@@ -897,14 +898,16 @@ def build_dataset(
     cache_folder = Path(cache_dir or default_cache_dir(settings)).resolve() if use_cache else None
     engines: list = []  # the engine, once started
 
-    def start_engine() -> None:
+    def meanwhile(listed: Callable[[], bool]) -> None:
         # A dask cluster takes a second or two to start its workers: it starts while the raw
-        # folder is listed. (A local pool is started when the first tasks are handed out.)
+        # folder is listed (a local pool is started when the first tasks are handed out). The
+        # card's imports fill what is left of the wait.
         if engine != "local":
             engines.append(make_engine(engine, workers=workers, scheduler=scheduler))
+        _import_card_modules(stop=listed)
 
     try:
-        listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None, meanwhile=start_engine)
+        listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None, meanwhile=meanwhile)
         watch.lap("list")
 
         _remove_stale_staging(out)
@@ -965,16 +968,16 @@ def build_dataset(
     return result
 
 
-def _import_card_modules() -> None:
-    """Import what the card step uses (huggingface_hub's card data class and jinja2 take about
-    0.15 s of a core), while a one-shard build's shard is written by another thread (Parquet
-    encoding lets go of the GIL): an incremental build is short enough that this shows. (Not
-    while the raw folder is listed: with its folders file, a rebuild's listing is done before
-    this process has imported the CLI.)"""
-    import jinja2  # noqa: F401
-    from huggingface_hub import DatasetCardData  # noqa: F401
-
-    import dataset_tools.card  # noqa: F401
+def _import_card_modules(stop: Callable[[], bool] = lambda: False) -> None:
+    """Import what the card step uses (jinja2 and huggingface_hub's card data class take about
+    0.1 s of a core), a module at a time until `stop()`: while the raw folder is listed (with
+    its folders file, a rebuild's listing may well be done first), then what is left while a
+    one-shard build's shard is written by another thread (Parquet encoding lets go of the GIL).
+    An incremental build is short enough that this shows."""
+    for name in ("jinja2", "huggingface_hub.repocard_data", "dataset_tools.card"):
+        if stop():
+            return
+        importlib.import_module(name)
 
 
 def _cache_key(source: RawSource, schema: TableSchema, settings: Settings) -> dict:
@@ -1166,7 +1169,20 @@ def _build_into(
     # Threads from here on: nothing forks after them (the workers are let go first, the card's
     # painter is started before the first thread), so no child can inherit a thread's locks
     # half-held.
-    background = ThreadPoolExecutor(max_workers=2)
+    background = ThreadPoolExecutor(max_workers=3)
+    writing = None  # a one-shard build's shard, written by a thread of `background`
+
+    def after_writing(fn: Callable, *args) -> Callable:
+        # Work that can wait for the shard: started now, it would take the cores from it (the
+        # shard is what the card waits for), so it waits for the shard and then runs while the
+        # card is made.
+        def run():
+            if writing is not None:
+                writing.exception()
+            return fn(*args)
+
+        return run
+
     painter = None
     try:
         if len(plans) == 1:
@@ -1208,28 +1224,36 @@ def _build_into(
             def finish_writing() -> list[_ShardResult]:
                 return results
 
-        # The new file table goes to the cache as a file, and everything after reads it a batch
-        # at a time: report.json and manifest.json of a million inputs take a few batches of memory.
+        # The new file table goes to the cache as a file. A cold build's is there already (its
+        # spill, in path order), and everything after reads it a batch at a time: report.json and
+        # manifest.json of a million inputs take a few batches of memory. A rebuild's is in
+        # memory (patched there), and is read from there while a thread writes it.
         files_name = f"files-{generation}.arrow"
+        file_table_written = None
         if files is None:
-            os.replace(spill_path, cache.path(files_name))  # a cold build's spill is in path order
-        else:
-            cache.write_table(files_name, files)
-            del files
-        release_memory()
+            os.replace(spill_path, cache.path(files_name))
+            release_memory()
 
-        def files() -> Iterator[pa.RecordBatch]:
-            return _ipc_batches(cache.path(files_name))
+            def files() -> Iterator[pa.RecordBatch]:
+                return _ipc_batches(cache.path(files_name))
+        else:
+            file_table = files
+            file_table_written = background.submit(after_writing(cache.write_table, files_name, file_table))
+
+            def files() -> Iterator[pa.RecordBatch]:
+                return table_batches(file_table)
 
         # manifest.json's list of inputs depends on the file table alone: a thread writes it to
-        # a scratch file while the report and the card are made (Arrow compute and file writes
-        # let go of the GIL), and it is joined under the manifest's head at the end.
+        # a scratch file while the card is made (Arrow compute and file writes let go of the
+        # GIL), and it is joined under the manifest's head at the end.
         inputs_part = staging / ".manifest-inputs.part"  # a dot file: not listed, removed below
-        inputs_written = background.submit(write_json_listing_items, inputs_part, manifest_input_lines(files))
+        inputs_written = background.submit(after_writing(write_json_listing_items, inputs_part, manifest_input_lines(files)))
         summary, shards, losers, buckets = _report_and_card(
             staging, files, new_losers, losers_found, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch, painter
         )
         any_inputs = inputs_written.result()
+        if file_table_written is not None:
+            file_table_written.result()
     finally:
         background.shutdown(wait=True)
         if painter is not None:

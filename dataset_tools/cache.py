@@ -20,6 +20,7 @@ import fcntl
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,16 +141,24 @@ BATCH_ROWS = 32_768  # rows per record batch of a table the cache writes
 
 def write_ipc(path: Path, table: pa.Table) -> None:
     """Write an Arrow IPC file via a temporary name, so a reader never sees half a file. Its
-    record batches hold BATCH_ROWS rows each (the last one fewer), however `table` is chunked:
-    the file table is read back a batch at a time for report.json and manifest.json, whose
-    lines are built a batch at a time, and a table patched from slices by one rebuild after
-    another must not fall apart into tiny batches."""
+    record batches are `table_batches(table)`."""
     tmp = path.with_name(path.name + ".tmp")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        for start in range(0, table.num_rows, BATCH_ROWS):
-            part = table.slice(start, BATCH_ROWS)
-            writer.write_table(part.combine_chunks() if part.column(0).num_chunks > 1 else part)
+        for batch in table_batches(table):
+            writer.write_batch(batch)
     os.replace(tmp, path)
+
+
+def table_batches(table: pa.Table) -> Iterator[pa.RecordBatch]:
+    """`table` in record batches of BATCH_ROWS rows (the last one fewer), however it is
+    chunked: the file table is read a batch at a time for report.json and manifest.json, whose
+    lines are built a batch at a time, and a table patched from slices by one rebuild after
+    another must not fall apart into tiny batches."""
+    for start in range(0, table.num_rows, BATCH_ROWS):
+        part = table.slice(start, BATCH_ROWS)
+        if any(column.num_chunks > 1 for column in part.columns):
+            part = part.combine_chunks()
+        yield from part.to_batches()
 
 
 def process_alive(pid: int) -> bool:

@@ -8,6 +8,7 @@ folder of millions of files costs a few tens of bytes per file, not a Python obj
 from __future__ import annotations
 
 import os
+import select
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,12 +64,13 @@ class RawSource:
         with fsspec.open(f"{self.root.rstrip('/')}/{path}", "rb") as handle:
             return handle.read()
 
-    def list(self, folders_file: str | None = None, meanwhile: Callable[[], None] | None = None) -> pa.Table:
+    def list(self, folders_file: str | None = None, meanwhile: Callable[[Callable[[], bool]], None] | None = None) -> pa.Table:
         """Every regular file under the root (recursively, hidden files included), sorted by path.
 
-        `meanwhile`, if given, is called once while the listing runs (a local folder is listed
-        by a child process): work of the caller's that does not depend on it, such as starting
-        a cluster. `folders_file` (in a build cache) keeps a local folder's walk for the next listing,
+        `meanwhile(listed)`, if given, is called once while the listing runs (a local folder is
+        listed by a child process): work of the caller's that does not depend on it, such as
+        starting a cluster. `listed()` tells whether the listing is ready (work that would only
+        fill the wait can stop then); it is True from the start where nothing runs meanwhile. `folders_file` (in a build cache) keeps a local folder's walk for the next listing,
         which then reads again only the folders that changed (`listing.send`).
 
         Raises:
@@ -77,7 +79,7 @@ class RawSource:
         if self.is_local:
             return _list_local_in_child(self.local_root, folders_file, meanwhile)
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(lambda: True)
         return _list_fsspec(self.root)
 
 
@@ -88,14 +90,14 @@ def source_for(raw: str | Path) -> RawSource:
     return RawSource(str(Path(text.removeprefix("file://")).resolve()))
 
 
-def _list_local_in_child(root: Path, folders_file: str | None = None, meanwhile: Callable[[], None] | None = None) -> pa.Table:
+def _list_local_in_child(root: Path, folders_file: str | None = None, meanwhile: Callable[[Callable[[], bool]], None] | None = None) -> pa.Table:
     """`_list_local`, walked and stat'ed by a forked child process (`listing`, which imports
     nothing heavy) that sends the packed names and stats down a pipe: the child `early.start`
     forked before the command's imports, or one forked now. Walking a million files leaves
     tens of megabytes of freed-but-fragmented Python objects behind; in a child they go when it
-    exits. `meanwhile()` runs here while the child lists (it is called after the fork, so a
-    thread or lock it takes is not half-copied into the child). Where fork is not available,
-    the listing runs here, after `meanwhile()`."""
+    exits. `meanwhile(listed)` runs here while the child lists (it is called after the fork, so
+    a thread or lock it takes is not half-copied into the child). Where fork is not available,
+    the listing runs here, after `meanwhile`."""
     from dataset_tools import early
 
     if not root.is_dir():
@@ -103,7 +105,7 @@ def _list_local_in_child(root: Path, folders_file: str | None = None, meanwhile:
     started = early.take(root, folders_file)
     if started is None and not hasattr(os, "fork"):
         if meanwhile is not None:
-            meanwhile()
+            meanwhile(lambda: True)
         return _list_local(root)
     pid, read_end = started or early.fork_listing(root, folders_file)
     table = None
@@ -113,7 +115,7 @@ def _list_local_in_child(root: Path, folders_file: str | None = None, meanwhile:
             # The child sends nothing until it has walked and stat'ed every file, so the pipe
             # does not fill (and the child does not wait) while this runs. Its errors are its
             # caller's: they are not taken for a failed listing.
-            meanwhile()
+            meanwhile(lambda: bool(select.select([read_end], [], [], 0)[0]))  # sent, or the child ended
         try:
             table = _listing_table(_receive(pipe))
         except (EOFError, OSError):
