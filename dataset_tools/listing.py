@@ -34,6 +34,11 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import BinaryIO
 
+try:  # the stat loop in C (dataset_tools/_stat.c), built where a C compiler was at install
+    from dataset_tools._stat import stat_names
+except ImportError:
+    stat_names = None
+
 SLICE = 65_536  # paths per packed group at most (and rows per Arrow slice of the listing)
 PARALLEL_STAT = 20_000  # below this many files, forking stat workers costs more than it saves
 
@@ -215,38 +220,53 @@ def stat_all(base: bytes, groups: list[Names], workers: int | None = None) -> tu
 
 
 def _stat_range(base: bytes, groups: list[Names], start: int, stop: int, sizes: array, mtimes: array) -> None:
-    """Fill sizes[start:stop] and mtimes[start:stop] (positions in the flattened listing)."""
-    stat = os.stat
+    """Fill sizes[start:stop] and mtimes[start:stop] (positions in the flattened listing): in C
+    where the package's `_stat` module was built, else in Python, with the same results."""
     position = 0
     for group in groups:
         end = position + len(group)
         if end > start and position < stop:
-            fd = os.open(base + b"/" + group.folder if group.folder else base, os.O_RDONLY)
-            skip = len(group.folder) + 1 if group.folder else 0
-            data, offsets = group.data, group.offsets
+            first, last = max(start, position), min(stop, end)
             try:
-                for i in range(max(start, position), min(stop, end)):
-                    j = i - position
-                    try:
-                        st = stat(data[offsets[j] + skip : offsets[j + 1]], dir_fd=fd)
-                    except (FileNotFoundError, NotADirectoryError):  # gone since the walk
-                        sizes[i] = -1
-                        continue
-                    except OSError as error:
-                        if error.errno != errno.ELOOP:  # a link in a loop is no file; other errors are the build's
-                            raise
-                        sizes[i] = -1
-                        continue
-                    if st.st_mode & 0o170000 != 0o100000:  # not a regular file (a link to a folder, say)
-                        sizes[i] = -1
-                        continue
-                    sizes[i] = st.st_size
-                    mtimes[i] = st.st_mtime_ns
+                fd = os.open(base + b"/" + group.folder if group.folder else base, os.O_RDONLY)
+            except (FileNotFoundError, NotADirectoryError):  # the folder is gone since the walk, and its files
+                sizes[first:last] = array("q", [-1]) * (last - first)
+                position = end
+                continue
+            skip = len(group.folder) + 1 if group.folder else 0
+            try:
+                if stat_names is not None:
+                    stat_names(fd, group.data, group.offsets, skip, first - position, last - first, sizes, mtimes, first)
+                else:
+                    _stat_group(fd, group, skip, position, first, last, sizes, mtimes)
             finally:
                 os.close(fd)
         position = end
         if position >= stop:
             break
+
+
+def _stat_group(fd: int, group: Names, skip: int, position: int, first: int, last: int, sizes: array, mtimes: array) -> None:
+    """`_stat_range` for one group, in Python: its files at listing positions first..last-1."""
+    stat = os.stat
+    data, offsets = group.data, group.offsets
+    for i in range(first, last):
+        j = i - position
+        try:
+            st = stat(data[offsets[j] + skip : offsets[j + 1]], dir_fd=fd)
+        except (FileNotFoundError, NotADirectoryError):  # gone since the walk
+            sizes[i] = -1
+            continue
+        except OSError as error:
+            if error.errno != errno.ELOOP:  # a link in a loop is no file; other errors are the build's
+                raise
+            sizes[i] = -1
+            continue
+        if st.st_mode & 0o170000 != 0o100000:  # not a regular file (a link to a folder, say)
+            sizes[i] = -1
+            continue
+        sizes[i] = st.st_size
+        mtimes[i] = st.st_mtime_ns
 
 
 def list_parts(base: bytes, workers: int | None = None, known: dict[bytes, Folder] | None = None) -> Iterator[Part]:

@@ -3,6 +3,7 @@ stat calls are split between processes."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -55,10 +56,69 @@ def _rows(table):
     return list(zip(*(table.column(c).to_pylist() for c in ("path", "size", "mtime_ns"))))
 
 
+@pytest.fixture(params=["c", "python"])
+def stat_loop(request, monkeypatch):
+    """The listing's stat loop: the C one (dataset_tools/_stat.c), or the Python one it falls
+    back to where the C one was not built; both must give the same listing."""
+    if request.param == "python":
+        monkeypatch.setattr(listing, "stat_names", None)
+    elif listing.stat_names is None:
+        if sys.platform.startswith("linux") and shutil.which("cc"):
+            pytest.fail("dataset_tools._stat was not built, though this machine has a C compiler")
+        pytest.skip("dataset_tools._stat is not built here (no C compiler at install)")
+    return request.param
+
+
 @pytest.mark.parametrize("workers", [1, 2, 3])
-def test_the_listing_is_every_file_with_its_stat_in_path_order(tree, monkeypatch, workers):
+def test_the_listing_is_every_file_with_its_stat_in_path_order(tree, monkeypatch, workers, stat_loop):
     monkeypatch.setattr(listing, "PARALLEL_STAT", 0)  # split the stat calls even for a small folder
     assert _rows(inputs._list_local(tree, workers=workers)) == _expected(tree)
+
+
+def test_files_gone_between_the_walk_and_their_stat_are_left_out(tree, stat_loop):
+    base = os.fsencode(tree)
+    groups, _, _ = listing.walk(base)
+    (tree / "b" / "f3.txt").unlink()
+    shutil.rmtree(tree / "b" / "deep")
+    (tree / "a.txt").unlink()
+    (tree / "a.txt").mkdir()  # a folder where a file was
+    parts = listing._parts(base, groups, workers=1)
+    assert _rows(inputs._listing_table(parts)) == _expected(tree)
+
+
+def test_a_name_the_system_refuses_is_an_error_in_either_stat_loop(tmp_path, stat_loop):
+    from array import array
+
+    group = listing.Names(b"", b"ok" + b"x" * 300, array("i", [0, 2, 302]))  # a 300-byte name
+    (tmp_path / "ok").write_bytes(b"ok")
+    sizes, mtimes = array("q", [0, 0]), array("q", [0, 0])
+    with pytest.raises(OSError) as raised:
+        listing._stat_range(os.fsencode(tmp_path), [group], 0, 2, sizes, mtimes)
+    assert raised.value.errno == errno.ENAMETOOLONG and sizes[0] == 2
+
+
+def test_the_c_stat_loop_checks_its_arguments(tmp_path):
+    from array import array
+
+    if listing.stat_names is None:
+        pytest.skip("dataset_tools._stat is not built here")
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        sizes, mtimes = array("q", [0]), array("q", [0])
+        for data, offsets, first, count, at in (
+            (b"abc", array("i", [0, 5]), 0, 1, 0),  # a name past the end of the data
+            (b"abc", array("i", [0, 3]), 1, 1, 0),  # an offset past the end of the offsets
+            (b"abc", array("i", [0, 3]), 0, 1, 1),  # a result past the end of sizes
+            (b"abc", array("i", [2, 1]), 0, 1, 0),  # a name that ends before it starts
+        ):
+            with pytest.raises(IndexError):
+                listing.stat_names(fd, data, offsets, 0, first, count, sizes, mtimes, at)
+        with pytest.raises(ValueError):
+            listing.stat_names(fd, b"a\0b", array("i", [0, 3]), 0, 0, 1, sizes, mtimes, 0)
+        with pytest.raises(TypeError):
+            listing.stat_names(fd, b"abc", array("i", [0, 3]), 0, 0, 1, b"read-only", mtimes, 0)
+    finally:
+        os.close(fd)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -87,12 +147,20 @@ def test_the_listing_child_sends_the_same_table(tree, monkeypatch, slice_rows):
 
 def test_work_given_to_do_meanwhile_runs_once_while_the_child_lists(tree):
     calls = []
-    assert _rows(source_for(tree).list(meanwhile=lambda: calls.append(os.getpid()))) == _expected(tree)
-    assert calls == [os.getpid()]  # in this process, not the child
+
+    def meanwhile(listed):
+        calls.append(os.getpid())
+        deadline = time.monotonic() + 30
+        while not listed() and time.monotonic() < deadline:  # the child's listing arrives
+            time.sleep(0.01)
+        calls.append(listed())
+
+    assert _rows(source_for(tree).list(meanwhile=meanwhile)) == _expected(tree)
+    assert calls == [os.getpid(), True]  # in this process, not the child
 
 
 def test_an_error_of_the_work_done_meanwhile_is_raised_not_taken_for_a_failed_listing(tree):
-    def fail():
+    def fail(listed):
         raise OSError("the caller's own error")
 
     with pytest.raises(OSError, match="the caller's own error"):
@@ -101,6 +169,7 @@ def test_an_error_of_the_work_done_meanwhile_is_raised_not_taken_for_a_failed_li
 
 
 def test_a_file_removed_while_listing_is_not_an_input(tree, monkeypatch):
+    monkeypatch.setattr(listing, "stat_names", None)  # the Python loop, whose os.stat is replaced below
     real_stat = os.stat
 
     def stat(path, *args, **kwargs):
