@@ -1248,8 +1248,9 @@ def _build_into(
         # GIL), and it is joined under the manifest's head at the end.
         inputs_part = staging / ".manifest-inputs.part"  # a dot file: not listed, removed below
         inputs_written = background.submit(after_writing(write_json_listing_items, inputs_part, manifest_input_lines(files)))
+        digests: dict[str, dict] = {}  # of the files written besides the shards, for manifest.json
         summary, shards, losers, buckets = _report_and_card(
-            staging, files, new_losers, losers_found, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch, painter
+            staging, files, new_losers, losers_found, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch, painter, digests
         )
         any_inputs = inputs_written.result()
         if file_table_written is not None:
@@ -1258,7 +1259,7 @@ def _build_into(
         background.shutdown(wait=True)
         if painter is not None:
             painter.close()
-    write_manifest(staging / MANIFEST_FILE, staging, shards, schema, version, inputs=(inputs_part, any_inputs))
+    write_manifest(staging / MANIFEST_FILE, staging, shards, schema, version, inputs=(inputs_part, any_inputs), digests=digests)
     inputs_part.unlink()
     watch.lap("manifest")
 
@@ -1305,10 +1306,12 @@ def _report_and_card(
     version: str,
     card_cache: Path,
     watch: Stopwatch,
-    painter: Painter | None = None,
+    painter: Painter | None,
+    digests: dict[str, dict],
 ) -> tuple[dict, list[dict], pa.Table, dict[int, list[Ref]]]:
     """report.json and the card files; returns the report's summary, the shards, the losers
-    (duplicates and superseded versions) and the buckets' refs to keep in the cache.
+    (duplicates and superseded versions) and the buckets' refs to keep in the cache, and puts
+    the {"sha256", "bytes"} of the files it wrote in `digests`, by relative path.
     `new_losers` are those found in the buckets `losers_found` (all the buckets of the shards
     this build writes, or only those whose rows changed), and `finish_writing()` returns the
     shards written (waiting for them if they are still being written: the report is written
@@ -1319,7 +1322,7 @@ def _report_and_card(
         old_losers = old_losers.filter(pc.invert(pc.is_in(old_losers.column("bucket"), pa.array(sorted(losers_found), pa.int16()))))
     losers = pa.concat_tables([old_losers, *new_losers]).sort_by("path").combine_chunks()
     watch.lap("losers")
-    summary = write_report(staging / REPORT_FILE, files, losers, version)
+    summary, digests[REPORT_FILE] = write_report(staging / REPORT_FILE, files, losers, version)
     watch.lap("report")
     _import_card_modules()  # while a one-shard build's shard is still being written
     watch.lap("imports")
@@ -1344,7 +1347,15 @@ def _report_and_card(
     from dataset_tools.card import write_card_files
 
     write_card_files(
-        staging, settings, schema, version, cache=card_cache, shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary, painter=painter
+        staging,
+        settings,
+        schema,
+        version,
+        cache=card_cache,
+        shard_hashes={s["path"]: s["sha256"] for s in shards},
+        report=summary,
+        painter=painter,
+        digests=digests,
     )
     watch.lap("card")
     return summary, shards, losers, buckets
@@ -1469,9 +1480,10 @@ def _value_counts(values: pa.ChunkedArray | pa.Array) -> Counter:
     return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
 
 
-def write_report(path: Path, files: Callable[[], Iterable[pa.RecordBatch]], losers: pa.Table, version: str) -> dict:
+def write_report(path: Path, files: Callable[[], Iterable[pa.RecordBatch]], losers: pa.Table, version: str) -> tuple[dict, dict]:
     """Write report.json (counts, rejects by reason, language sources, then one outcome per
-    input, a line each) and return its summary: everything but the per-file list.
+    input, a line each); return its summary (everything but the per-file list) and the file's
+    {"sha256", "bytes"}.
 
     `files()` yields the file table (FILES_SCHEMA, in path order) batch by batch; it is read
     twice, once to count and once to write the lines, and never held whole.
@@ -1538,8 +1550,7 @@ def write_report(path: Path, files: Callable[[], Iterable[pa.RecordBatch]], lose
                 verbatim=frozenset({"outcome", "id", "language", "language_source"}),  # hex ids, codes
             )
 
-    write_json_listing_lines(path, summary, "files", lines())
-    return summary
+    return summary, write_json_listing_lines(path, summary, "files", lines())
 
 
 def write_manifest(
@@ -1551,11 +1562,15 @@ def write_manifest(
     *,
     files: Callable[[], Iterable[pa.RecordBatch]] | None = None,
     inputs: tuple[Path, bool] | None = None,
+    digests: dict[str, dict] | None = None,
 ) -> None:
     """Write manifest.json: versions, what came out (SHA-256, rows, bytes), then what went in
     (path, size, SHA-256 of every raw file, a line each). The inputs come from `files()`, which
     yields the file table batch by batch, or ready-written: `inputs` is (the file
-    `write_json_listing_items` wrote from `manifest_input_lines`, whether it has any item)."""
+    `write_json_listing_items` wrote from `manifest_input_lines`, whether it has any item).
+    `digests` holds the {"sha256", "bytes"} of files of the folder taken as they were written
+    (the others are read and hashed here)."""
+    digests = digests or {}
     data_paths = {s["path"] for s in shards}
     others = sorted(
         rel
@@ -1569,7 +1584,7 @@ def write_manifest(
         "dataset_version": version,
         "schema": {"path": f"schemas/{schema.path.name}", "sha256": schema.sha256},
         "data_files": shards,
-        "files": [{"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size} for rel in others],
+        "files": [{"path": rel, **(digests.get(rel) or {"sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size})} for rel in others],
     }
     if inputs is not None:
         join_json_listing(path, head, "inputs", *inputs)

@@ -8,6 +8,7 @@ nothing else (no clock, no absolute path), so the same folder gives the same byt
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ def write_card_files(
     shard_hashes: dict[str, str] | None = None,
     report: dict | None = None,
     painter: Painter | None = None,
+    digests: dict[str, dict] | None = None,
 ) -> list[str]:
     """Write README.md, croissant.json, datapackage.json and the plot into a build folder.
 
@@ -72,7 +74,8 @@ def write_card_files(
 
     With `cache` (the build's cache folder), per-shard statistics and the plot are reused for
     shards whose bytes (`shard_hashes`, {relative path: sha256}) did not change. A `painter`
-    draws the plot if it is not in the cache.
+    draws the plot if it is not in the cache. `digests`, if given, gets each written file's
+    {"sha256", "bytes"} (manifest.json lists them).
 
     Returns:
         The paths written, relative to the folder ('/'-separated), in `CARD_FILES` order.
@@ -94,6 +97,8 @@ def write_card_files(
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        if digests is not None:
+            digests[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     return list(CARD_FILES)
 
 
