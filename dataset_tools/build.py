@@ -38,6 +38,8 @@ import math
 import operator
 import os
 import shutil
+import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -1169,20 +1171,11 @@ def _build_into(
     # Threads from here on: nothing forks after them (the workers are let go first, the card's
     # painter is started before the first thread), so no child can inherit a thread's locks
     # half-held.
-    background = ThreadPoolExecutor(max_workers=3)
-    writing = None  # a one-shard build's shard, written by a thread of `background`
-
-    def after_writing(fn: Callable, *args) -> Callable:
-        # Work that can wait for the shard: started now, it would take the cores from it (the
-        # shard is what the card waits for), so it waits for the shard and then runs while the
-        # card is made.
-        def run():
-            if writing is not None:
-                writing.exception()
-            return fn(*args)
-
-        return run
-
+    background = ThreadPoolExecutor(max_workers=2)
+    # Work nothing waits for until the end (the file table's copy in the cache, manifest.json's
+    # input lines) runs in threads of a lower priority: they take the cores left over, not those
+    # of a one-shard build's shard and report.json, which the card waits for.
+    leftover = ThreadPoolExecutor(max_workers=2, initializer=_lower_thread_priority)
     painter = None
     try:
         if len(plans) == 1:
@@ -1238,7 +1231,7 @@ def _build_into(
                 return _ipc_batches(cache.path(files_name))
         else:
             file_table = files
-            file_table_written = background.submit(after_writing(cache.write_table, files_name, file_table))
+            file_table_written = leftover.submit(cache.write_table, files_name, file_table)
 
             def files() -> Iterator[pa.RecordBatch]:
                 return table_batches(file_table)
@@ -1247,7 +1240,7 @@ def _build_into(
         # a scratch file while the card is made (Arrow compute and file writes let go of the
         # GIL), and it is joined under the manifest's head at the end.
         inputs_part = staging / ".manifest-inputs.part"  # a dot file: not listed, removed below
-        inputs_written = background.submit(after_writing(write_json_listing_items, inputs_part, manifest_input_lines(files)))
+        inputs_written = leftover.submit(write_json_listing_items, inputs_part, manifest_input_lines(files))
         digests: dict[str, dict] = {}  # of the files written besides the shards, for manifest.json
         summary, shards, losers, buckets = _report_and_card(
             staging, files, new_losers, losers_found, finish_writing, reused, plans, buckets, previous, cache, settings, schema, version, card_cache, watch, painter, digests
@@ -1257,6 +1250,7 @@ def _build_into(
             file_table_written.result()
     finally:
         background.shutdown(wait=True)
+        leftover.shutdown(wait=True)
         if painter is not None:
             painter.close()
     write_manifest(staging / MANIFEST_FILE, staging, shards, schema, version, inputs=(inputs_part, any_inputs), digests=digests)
@@ -1324,8 +1318,13 @@ def _report_and_card(
     watch.lap("losers")
     summary, digests[REPORT_FILE] = write_report(staging / REPORT_FILE, files, losers, version)
     watch.lap("report")
-    _import_card_modules()  # while a one-shard build's shard is still being written
-    watch.lap("imports")
+    # While a one-shard build's shard is still being written: the card's imports, and the
+    # statistics of the shards kept.
+    _import_card_modules()
+    from dataset_tools.metadata.stats import load_shard_stats
+
+    loaded_stats = load_shard_stats(card_cache, [item["sha256"] for item in reused])
+    watch.lap("card-prep")
     results = finish_writing()
     # A bucket without rows has no refs; a bucket this build rewrote must have its file (the
     # other refs were checked when they were made: a stat per ref would cost more than all this).
@@ -1356,9 +1355,20 @@ def _report_and_card(
         report=summary,
         painter=painter,
         digests=digests,
+        loaded_stats=loaded_stats,
     )
     watch.lap("card")
     return summary, shards, losers, buckets
+
+
+def _lower_thread_priority() -> None:
+    """Give the calling thread a nice value of 10 (Linux schedules threads on their own; where
+    a thread's priority cannot be set, it stays as it is)."""
+    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:
+            pass
 
 
 def _start_painter(same_paths: bool, parsed: int, rows: int) -> Painter | None:

@@ -66,6 +66,7 @@ def write_card_files(
     report: dict | None = None,
     painter: Painter | None = None,
     digests: dict[str, dict] | None = None,
+    loaded_stats: dict[str, dict] | None = None,
 ) -> list[str]:
     """Write README.md, croissant.json, datapackage.json and the plot into a build folder.
 
@@ -75,13 +76,14 @@ def write_card_files(
     With `cache` (the build's cache folder), per-shard statistics and the plot are reused for
     shards whose bytes (`shard_hashes`, {relative path: sha256}) did not change. A `painter`
     draws the plot if it is not in the cache. `digests`, if given, gets each written file's
-    {"sha256", "bytes"} (manifest.json lists them).
+    {"sha256", "bytes"} (manifest.json lists them). `loaded_stats` are shards' statistics
+    already read from the cache (see `collect_stats`).
 
     Returns:
         The paths written, relative to the folder ('/'-separated), in `CARD_FILES` order.
     """
     folder = Path(folder)
-    inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes, report=report)
+    inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes, report=report, loaded_stats=loaded_stats)
     citation = citation_text(settings, version, inputs.release_date)
     outputs = {
         README_FILE: render_card(settings, schema, version, inputs, citation, cache=cache).encode("utf-8"),
@@ -141,6 +143,7 @@ def gather_inputs(
     cache: Path | None = None,
     shard_hashes: dict[str, str] | None = None,
     report: dict | None = None,
+    loaded_stats: dict[str, dict] | None = None,
 ) -> CardInputs:
     """Read the statistics, report.json, the example row and the changelog entry."""
     if report is None:  # the build passes its summary; otherwise report.json is read
@@ -148,9 +151,9 @@ def gather_inputs(
         report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
     entry = changelog_entry(settings.changelog, version)
     return CardInputs(
-        stats=collect_stats(folder, cache=cache, hashes=shard_hashes),
+        stats=collect_stats(folder, cache=cache, hashes=shard_hashes, loaded=loaded_stats),
         report=report,
-        example=first_row(folder),
+        example=first_row(folder, cache=cache, hashes=shard_hashes),
         release_date=entry.date if entry else None,
         changes=entry.text if entry else None,
     )

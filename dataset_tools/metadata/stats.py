@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable
+from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,12 +108,15 @@ def split_sizes(folder: Path) -> dict:
     }
 
 
-def collect_stats(folder: Path, *, cache: Path | None = None, hashes: dict[str, str] | None = None) -> DatasetStats:
+def collect_stats(
+    folder: Path, *, cache: Path | None = None, hashes: dict[str, str] | None = None, loaded: dict[str, dict] | None = None
+) -> DatasetStats:
     """Count what the card reports over every shard of `folder`, batch by batch.
 
     With `cache`, each shard's counts are kept there under the shard's SHA-256 (taken from
     `hashes`, {relative path: sha256}, when the caller knows them), so an incremental build
     re-reads only the shards it rewrote. Counts of shards no longer present are pruned.
+    `loaded` holds counts already read from the cache (`load_shard_stats`), by SHA-256.
     """
     parts: list[tuple[str, dict]] = []  # per shard, its counts as `_stats_to_json` gives them
     used: set[str] = set()
@@ -123,7 +128,9 @@ def collect_stats(folder: Path, *, cache: Path | None = None, hashes: dict[str, 
         key = (hashes or {}).get(rel) or sha256_file(path)
         stored = Path(cache) / f"stats-{key}.json"
         used.add(stored.name)
-        if stored.is_file():
+        if loaded and key in loaded:
+            parts.append((rel, loaded[key]))
+        elif stored.is_file():
             parts.append((rel, orjson.loads(stored.read_bytes())))
         else:
             part = shard_stats(folder, path)
@@ -194,6 +201,18 @@ _COUNTERS = ("domains", "languages", "sections", "months", "body_lengths", "word
 _INT_KEYS = ("body_lengths", "word_counts")
 
 
+def load_shard_stats(cache: Path, hashes: Iterable[str]) -> dict[str, dict]:
+    """The counts the card cache holds for the shards of these SHA-256s, parsed, by SHA-256
+    (a build reads those of the shards it keeps while it writes the others)."""
+    found = {}
+    for key in hashes:
+        try:
+            found[key] = orjson.loads((Path(cache) / f"stats-{key}.json").read_bytes())
+        except FileNotFoundError:
+            continue
+    return found
+
+
 def _total(parts: list[tuple[str, dict]]) -> DatasetStats:
     """The counts of the shards (relative path, counts as `_stats_to_json` gives them), summed.
     A shard counts thousands of distinct body lengths: those and the word counts are summed with
@@ -211,7 +230,7 @@ def _total(parts: list[tuple[str, dict]]) -> DatasetStats:
         counter = getattr(total, name)
         pairs = [data[name] for _, data in parts if data[name]]
         if name in _INT_KEYS and pairs:
-            both = np.concatenate([np.array(p, dtype=np.int64).reshape(-1, 2) for p in pairs])
+            both = np.concatenate([np.fromiter(chain.from_iterable(p), np.int64, 2 * len(p)).reshape(-1, 2) for p in pairs])
             keys, where = np.unique(both[:, 0], return_inverse=True)
             sums = np.zeros(len(keys), np.int64)
             np.add.at(sums, where, both[:, 1])
@@ -296,10 +315,34 @@ def size_category(rows: int) -> str:
     return "n>1T"
 
 
-def first_row(folder: Path) -> dict | None:
-    """The first row of the first non-empty shard (reads one small batch, not the shard)."""
+def first_row(folder: Path, *, cache: Path | None = None, hashes: dict[str, str] | None = None) -> dict | None:
+    """The first row of the first non-empty shard. Reading it decompresses the shard's first row
+    group (30 ms); with `cache` and the shard's SHA-256 in `hashes` ({relative path: sha256}),
+    it is kept there and read from there while that shard's bytes stay the same."""
     for path in data_files(folder):
+        key = (hashes or {}).get(path.relative_to(folder).as_posix()) if cache is not None else None
+        stored = Path(cache) / f"first-row-{key}.arrow" if key else None
+        if stored is not None and stored.is_file():
+            with pa.memory_map(str(stored)) as source:
+                table = pa.ipc.open_file(source).read_all()
+            return table.to_pylist()[0] if table.num_rows else None
+        row = None
         for batch in pq.ParquetFile(path).iter_batches(batch_size=1):
             if batch.num_rows:
-                return batch.slice(0, 1).to_pylist()[0]
+                row = batch.slice(0, 1)
+                break
+        if stored is not None and row is not None:
+            _store_first_row(Path(cache), stored, row)
+        if row is not None:
+            return row.to_pylist()[0]
     return None
+
+
+def _store_first_row(cache: Path, stored: Path, row: pa.RecordBatch) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    for stale in cache.glob("first-row-*.arrow"):  # one shard is first at a time
+        stale.unlink(missing_ok=True)
+    tmp = stored.with_name(stored.name + f".{os.getpid()}.tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, row.schema) as writer:
+        writer.write_batch(row)
+    os.replace(tmp, stored)
