@@ -17,10 +17,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from dataset_tools.errors import ConfigError, DatasetToolsError, InputNotFound, StrictModeFailure
 from dataset_tools.fileio import human_size
@@ -31,8 +27,39 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out_console = Console()
-err_console = Console(stderr=True)
+
+
+class _Console:
+    """A rich Console made on first use: rich's import is 40 ms of every command's start-up,
+    and a command that prints JSON to a pipe (`_print_json`) or nothing needs none of it."""
+
+    def __init__(self, **options) -> None:
+        self._options = options
+        self._console = None
+
+    def get(self):
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.get(), name)
+
+
+out_console = _Console()
+err_console = _Console(stderr=True)
+
+
+def _print_json(text: str) -> None:
+    """Print a JSON document on stdout, indented (and coloured on a terminal, by rich): to a
+    pipe, the bytes rich would print, without importing it."""
+    if sys.stdout.isatty():
+        out_console.print_json(text)
+    else:
+        sys.stdout.write(json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
 
 USAGE_ERRORS = (ConfigError, InputNotFound)
 
@@ -52,16 +79,18 @@ def _settings(project: Path | None):
 @contextmanager
 def _progress(enabled: bool):
     """A rich progress display on stderr; `update(stage, done, total)` drives it."""
-    if not enabled or not err_console.is_terminal:
+    if not enabled or not sys.stderr.isatty() or not err_console.is_terminal:
         yield lambda stage, done, total: None
         return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     labels = {"parse": "Parsing raw files", "write": "Writing shards"}
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err_console,
+        console=err_console.get(),
         transient=True,
     ) as bar:
         tasks: dict[str, int] = {}
@@ -110,9 +139,11 @@ def build(
         )
     summary = result.summary()
     if as_json:
-        out_console.print_json(json.dumps(summary))
+        _print_json(json.dumps(summary))
     else:
         out_console.print(f"Built {settings.pretty_name} v{result.version} -> {_shown_path(result.out)}", highlight=False, markup=False, soft_wrap=True)
+        from rich.table import Table
+
         table = Table(show_header=False)
         table.add_column(style="bold")
         table.add_column(justify="right")
@@ -173,10 +204,12 @@ def validate(
     schema = load_table_schema(schema_path or settings.schema)
     report = validate_target(target if target is not None else settings.out, schema)
     if as_json:
-        out_console.print_json(json.dumps(report.to_dict()))
+        _print_json(json.dumps(report.to_dict()))
     else:
         stats = report.stats
         if report.errors:
+            from rich.table import Table
+
             table = Table(title=f"{report.source}: {stats['errors']} error(s)", title_justify="left")
             for column in ("type", "file", "row", "field", "message"):
                 table.add_column(column, overflow="fold")
@@ -213,10 +246,12 @@ def diff(
     with open_dataset(old) as old_folder, open_dataset(new) as new_folder:
         result = diff_datasets(old_folder, new_folder, old_label=old, new_label=new)
     if as_json:
-        out_console.print_json(json.dumps(result.to_dict(), default=str))
+        _print_json(json.dumps(result.to_dict(), default=str))
         return
     counts = result.to_dict()["counts"]
     out_console.print(f"old: {old}\nnew: {new}", highlight=False, markup=False, soft_wrap=True)
+    from rich.table import Table
+
     table = Table(show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -260,7 +295,7 @@ def release(
         result = diff_datasets(old_folder, new_folder, old_label=previous, new_label=str(folder))
         made = make_release(settings.changelog, current, result, old_folder, new_folder, part=chosen[0] if chosen else None, write=not dry_run)
     if as_json:
-        out_console.print_json(json.dumps({"previous": made.previous, "version": made.version, "part": made.part, "proposed": made.proposed, "entry": made.entry, "written": not dry_run}))
+        _print_json(json.dumps({"previous": made.previous, "version": made.version, "part": made.part, "proposed": made.proposed, "entry": made.entry, "written": not dry_run}))
         return
     if made.proposed and made.part != made.proposed:
         err_console.print(f"Note: the changes call for a {made.proposed} release; releasing {made.part} as asked.", highlight=False)
@@ -293,6 +328,8 @@ def publish(
     settings = _settings(project)
     folder = Path(path or settings.out)
     version = settings.version
+    from rich.markup import escape
+
     result = publish_dataset(
         folder,
         repo or settings.repo_id,
@@ -307,7 +344,7 @@ def publish(
         notify=lambda message: err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
     )
     if as_json:
-        out_console.print_json(json.dumps(result.to_dict()))
+        _print_json(json.dumps(result.to_dict()))
         return
     plan = result.plan
 
@@ -379,6 +416,8 @@ def _saved_tokens() -> set[str]:
 
 
 def _print_error(exc: BaseException, debug: bool, message: str, hint: str | None) -> None:
+    from rich.markup import escape
+
     if debug:
         trace = "".join(traceback.format_exception(exc))
         err_console.print(redact(trace), highlight=False, markup=False, soft_wrap=True, end="")
