@@ -108,3 +108,20 @@ def test_outside_a_project_says_where_to_run(tmp_path):
 def test_bad_option_is_exit_2(project):
     done = run("build", "--workers", "0", cwd=project)
     assert done.returncode == 2
+
+
+def test_json_to_a_pipe_is_what_rich_would_print(capsys):
+    # --json output is written without importing rich when stdout is not a terminal; scripts
+    # reading it must get the bytes rich's print_json gave them.
+    import io
+
+    from rich.console import Console
+
+    from dataset_tools import cli
+
+    payload = json.dumps({"path": "raw/é ü \u2028 \"q\".txt", "rows": [1, 2.5, None, True], "empty": {}, "list": [], "long": "x" * 300})
+    cli._print_json(payload)
+    written = capsys.readouterr().out
+    console = io.StringIO()
+    Console(file=console, force_terminal=False).print_json(payload)
+    assert written == console.getvalue()
