@@ -35,13 +35,6 @@ def start(argv: list[str]) -> None:
             atexit.register(discard)
 
 
-def raw_folder(args: list[str]) -> Path | None:
-    """The local folder `build` will list, from its options and the project's settings, as
-    `inputs.source_for` resolves it; None when that is not certain."""
-    found = build_folders(args)
-    return found[0] if found is not None else None
-
-
 def build_folders(args: list[str]) -> tuple[Path, str | None] | None:
     """The local folder `build` will list, and the folders file in its build cache (None with
     `--no-cache`), from its options and the project's settings as the build resolves them;

@@ -269,10 +269,9 @@ def _stat_group(fd: int, group: Names, skip: int, position: int, first: int, las
         mtimes[i] = st.st_mtime_ns
 
 
-def list_parts(base: bytes, workers: int | None = None, known: dict[bytes, Folder] | None = None) -> Iterator[Part]:
-    """The listing of `base`, a group at a time, in path order (the folders of `known` that
-    are unchanged are not read again)."""
-    groups, _, _ = walk(base, known)
+def list_parts(base: bytes, workers: int | None = None) -> Iterator[Part]:
+    """The listing of `base`, a group at a time, in path order."""
+    groups, _, _ = walk(base)
     return _parts(base, groups, workers)
 
 

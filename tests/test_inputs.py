@@ -278,13 +278,13 @@ def test_the_early_listing_only_starts_when_the_folder_is_certain(tmp_path_facto
 
     tmp_path = tmp_path_factory.mktemp("elsewhere")  # no pyproject.toml here or above
     monkeypatch.chdir(tmp_path)
-    assert early.raw_folder(["--raw", "data/raw", "--no-cache"]) == (tmp_path / "data" / "raw").resolve()
-    assert early.raw_folder(["--raw=file:///srv/raw", "--cache", "c"]) == Path("/srv/raw")
-    assert early.raw_folder(["--project", str(project)]) == (project / "raw").resolve()  # the settings' raw
-    assert early.raw_folder(["--raw", "s3://bucket/raw", "--no-cache"]) is None  # a URL: the build lists it
-    assert early.raw_folder(["--raw"]) is None
-    assert early.raw_folder(["--raw", "raw", "--help"]) is None
-    assert early.raw_folder([]) is None  # no pyproject.toml here: the command reports it
+    assert early.build_folders(["--raw", "data/raw", "--no-cache"])[0] == (tmp_path / "data" / "raw").resolve()
+    assert early.build_folders(["--raw=file:///srv/raw", "--cache", "c"])[0] == Path("/srv/raw")
+    assert early.build_folders(["--project", str(project)])[0] == (project / "raw").resolve()  # the settings' raw
+    assert early.build_folders(["--raw", "s3://bucket/raw", "--no-cache"]) is None  # a URL: the build lists it
+    assert early.build_folders(["--raw"]) is None
+    assert early.build_folders(["--raw", "raw", "--help"]) is None
+    assert early.build_folders([]) is None  # no pyproject.toml here: the command reports it
     cache = (project / ".dataset-tools-cache").resolve()
     assert early.build_folders(["--project", str(project)]) == ((project / "raw").resolve(), str(cache / early.FOLDERS_FILE))
     assert early.build_folders(["--raw", "data/raw", "--cache=c"]) == ((tmp_path / "data" / "raw").resolve(), str(tmp_path / "c" / early.FOLDERS_FILE))
