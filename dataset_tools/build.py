@@ -275,24 +275,18 @@ def _map_chunk(
     files: dict[str, list] = {name: [] for name in FILES_SCHEMA.names}
     unchanged: list[str] = []
     parts: list[pa.RecordBatch] = []
-    bucket_ids: list[int] = []
     pending: list[tuple[Article | Reject, str, int, int]] = []
+    article_rows: list[int] = []  # the `files` row of each article in `parts`, in order
 
     def flush() -> None:
         # Every BATCH_FILES files, the parsed articles become one record batch and are freed:
         # a task holds Arrow buffers, not thousands of Python objects.
-        articles = [record for record, *_ in pending if isinstance(record, Article)]
-        violations: dict[str, list[str]] = {}
+        first = len(files["path"])
+        articles = [(first + i, record) for i, (record, *_) in enumerate(pending) if isinstance(record, Article)]
         if articles:
-            batch = articles_to_batch(articles, schema)
-            for violation in check_batch(batch, schema):
-                violations.setdefault(articles[violation.row].source_file, []).append(violation.message)
-            if violations:
-                keep = [i for i, a in enumerate(articles) if a.source_file not in violations]
-                batch = batch.take(pa.array(keep, pa.int64()))
-            parts.append(batch)
-            bucket_ids.extend(bucket_of(a.id) for a in articles if a.source_file not in violations)
-        _account(files, pending, violations)
+            parts.append(articles_to_batch([a for _, a in articles], schema))
+            article_rows.extend(row for row, _ in articles)
+        _account(files, pending)
         pending.clear()
 
     for path, size, mtime, previous in zip(paths, sizes, mtimes, known_sha):
@@ -317,10 +311,22 @@ def _map_chunk(
     # later reads just the batches of its own buckets.
     batches: dict[int, int] = {}
     chunk = None
-    if bucket_ids:
-        table = pa.Table.from_batches(parts)
-        del parts[:]
-        buckets = pa.array(bucket_ids, pa.int16())
+    table = pa.Table.from_batches(parts, schema=spill_schema(schema.arrow_schema))
+    del parts[:]
+    if table.num_rows:
+        # The schema's checks, over the task's rows at once (each check's cost is mostly per
+        # call), every violation listed: a row that breaks the schema is a reject, never a row.
+        violations: dict[int, list[str]] = {}
+        for violation in check_batch(table, schema, limit_per_check=None):
+            violations.setdefault(violation.row, []).append(violation.message)
+        if violations:
+            for row, messages in violations.items():
+                _reject_row(files, article_rows[row], "schema-violation", "; ".join(messages))
+            keep = np.ones(table.num_rows, dtype=bool)
+            keep[list(violations)] = False
+            table = table.filter(pa.array(keep))
+    if table.num_rows:
+        buckets = pa.array([bucket_of(id_) for id_ in table.column("id").to_pylist()], pa.int16())
         # By bucket, and by id within a bucket: every batch in the cache is a sorted run, which
         # the reduce merges a slice at a time (stable: rows of one id stay in path order).
         keys = pa.table({"bucket": buckets, "id": table.column("id")})
@@ -344,14 +350,14 @@ def _map_chunk(
     return result
 
 
-def _account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, int, int]], violations: dict[str, list[str]]) -> None:
+def _account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, int, int]]) -> None:
     """One bookkeeping row per file (FILES_SCHEMA columns): its stat, hash and outcome."""
     for record, path, size, mtime in outcomes:
         files["path"].append(path)
         files["size"].append(size)
         files["mtime_ns"].append(mtime)
         files["sha256"].append(record.source_sha256)
-        if isinstance(record, Article) and path not in violations:
+        if isinstance(record, Article):
             files["kind"].append("article")
             files["id"].append(record.id)
             files["bucket"].append(bucket_of(record.id))
@@ -360,17 +366,22 @@ def _account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str,
             files["reason"].append(None)
             files["detail"].append(None)
         else:
-            if isinstance(record, Article):
-                reason, detail = "schema-violation", "; ".join(violations[path])
-            else:
-                reason, detail = record.reason, record.detail
             files["kind"].append("rejected")
             files["id"].append(None)
             files["bucket"].append(None)
             files["language"].append(None)
             files["language_source"].append(None)
-            files["reason"].append(reason)
-            files["detail"].append(detail)
+            files["reason"].append(record.reason)
+            files["detail"].append(record.detail)
+
+
+def _reject_row(files: dict[str, list], row: int, reason: str, detail: str) -> None:
+    """Turn bookkeeping row `row`, an article, into a reject."""
+    files["kind"][row] = "rejected"
+    for name in ("id", "bucket", "language", "language_source"):
+        files[name][row] = None
+    files["reason"][row] = reason
+    files["detail"][row] = detail
 
 
 _SCHEMAS: dict[str, TableSchema] = {}

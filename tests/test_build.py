@@ -149,6 +149,34 @@ def test_report_accounts_for_every_input(settings, project):
     assert data["sha256"] == hashlib.sha256((project / "dist" / data["path"]).read_bytes()).hexdigest()
 
 
+def test_every_row_that_breaks_the_schema_is_rejected_however_many_there_are(project):
+    """A schema stricter than the parser: each article it rules out is a reject with its reason,
+    however many there are (the checks list violations per batch, not just the first few)."""
+    from dataset_tools.config import load_settings
+
+    schema_file = next((project / "schemas").glob("*.schema.json"))
+    spec = json.loads(schema_file.read_text())
+    field = next(f for f in spec["fields"] if f["name"] == "word_count")
+    field["constraints"]["minimum"] = 40
+    schema_file.write_text(json.dumps(spec, indent=2))
+    raw = project / "raw"
+    short = [f"{n:03d}_short.txt" for n in range(45)]
+    for n, name in enumerate(short):
+        write_raw(raw, name, _article(n, lead=f"Story {n} in a few words.", paragraphs=(), article_body=""))
+    for n in range(45, 50):
+        write_raw(raw, f"{n:03d}_long.txt", _article(n))
+
+    result = build_dataset(load_settings(project), workers=1)
+    report = json.loads((project / "dist" / "report.json").read_text())
+    assert report["counts"]["rows"] == result.rows == 5
+    assert report["rejects_by_reason"] == {"schema-violation": 45}
+    by_path = {entry["path"]: entry for entry in report["files"]}
+    assert all(by_path[name]["reason"] == "schema-violation" and "word_count is below 40" in by_path[name]["detail"] for name in short)
+    table = pq.read_table(project / "dist" / "data")
+    assert min(table.column("word_count").to_pylist()) >= 40
+    assert sorted(table.column("source_file").to_pylist()) == [f"{n:03d}_long.txt" for n in range(45, 50)]
+
+
 def test_rows_are_sorted_by_id_and_parallel_build_is_identical(settings, project, tmp_path):
     raw = project / "raw"
     for n in range(40):
