@@ -169,15 +169,24 @@ def _prepare() -> None:
 
 def _draw(months: Counter) -> bytes:
     _prepare()
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
 
     labels = _month_range(sorted(months))
     counts = [months.get(label, 0) for label in labels]
     figure = Figure(figsize=_SIZE_INCHES, dpi=_DPI)
+    # Fixed margins, room for rotated month labels and for the y labels: tight_layout would
+    # measure every label's text to find them, a third of the drawing's time.
+    figure.subplots_adjust(left=0.1, right=0.98, top=0.92, bottom=0.18)
     axes = figure.add_subplot()
     if labels:
         positions = list(range(len(labels)))
-        axes.bar(positions, counts, color="#3b6ea5", width=0.8)
+        # The bars as one collection of rectangles: a patch per bar (Axes.bar) costs a
+        # millisecond each to add, and a corpus spans a hundred months or more.
+        half = 0.4
+        bars = [[(x - half, 0), (x - half, count), (x + half, count), (x + half, 0)] for x, count in zip(positions, counts)]
+        axes.add_collection(PolyCollection(bars, facecolors="#3b6ea5", edgecolors="none"))
+        axes.set_ylim(0, max(max(counts) * 1.05, 1))
         step = max(1, len(labels) // 24)
         axes.set_xticks(positions[::step], labels[::step], rotation=45, ha="right", fontsize=8)
         axes.set_xlim(-0.6, len(labels) - 0.4)
@@ -188,7 +197,6 @@ def _draw(months: Counter) -> bytes:
     axes.set_title("Articles per month (published_at, UTC)")
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
     return buffer.getvalue()
