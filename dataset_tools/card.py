@@ -22,7 +22,7 @@ from dataset_tools.metadata.changelog import changelog_entry
 from dataset_tools.metadata.croissant import CROISSANT_FILE, croissant_metadata
 from dataset_tools.metadata.datapackage import DATAPACKAGE_FILE, datapackage_descriptor
 from dataset_tools.metadata.escape import md_code, md_text
-from dataset_tools.metadata.plot import PLOT_FILE, Painter, articles_per_month_png
+from dataset_tools.metadata.plot import PLOT_FILE, Painter, articles_per_month_png_later
 from dataset_tools.metadata.stats import (
     DATA_GLOB,
     COVERAGE,
@@ -84,6 +84,8 @@ def write_card_files(
     """
     folder = Path(folder)
     inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes, report=report, loaded_stats=loaded_stats)
+    # A painter draws the picture while the other files are rendered.
+    picture = articles_per_month_png_later(inputs.stats.months, cache=cache, painter=painter)
     citation = citation_text(settings, version, inputs.release_date)
     outputs = {
         README_FILE: render_card(settings, schema, version, inputs, citation, cache=cache).encode("utf-8"),
@@ -93,7 +95,7 @@ def write_card_files(
             )
         ),
         DATAPACKAGE_FILE: _json_bytes(datapackage_descriptor(folder, settings, schema, version, inputs.stats)),
-        PLOT_FILE: articles_per_month_png(inputs.stats.months, cache=cache, painter=painter),
+        PLOT_FILE: picture(),
     }
     for rel, data in outputs.items():
         path = folder / rel

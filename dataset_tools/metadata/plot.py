@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,28 +32,39 @@ def articles_per_month_png(months: Counter, *, cache: Path | None = None, painte
     counts is drawn once and reused (drawing means importing matplotlib, the slowest part of
     re-rendering a card). With `painter`, a picture not in the cache is drawn by it.
     """
-    draw = painter.draw if painter is not None else _draw
+    return articles_per_month_png_later(months, cache=cache, painter=painter)()
+
+
+def articles_per_month_png_later(months: Counter, *, cache: Path | None = None, painter: Painter | None = None) -> Callable[[], bytes]:
+    """`articles_per_month_png`, in two steps: a painter is given the months now, and the
+    returned function waits for its picture (the caller's other work runs meanwhile)."""
     if cache is None:
-        return draw(months)
+        return painter.ask(months) if painter is not None else lambda: _draw(months)
     from importlib.metadata import version  # here: 20-30 ms to import, and only a drawn picture needs it
 
     key = hashlib.sha256(json.dumps([sorted(months.items()), version("matplotlib")]).encode()).hexdigest()
     stored = Path(cache) / f"plot-{key}.png"
     if stored.is_file():
-        return stored.read_bytes()
-    data = draw(months)
-    Path(cache).mkdir(parents=True, exist_ok=True)
-    for stale in Path(cache).glob("plot-*.png"):
-        stale.unlink(missing_ok=True)
-    stored.write_bytes(data)
-    return data
+        data = stored.read_bytes()
+        return lambda: data
+    picture = painter.ask(months) if painter is not None else lambda: _draw(months)
+
+    def finish() -> bytes:
+        data = picture()
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        for stale in Path(cache).glob("plot-*.png"):
+            stale.unlink(missing_ok=True)
+        stored.write_bytes(data)
+        return data
+
+    return finish
 
 
 class Painter:
-    """A process of its own that imports matplotlib as soon as it starts and draws the picture
-    when asked: a build that will likely need a new picture (its articles changed) starts one
-    before it writes its shards and report.json, so that the import (most of the time a picture
-    takes) runs meanwhile on another core.
+    """A process of its own that imports matplotlib when told to begin (at once, by default) and
+    draws the picture when asked: a build that will likely need a new picture (a first build, or
+    its articles changed) starts one before it writes its shards and report.json, so that the
+    import (most of the time a picture takes) runs meanwhile on another core.
 
     It is forked when this process runs no other thread (the child then has numpy and the rest
     already imported), and otherwise started afresh (`python -m` this module): a thread could
@@ -88,30 +100,62 @@ class Painter:
             )
             self._send, self._receive, self._pid = self._process.stdin, self._process.stdout, self._process.pid
         self.forked = self._process is None
+        self.begun = False
 
     @classmethod
-    def start(cls) -> Painter | None:
-        """A painter, or None where it cannot be started."""
+    def start(cls, *, begin: bool = True) -> Painter | None:
+        """A painter, or None where it cannot be started. With `begin=False` it waits for
+        `begin` (or `draw`) before it imports anything: started early, at no cost, it does
+        its import when the caller says the cores are free enough."""
         try:
-            return cls()
+            painter = cls()
         except OSError:
             return None
+        if begin:
+            painter.begin()
+        return painter
+
+    def begin(self) -> None:
+        """Let the painter import matplotlib now (once; `draw` does it too)."""
+        if self.begun or self._pid is None:
+            return
+        self.begun = True
+        try:
+            self._send.write(b"\n")  # whitespace before the request's JSON
+            self._send.flush()
+        except OSError:
+            pass  # it died: `draw` draws here
 
     def draw(self, months: Counter) -> bytes:
         """The picture of `months` (once: the painter then exits)."""
-        data = b""
+        return self.ask(months)()
+
+    def ask(self, months: Counter) -> Callable[[], bytes]:
+        """Give the painter `months` to draw; the returned function waits for the picture (drawn
+        here instead if the painter failed or got stuck). Once: the painter then exits."""
+        sent = False
         if self._pid is not None:
             try:
                 self._send.write(json.dumps(months).encode())
                 self._send.close()
-                data = self._read_reply()  # nothing if it failed or got stuck: then stopped below
-                if data and self._wait() != 0:
-                    data = b""
+                sent = True
             except OSError:
-                data = b""
-            finally:
                 self.close()
-        return data if data.startswith(b"\x89PNG") else _draw(months)
+
+        def picture() -> bytes:
+            data = b""
+            if sent:
+                try:
+                    data = self._read_reply()  # nothing if it failed or got stuck: then stopped below
+                    if data and self._wait() != 0:
+                        data = b""
+                except OSError:
+                    data = b""
+                finally:
+                    self.close()
+            return data if data.startswith(b"\x89PNG") else _draw(months)
+
+        return picture
 
     def _read_reply(self) -> bytes:
         deadline = time.monotonic() + self.TIMEOUT_SECONDS
@@ -151,11 +195,15 @@ class Painter:
 
 
 def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """The painter's side: import, then draw the months read from `requests` (until the build
-    closes its end) as PNG into `replies`."""
+    """The painter's side: wait for the first byte from `requests` (`Painter.begin`, or the
+    request itself), import, then draw the months read from `requests` (until the build closes
+    its end) as PNG into `replies`."""
+    head = requests.read(1)
+    if not head:
+        return  # closed before it was needed
     _prepare()
-    request = requests.read()
-    if request:
+    request = head + requests.read()
+    if request.strip():
         replies.write(_draw(Counter(json.loads(request))))
         replies.flush()
 
