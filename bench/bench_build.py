@@ -5,17 +5,20 @@
     python bench/bench_build.py --scales 100000,1000000          # peak memory as the corpus grows
 
 It generates (or reuses) a synthetic corpus in the collector layout with bench/generate.py, then
-runs each measurement as its own process tree and samples the tree's total RSS from /proc:
+runs each measurement as its own process tree:
 
 - build (cold): `dataset-tools build` with an empty cache;
-- build (incremental): the same, after `generate.touch_one` edited one file; then again after
-  another edit, timed without the memory sampler (the ratio to the cold build uses this one);
+- build (incremental): the same, after `generate.touch_one` edited one file;
 - datasets baseline: `datasets.Dataset.from_generator(<our reader>, num_proc=W)` + `to_parquet`;
 - I/O floor: read every file and write the same text to zstd Parquet, without parsing;
 - build --engine dask: a LocalCluster of W workers; its output must equal the bytes of a clean
-  local build (`--no-cache`), and its time is compared with that build's. Both are timed without
-  the memory sampler: reading /proc/<pid>/smaps_rollup holds each process's memory-map lock, and
-  with the cluster's extra processes it cost dask 3-5 s where it cost the local build about 1 s.
+  local build (`--no-cache`), and its time is compared with that build's.
+
+Times and memory come from separate runs. Every timed run is left alone; peak memory is taken
+from runs of the same commands (in the first round) whose process tree is sampled from /proc
+every 100 ms. The sampler reads /proc/<pid>/smaps_rollup, which holds each process's memory-map
+lock: it slowed the I/O floor by about 12% and the build by about 2% (the floor's workers map and
+unmap memory all the time), and with a dask cluster's extra processes it cost dask 3-5 s.
 
 Every measurement runs `--rounds` times (3 by default), in rounds; the table shows each task's
 median round, and each target's ratio is the median of the ratios within a round (this
@@ -221,26 +224,24 @@ def print_table(rows: list[dict]) -> None:
 
 COLD = "dataset-tools build (cold cache)"
 INCREMENTAL = "dataset-tools build (incremental)"
-INCREMENTAL_UNSAMPLED = "build (incremental, unsampled)"
 FLOOR = "I/O floor (read + write Parquet)"
-CLEAN = "build --no-cache (local, unsampled)"
+CLEAN = "build --no-cache (local)"
 
 
 def run(n: int, workers: int, seed: int, root: Path, skip: set[str], rounds: int = 1) -> dict:
     """Every measurement `rounds` times, in rounds (each round runs them all, in the same order).
-    A task's row is its median round (peak memory: its highest), and each ratio is the median of
-    the ratios within a round: this machine's speed drifts by 10-20% over minutes, which moves
-    measurements taken minutes apart, not two taken seconds apart."""
+    A task's row is its median round, with the peak memory of its sampled run, and each ratio is
+    the median of the ratios within a round: this machine's speed drifts by 10-20% over
+    minutes, which moves measurements taken minutes apart, not two taken seconds apart."""
     corpus, summary = ensure_corpus(root, n, seed, workers)
     raw_bytes = summary["bytes"]
-    measured = [_round(corpus, n, workers, seed, root, skip) for _ in range(rounds)]
+    measured = [_round(corpus, n, workers, seed, root, skip, memory=i == 0) for i in range(rounds)]
     first = measured[0]
     results = []
-    shown = [COLD, INCREMENTAL, INCREMENTAL_UNSAMPLED]  # first in the table, the rest as run
+    shown = [COLD, INCREMENTAL]  # first in the table, the rest as run
     for task in sorted(first["seconds"], key=lambda t: shown.index(t) if t in shown else len(shown)):
         seconds = sorted(m["seconds"][task] for m in measured)
-        peaks = [m["peaks"][task] for m in measured]
-        peak = (max(p[0] for p in peaks), max(p[1] for p in peaks))
+        peak = first["peaks"].get(task, (0, 0))
         results.append({**row(task, seconds[len(seconds) // 2], peak, n, raw_bytes), "all_seconds": [round(m["seconds"][task], 2) for m in measured]})
     ratios: dict[str, list[float]] = {}
     for m in measured:
@@ -263,39 +264,51 @@ def run(n: int, workers: int, seed: int, root: Path, skip: set[str], rounds: int
     return report
 
 
-def _round(corpus: Path, n: int, workers: int, seed: int, root: Path, skip: set[str]) -> dict:
-    """One round of measurements, in a scratch folder of its own (removed at its end)."""
+def _round(corpus: Path, n: int, workers: int, seed: int, root: Path, skip: set[str], memory: bool = False) -> dict:
+    """One round of measurements, in a scratch folder of its own (removed at its end). With
+    `memory`, the baseline, the I/O floor and the cold and incremental builds are run once more
+    each with the memory sampler, for their peaks."""
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=root))
     project = make_project(work / "project")
     env = {**os.environ, "HF_DATASETS_CACHE": str(work / "hf-cache"), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     build = [sys.executable, "-m", "dataset_tools", "build", "--raw", str(corpus), "--workers", str(workers), "--json"]
+    baseline = f"datasets from_generator(num_proc={workers})"
     seconds: dict[str, float] = {}
     peaks: dict[str, tuple[int, int]] = {}
 
-    def timed(task: str, cmd: list[str], cwd: Path | None = None, sample: bool = True) -> str:
-        seconds[task], peaks[task], out = measure(cmd, env, cwd, sample=sample)
+    def timed(task: str, cmd: list[str], cwd: Path | None = None) -> str:
+        seconds[task], _, out = measure(cmd, env, cwd, sample=False)
         return out
 
+    def sampled(task: str, cmd: list[str], cwd: Path | None = None) -> str:
+        _, peaks[task], out = measure(cmd, env, cwd, sample=True)
+        return out
+
+    commands = {
+        baseline: [sys.executable, "-c", BASELINE, str(corpus), str(work / "baseline.parquet"), str(workers), str(project / "schemas" / "article.schema.json")],
+        FLOOR: [sys.executable, "-c", IO_FLOOR, str(corpus), str(work / "floor"), str(workers)],
+    }
     result: dict = {"seconds": seconds, "peaks": peaks}
     try:
-        # The cold build runs between its two baselines, the machine's speed changing little
-        # from one to the next; then the rebuilds, then the clean build and dask, side by side.
+        # The cold build runs right after its two baselines, the machine's speed changing little
+        # from one to the next; then the rebuild, then the clean build and dask, side by side.
         if "baseline" not in skip:
-            timed(
-                f"datasets from_generator(num_proc={workers})",
-                [sys.executable, "-c", BASELINE, str(corpus), str(work / "baseline.parquet"), str(workers), str(project / "schemas" / "article.schema.json")],
-            )
-        timed(FLOOR, [sys.executable, "-c", IO_FLOOR, str(corpus), str(work / "floor"), str(workers)])
+            timed(baseline, commands[baseline])
+        timed(FLOOR, commands[FLOOR])
         cold = json.loads(timed(COLD, [*build, "--out", str(work / "cold"), "--cache", str(work / "cache")], project))
         changed = generate.touch_one(str(corpus), seed + int(time.time()))
         incremental = json.loads(timed(INCREMENTAL, [*build, "--out", str(work / "cold"), "--cache", str(work / "cache")], project))
-        # Timed again without the sampler, after another edit: the sampler's reads of
-        # /proc/<pid>/smaps_rollup take CPU from a one-second command on two cores (about 0.1 s).
-        generate.touch_one(str(corpus), seed + int(time.time()) + 1)
-        timed(INCREMENTAL_UNSAMPLED, [*build, "--out", str(work / "cold"), "--cache", str(work / "cache")], project, sample=False)
+        if memory:
+            for task in (baseline, FLOOR):
+                if task in seconds:
+                    shutil.rmtree(work / "floor", ignore_errors=True)
+                    sampled(task, commands[task])
+            sampled(COLD, [*build, "--out", str(work / "cold-sampled"), "--cache", str(work / "cache-sampled")], project)
+            generate.touch_one(str(corpus), seed + int(time.time()) + 1)
+            sampled(INCREMENTAL, [*build, "--out", str(work / "cold-sampled"), "--cache", str(work / "cache-sampled")], project)
         if "dask" not in skip:
-            timed(CLEAN, [*build, "--out", str(work / "clean"), "--no-cache"], project, sample=False)
-            timed(f"build --engine dask ({workers} workers, unsampled)", [*build, "--out", str(work / "dask"), "--no-cache", "--engine", "dask"], project, sample=False)
+            timed(CLEAN, [*build, "--out", str(work / "clean"), "--no-cache"], project)
+            timed(f"build --engine dask ({workers} workers)", [*build, "--out", str(work / "dask"), "--no-cache", "--engine", "dask"], project)
             result["dask_output_identical"] = folder_digest(work / "dask") == folder_digest(work / "clean")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -309,7 +322,7 @@ def _ratios(seconds: dict[str, float]) -> dict[str, float]:
     """The targets' ratios, from one round's seconds."""
     ratios = {
         "build_vs_io_floor_time": round(seconds[COLD] / seconds[FLOOR], 2),
-        "incremental_vs_cold_time": round(seconds[INCREMENTAL_UNSAMPLED] / seconds[COLD], 3),
+        "incremental_vs_cold_time": round(seconds[INCREMENTAL] / seconds[COLD], 3),
     }
     baseline = next((task for task in seconds if task.startswith("datasets")), None)
     if baseline:
