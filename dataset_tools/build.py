@@ -1079,132 +1079,121 @@ def _build_into(
     release_memory()
 
     watch.lap("plan")
-    # A first build draws the card's plot: its painter is forked now, before the worker pool
-    # and any thread, idle until the map is nearly done; it then imports matplotlib while the
-    # last files are parsed and the shards written, so that the picture is not left to the end.
-    painter = Painter.start(begin=False) if previous is None and total >= PAINTER_ROWS else None
-    try:
-        # -- map: read and parse what changed; workers spill the rows into chunk files by bucket
-        # Each task's bookkeeping (one row per file) goes to a spill file as it arrives: the main
-        # process holds per-bucket row counts while the workers run, not a row per input.
-        unchanged_bytes: list[str] = []
-        new_refs = _DeltaRefs()
-        delta_counts = np.zeros(BUCKETS, np.int64)
-        parsed = 0
-        (cache.folder / "chunks").mkdir(exist_ok=True)
-        notify("parse", 0, total)
-        tasks = (
-            (
-                source,
-                *(batch.column(i).to_pylist() for i in range(4)),  # paths, sizes, mtimes, cached SHA-256
-                settings.max_file_bytes,
-                str(schema.path),
-                str(cache.folder),
-                f"chunks/{generation}-{number:07d}.arrow",
-            )
-            for number, batch in enumerate(_ipc_batches(todo_path))
+    # -- map: read and parse what changed; workers spill the rows into chunk files by bucket
+    # Each task's bookkeeping (one row per file) goes to a spill file as it arrives: the main
+    # process holds per-bucket row counts while the workers run, not a row per input.
+    unchanged_bytes: list[str] = []
+    new_refs = _DeltaRefs()
+    delta_counts = np.zeros(BUCKETS, np.int64)
+    parsed = 0
+    (cache.folder / "chunks").mkdir(exist_ok=True)
+    notify("parse", 0, total)
+    tasks = (
+        (
+            source,
+            *(batch.column(i).to_pylist() for i in range(4)),  # paths, sizes, mtimes, cached SHA-256
+            settings.max_file_bytes,
+            str(schema.path),
+            str(cache.folder),
+            f"chunks/{generation}-{number:07d}.arrow",
         )
-        if len(bounds) <= 1:
-            tasks = list(tasks)  # one task (an incremental build's few files) runs in this process
-        done = 0
-        spill_path = cache.work / "files-delta.arrow"
-        with pa.OSFile(str(spill_path), "wb") as sink, pa.ipc.new_file(sink, FILES_SCHEMA) as spill:
-            for result in runner.map_ordered(_map_chunk, tasks):
-                new_refs.add(result.chunk, result.batches)
-                spill.write_batch(result.files)
-                delta_counts += _bucket_counts(result.files)
-                parsed += result.files.num_rows
-                unchanged_bytes.extend(result.unchanged)
-                done += result.files.num_rows + len(result.unchanged)
-                notify("parse", done, total)
-                if painter is not None and done * 10 >= total * 9:
-                    painter.begin()
-        del tasks
-        release_memory()
-        watch.lap("parse")
+        for number, batch in enumerate(_ipc_batches(todo_path))
+    )
+    if len(bounds) <= 1:
+        tasks = list(tasks)  # one task (an incremental build's few files) runs in this process
+    done = 0
+    spill_path = cache.work / "files-delta.arrow"
+    with pa.OSFile(str(spill_path), "wb") as sink, pa.ipc.new_file(sink, FILES_SCHEMA) as spill:
+        for result in runner.map_ordered(_map_chunk, tasks):
+            new_refs.add(result.chunk, result.batches)
+            spill.write_batch(result.files)
+            delta_counts += _bucket_counts(result.files)
+            parsed += result.files.num_rows
+            unchanged_bytes.extend(result.unchanged)
+            done += result.files.num_rows + len(result.unchanged)
+            notify("parse", done, total)
+    del tasks
+    release_memory()
+    watch.lap("parse")
 
-        if previous is None:
-            # Nothing cached: the new file table is the spill (in path order, as the tasks were),
-            # read back once the workers are gone.
-            files = None
-            stale_pairs: list[tuple[str, int]] = []
-            bucket_rows = delta_counts
-        else:
-            # -- the new file table: unchanged entries (mtime refreshed where only it changed) + new ones
-            delta = _read_ipc(spill_path)
-            gone = pa.concat_arrays([removed.combine_chunks().cast(pa.string()), delta.column("path").combine_chunks().cast(pa.string())]) if (len(removed) or delta.num_rows) else pa.array([], pa.string())
-            stale = pc.is_in(old_files.column("path"), gone)
-            stale_rows = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), "article")))
-            stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("bucket").to_pylist()))
-            if unchanged_bytes:
-                # Their new mtime is in the to-do list (a file whose bytes were read was on it).
-                todo = _read_ipc(todo_path)
-                refreshed = todo.filter(pc.is_in(todo.column("path"), pa.array(unchanged_bytes, pa.string())))
-                del todo
-                mtimes = dict(zip(refreshed.column("path").to_pylist(), refreshed.column("mtime_ns").to_pylist()))
-                column = [mtimes.get(p, m) for p, m in zip(old_files.column("path").to_pylist(), old_files.column("mtime_ns").to_pylist())]
-                old_files = old_files.set_column(old_files.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
-            files = _replace_rows(old_files, stale, delta)
-            del old_files, delta
-            bucket_rows = _bucket_counts(files)
+    if previous is None:
+        # Nothing cached: the new file table is the spill (in path order, as the tasks were),
+        # read back once the workers are gone.
+        files = None
+        stale_pairs: list[tuple[str, int]] = []
+        bucket_rows = delta_counts
+    else:
+        # -- the new file table: unchanged entries (mtime refreshed where only it changed) + new ones
+        delta = _read_ipc(spill_path)
+        gone = pa.concat_arrays([removed.combine_chunks().cast(pa.string()), delta.column("path").combine_chunks().cast(pa.string())]) if (len(removed) or delta.num_rows) else pa.array([], pa.string())
+        stale = pc.is_in(old_files.column("path"), gone)
+        stale_rows = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), "article")))
+        stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("bucket").to_pylist()))
+        if unchanged_bytes:
+            # Their new mtime is in the to-do list (a file whose bytes were read was on it).
+            todo = _read_ipc(todo_path)
+            refreshed = todo.filter(pc.is_in(todo.column("path"), pa.array(unchanged_bytes, pa.string())))
+            del todo
+            mtimes = dict(zip(refreshed.column("path").to_pylist(), refreshed.column("mtime_ns").to_pylist()))
+            column = [mtimes.get(p, m) for p, m in zip(old_files.column("path").to_pylist(), old_files.column("mtime_ns").to_pylist())]
+            old_files = old_files.set_column(old_files.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
+        files = _replace_rows(old_files, stale, delta)
+        del old_files, delta
+        bucket_rows = _bucket_counts(files)
 
-        # -- which buckets changed: those of stale cached rows, and those with new rows
-        drop_by_bucket: dict[int, list[str]] = {}
-        for path, bucket in stale_pairs:
-            drop_by_bucket.setdefault(bucket, []).append(path)
-        changed_buckets = set(drop_by_bucket) | new_refs.buckets()
+    # -- which buckets changed: those of stale cached rows, and those with new rows
+    drop_by_bucket: dict[int, list[str]] = {}
+    for path, bucket in stale_pairs:
+        drop_by_bucket.setdefault(bucket, []).append(path)
+    changed_buckets = set(drop_by_bucket) | new_refs.buckets()
 
-        count = _choose_shard_count(bucket_rows, settings.shard_rows)
-        old_shards = previous.shards if previous else {}
-        reusable = {}
-        if old_shards.get("out") == str(out) and old_shards.get("count") == count:
-            reusable = {item["name"]: item for item in old_shards.get("items", [])}
+    count = _choose_shard_count(bucket_rows, settings.shard_rows)
+    old_shards = previous.shards if previous else {}
+    reusable = {}
+    if old_shards.get("out") == str(out) and old_shards.get("count") == count:
+        reusable = {item["name"]: item for item in old_shards.get("items", [])}
 
-        buckets: dict[int, list[Ref]] = {b: [tuple(r) for r in refs] for b, refs in (previous.buckets if previous else {}).items()}
-        # Per shard to write, its buckets as (bucket, cached refs, stale paths, rewritten file);
-        # the refs to this build's chunks are added as each task is handed out (at a million
-        # inputs they are a hundred thousand, and only one task's share need exist at a time).
-        plans: list[tuple[int, list[tuple[int, list[Ref], list[str], str | None]]]] = []
-        reused: list[dict] = []
-        for index in range(count):
-            name = shard_name(index, count)
-            members = shard_buckets(index, count)
-            dirty = any(b in changed_buckets for b in members)
-            old = reusable.get(name)
-            if not dirty and old and _link_intact(out / name, staging / name, old):
-                reused.append(old)
-                continue
-            plan = []
-            for b in members:
-                cached = buckets.get(b, [])
-                drop = drop_by_bucket.get(b, [])
-                new = None
-                if drop or len(cached) + new_refs.count(b) > MAX_REFS:
-                    # Stale rows to drop, or rows spread over too many files: rewrite the bucket.
-                    new = f"buckets/{generation}-{b:03d}.arrow"
-                plan.append((b, cached, drop, new))
-                buckets[b] = [(new, ALL_BATCHES)] if new else cached + new_refs.refs(b)
-            plans.append((index, plan))
+    buckets: dict[int, list[Ref]] = {b: [tuple(r) for r in refs] for b, refs in (previous.buckets if previous else {}).items()}
+    # Per shard to write, its buckets as (bucket, cached refs, stale paths, rewritten file);
+    # the refs to this build's chunks are added as each task is handed out (at a million
+    # inputs they are a hundred thousand, and only one task's share need exist at a time).
+    plans: list[tuple[int, list[tuple[int, list[Ref], list[str], str | None]]]] = []
+    reused: list[dict] = []
+    for index in range(count):
+        name = shard_name(index, count)
+        members = shard_buckets(index, count)
+        dirty = any(b in changed_buckets for b in members)
+        old = reusable.get(name)
+        if not dirty and old and _link_intact(out / name, staging / name, old):
+            reused.append(old)
+            continue
+        plan = []
+        for b in members:
+            cached = buckets.get(b, [])
+            drop = drop_by_bucket.get(b, [])
+            new = None
+            if drop or len(cached) + new_refs.count(b) > MAX_REFS:
+                # Stale rows to drop, or rows spread over too many files: rewrite the bucket.
+                new = f"buckets/{generation}-{b:03d}.arrow"
+            plan.append((b, cached, drop, new))
+            buckets[b] = [(new, ALL_BATCHES)] if new else cached + new_refs.refs(b)
+        plans.append((index, plan))
 
-        watch.lap("files")
-        notify("write", 0, len(plans))
-        results: list[_ShardResult] = []
-        card_cache = cache.folder / "card"
-        reduce_tasks = (
-            (
-                [_BucketJob(b, cached + new_refs.refs(b), len(cached), drop, new, int(bucket_rows[b])) for b, cached, drop, new in plan],
-                str(cache.folder),
-                str(staging / shard_name(index, count)),
-                shard_name(index, count),
-                str(schema.path),
-                str(card_cache),
-            )
-            for index, plan in plans
+    watch.lap("files")
+    notify("write", 0, len(plans))
+    results: list[_ShardResult] = []
+    card_cache = cache.folder / "card"
+    reduce_tasks = (
+        (
+            [_BucketJob(b, cached + new_refs.refs(b), len(cached), drop, new, int(bucket_rows[b])) for b, cached, drop, new in plan],
+            str(cache.folder),
+            str(staging / shard_name(index, count)),
+            shard_name(index, count),
+            str(schema.path),
+            str(card_cache),
         )
-    except BaseException:
-        if painter is not None:
-            painter.close()
-        raise
+        for index, plan in plans
+    )
     # Threads from here on: nothing forks after them (the workers are let go first, the card's
     # painter is started before the first thread), so no child can inherit a thread's locks
     # half-held.
@@ -1213,13 +1202,14 @@ def _build_into(
     # input lines) runs in threads of a lower priority: they take the cores left over, not those
     # of a one-shard build's shard and report.json, which the card waits for.
     leftover = ThreadPoolExecutor(max_workers=2, initializer=_lower_thread_priority)
+    painter = None
     try:
         if len(plans) == 1:
             # One shard to write (an incremental build): written by a thread of this process
             # (Parquet encoding lets go of the GIL) while this one writes report.json, with the
             # shard's losers found up front from a few columns.
             runner.close()
-            painter = painter or _start_painter(same_paths, parsed, int(bucket_rows.sum()))
+            painter = _start_painter(same_paths, parsed, int(bucket_rows.sum()))
             task = next(reduce_tasks)
             writing = background.submit(_reduce_shard, *task)
             # Only the buckets whose rows changed can have other losers than the cache holds.
@@ -1245,7 +1235,7 @@ def _build_into(
                 notify("write", i + 1, len(plans))
             # The workers' part is done: let them go (and their memory) before the report and the card.
             runner.close()
-            painter = painter or _start_painter(same_paths, parsed, int(bucket_rows.sum()))
+            painter = _start_painter(same_paths, parsed, int(bucket_rows.sum()))
             watch.lap("write")
             new_losers = [r.losers for r in results]
             losers_found = {b for _, plan in plans for b, *_ in plan}

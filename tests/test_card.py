@@ -18,7 +18,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -377,32 +376,6 @@ def test_a_painter_process_draws_the_same_picture_and_a_dead_one_is_replaced(fix
     unused.close()
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # stopped and reaped: no zombie left
-
-
-def _maps_matplotlib(pid: int) -> bool:
-    return "matplotlib" in Path(f"/proc/{pid}/maps").read_text()
-
-
-@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/<pid>/maps")
-def test_a_painter_started_idle_imports_matplotlib_only_once_told_to_begin(fixture_build, monkeypatch):
-    # A process started afresh (not forked), so that its memory map shows its own imports.
-    monkeypatch.setattr(threading, "active_count", lambda: 2)
-    folder, _ = fixture_build
-    months = Counter({"2025-12": 1, "2026-01": 1, "2026-02": 1, "2026-03": 1})
-    painter = Painter.start(begin=False)
-    try:
-        assert not painter.forked
-        time.sleep(1.5)  # a python start and this module's imports take a fraction of that
-        assert not _maps_matplotlib(painter._pid)
-        painter.begin()
-        deadline = time.monotonic() + 60
-        while not _maps_matplotlib(painter._pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert _maps_matplotlib(painter._pid)
-        assert painter.draw(months) == (folder / PLOT_FILE).read_bytes()
-        assert painter._pid is None
-    finally:
-        painter.close()
 
 
 def test_stats_in_small_batches_equal_a_whole_table_count(fixture_build, monkeypatch):

@@ -61,10 +61,10 @@ def articles_per_month_png_later(months: Counter, *, cache: Path | None = None, 
 
 
 class Painter:
-    """A process of its own that imports matplotlib when told to begin (at once, by default) and
-    draws the picture when asked: a build that will likely need a new picture (a first build, or
-    its articles changed) starts one before it writes its shards and report.json, so that the
-    import (most of the time a picture takes) runs meanwhile on another core.
+    """A process of its own that imports matplotlib as soon as it starts and draws the picture
+    when asked: a build that will likely need a new picture (its articles changed) starts one
+    before it writes its shards and report.json, so that the import (most of the time a picture
+    takes) runs meanwhile on another core.
 
     It is forked when this process runs no other thread (the child then has numpy and the rest
     already imported), and otherwise started afresh (`python -m` this module): a thread could
@@ -100,31 +100,14 @@ class Painter:
             )
             self._send, self._receive, self._pid = self._process.stdin, self._process.stdout, self._process.pid
         self.forked = self._process is None
-        self.begun = False
 
     @classmethod
-    def start(cls, *, begin: bool = True) -> Painter | None:
-        """A painter, or None where it cannot be started. With `begin=False` it waits for
-        `begin` (or `draw`) before it imports anything: started early, at no cost, it does
-        its import when the caller says the cores are free enough."""
+    def start(cls) -> Painter | None:
+        """A painter, or None where it cannot be started."""
         try:
-            painter = cls()
+            return cls()
         except OSError:
             return None
-        if begin:
-            painter.begin()
-        return painter
-
-    def begin(self) -> None:
-        """Let the painter import matplotlib now (once; `draw` does it too)."""
-        if self.begun or self._pid is None:
-            return
-        self.begun = True
-        try:
-            self._send.write(b"\n")  # whitespace before the request's JSON
-            self._send.flush()
-        except OSError:
-            pass  # it died: `draw` draws here
 
     def draw(self, months: Counter) -> bytes:
         """The picture of `months` (once: the painter then exits)."""
@@ -195,15 +178,11 @@ class Painter:
 
 
 def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
-    """The painter's side: wait for the first byte from `requests` (`Painter.begin`, or the
-    request itself), import, then draw the months read from `requests` (until the build closes
-    its end) as PNG into `replies`."""
-    head = requests.read(1)
-    if not head:
-        return  # closed before it was needed
+    """The painter's side: import, then draw the months read from `requests` (until the build
+    closes its end) as PNG into `replies`."""
     _prepare()
-    request = head + requests.read()
-    if request.strip():
+    request = requests.read()
+    if request:
         replies.write(_draw(Counter(json.loads(request))))
         replies.flush()
 
