@@ -125,3 +125,30 @@ def test_json_to_a_pipe_is_what_rich_would_print(capsys):
     console = io.StringIO()
     Console(file=console, force_terminal=False).print_json(payload)
     assert written == console.getvalue()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2, reason="counts threads in /proc; one core starts no BLAS threads")
+def test_a_command_starts_no_blas_threads_unless_the_user_asks():
+    # numpy's OpenBLAS starts a thread per core that spins for a while after the import: a
+    # command (which never does linear algebra) keeps it to the calling thread, unless the
+    # user set OPENBLAS_NUM_THREADS.
+    script = (
+        "import os, sys\n"
+        "from dataset_tools.__main__ import main\n"
+        "sys.argv = ['dataset-tools', 'version']\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    print('THREADS', len(os.listdir('/proc/self/task')), 'numpy' in sys.modules)\n"
+    )
+
+    def threads(**env: str) -> int:
+        clean = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")}
+        out = subprocess.run([sys.executable, "-c", script], env={**clean, **env}, capture_output=True, text=True, check=False).stdout
+        count, numpy_loaded = out.split("THREADS", 1)[1].split()
+        assert numpy_loaded == "True"  # the command did load numpy (via pyarrow)
+        return int(count)
+
+    default = threads()
+    assert default == threads(OPENBLAS_NUM_THREADS="1")
+    assert threads(OPENBLAS_NUM_THREADS="2") > default  # the user's value is kept, and counts
