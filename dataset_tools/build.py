@@ -1182,7 +1182,9 @@ def _build_into(
     watch.lap("files")
     notify("write", 0, len(plans))
     results: list[_ShardResult] = []
-    card_cache = cache.folder / "card"
+    from dataset_tools.metadata.stats import card_cache_folder
+
+    card_cache = card_cache_folder(cache.folder)
     reduce_tasks = (
         (
             [_BucketJob(b, cached + new_refs.refs(b), len(cached), drop, new, int(bucket_rows[b])) for b, cached, drop, new in plan],

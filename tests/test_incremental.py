@@ -209,6 +209,35 @@ def test_cache_folder_is_safe_to_delete(corpus, project):
     assert _digest(settings.out) == before
 
 
+def test_what_the_card_cached_under_other_code_is_not_reused(corpus, project):
+    # Card statistics and the plot are cached by a digest of the code that makes them: what a
+    # tool with other counting or drawing code cached (even under the same version number) is
+    # not read, and is removed.
+    settings, raw = corpus
+    build_dataset(settings, workers=1)
+    before = _digest(settings.out)
+    card = project / ".dataset-tools-cache" / "card"
+    [current] = [p for p in card.iterdir()]
+    other = card / "0123456789abcdef"
+    current.rename(other)
+    for cached in other.iterdir():  # what the other code made: different counts, another picture
+        if cached.name.startswith("stats-"):
+            counts = json.loads(cached.read_bytes())
+            counts["languages"] = [["xx", counts["rows"]]]
+            cached.write_text(json.dumps(counts))
+        elif cached.suffix == ".png":
+            cached.write_bytes(b"\x89PNG another picture")
+    (card / "stats-0000.json").write_text("{}")  # a file of the older flat layout
+    write_raw(raw, "017_0000000000000011.txt", _story(17, lead="RIVERTON (Example Wire) - A corrected lead for item seventeen."))
+    changed = build_dataset(settings, workers=1)
+    assert changed.parsed == 1
+    after = _digest(settings.out)
+    assert after["images/articles-per-month.png"] == before["images/articles-per-month.png"]
+    readme = (settings.out / "README.md").read_text(encoding="utf-8")
+    assert "xx" not in readme.split("---")[1]  # the languages in the card's metadata are the data's
+    assert sorted(p.name for p in card.iterdir()) == [current.name]
+
+
 def test_a_shard_edited_by_hand_is_rewritten_not_reused(corpus):
     settings, raw = corpus
     first = build_dataset(settings, workers=1)

@@ -7,7 +7,9 @@ never loaded whole, only its per-batch lengths are counted.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 from collections import Counter
 from collections.abc import Iterable
 from itertools import chain
@@ -25,6 +27,25 @@ from dataset_tools.fileio import sha256_file
 DATA_GLOB = "data/train-*.parquet"
 BATCH_ROWS = 8192
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0)
+
+
+def card_cache_folder(cache_root: Path) -> Path:
+    """The build cache's folder for what the card reuses (shard statistics, the first row, the
+    plot), named by a digest of the code that makes it (this module and `plot`): a tool whose
+    counting or drawing changed never reuses what another version cached, whatever its version
+    number says. The folders of other code (and files of the older flat layout) are removed."""
+    digest = hashlib.sha256()
+    for module in ("stats.py", "plot.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    parent = Path(cache_root) / "card"
+    folder = parent / digest.hexdigest()[:16]
+    if not folder.is_dir() and parent.is_dir():
+        for stale in parent.iterdir():
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+    return folder
 
 
 def data_files(folder: Path) -> list[Path]:
