@@ -33,7 +33,8 @@ def card_cache_folder(cache_root: Path) -> Path:
     """The build cache's folder for what the card reuses (shard statistics, the first row, the
     plot), named by a digest of the code that makes it (this module and `plot`): a tool whose
     counting or drawing changed never reuses what another version cached, whatever its version
-    number says. The folders of other code (and files of the older flat layout) are removed."""
+    number says. When this code's folder is first made, the others (and files of the older flat
+    layout) are removed."""
     digest = hashlib.sha256()
     for module in ("stats.py", "plot.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
