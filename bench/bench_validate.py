@@ -7,7 +7,7 @@ Run it from the repository root:
 
 It writes synthetic rows (bodies of 2-4 KB, every column filled the way the build fills it)
 straight to Parquet with the build's writer and the schema's Arrow schema, then a card
-(`card.write_card_files`) and a manifest (`build.write_manifest`), so the folder is a valid
+(`card.write_card_files`) and a manifest (`build.outputs.write_manifest`), so the folder is a valid
 build. Then it runs, each in a fresh child process so that the figures are separate:
 
 - `validate_dataset` on the folder (the report must be valid);
@@ -38,7 +38,9 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dataset_tools.build import shard_name, write_manifest, write_parquet  # noqa: E402
+from dataset_tools.build.outputs import write_manifest  # noqa: E402
+from dataset_tools.build.reduce import write_parquet  # noqa: E402
+from dataset_tools.layout import shard_name  # noqa: E402
 from dataset_tools.card import write_card_files  # noqa: E402
 from dataset_tools.config import load_settings  # noqa: E402
 from dataset_tools.schema import load_table_schema  # noqa: E402

@@ -1,7 +1,8 @@
 """The `dataset-tools` command (console script and `python -m dataset_tools`).
 
-It sets what must be set before pyarrow is first imported, starts the listing of a build's raw
-folder (`early`), then imports and runs the CLI.
+The program's entry point: the one place, with the CLI it runs, that sets process-wide things.
+It sets the environment variables the libraries read when first imported, then imports and
+runs the CLI.
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ import sys
 def main() -> None:
     """Console-script entry point: process settings, then `dataset_tools.cli.main`."""
     process_settings()
-    # `build` lists the raw folder in a child started now, while the imports below run.
-    from dataset_tools import early
-
-    early.start(sys.argv[1:])
     from dataset_tools.cli import main as cli_main
 
     cli_main()

@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from dataset_tools.errors import ConfigError, DatasetToolsError, InputNotFound, StrictModeFailure
+from dataset_tools.errors import DatasetToolsError, InputNotFound, StrictModeFailure
 from dataset_tools.fileio import human_size
 
 app = typer.Typer(
@@ -60,8 +60,6 @@ def _print_json(text: str) -> None:
     else:
         sys.stdout.write(json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
-
-USAGE_ERRORS = (ConfigError, InputNotFound)
 
 ProjectOption = Annotated[
     Optional[Path],
@@ -118,12 +116,13 @@ def build(
 ) -> None:
     """Parse every file in the raw folder and write the dataset folder: Parquet shards, card, report, manifest."""
     from dataset_tools.build import build_dataset
-    from dataset_tools.runtime import collect_less, skip_pandas
+    from dataset_tools import runtime
 
+    worker_setup = None
     if _owns_process():
-        skip_pandas()  # this process and its workers build, then exit: pyarrow need not load pandas
-        collect_less()  # and they make little cyclic garbage (forked workers inherit both)
-
+        # This process and its workers build, then exit (see `runtime`).
+        runtime.prepare_build_process()
+        worker_setup = runtime.setup_worker
     settings = _settings(project)
     with _progress(not as_json) as update:
         result = build_dataset(
@@ -136,6 +135,7 @@ def build(
             use_cache=not no_cache,
             engine=engine,
             scheduler=scheduler,
+            worker_setup=worker_setup,
         )
     summary = result.summary()
     if as_json:
@@ -163,7 +163,7 @@ def build(
     global _EXIT_NOW
     _EXIT_NOW = _owns_process()  # the output is written, the workers are gone
     if strict and result.rejected:
-        raise StrictModeFailure(f"{result.rejected} input(s) rejected and --strict was given")
+        raise StrictModeFailure(result.rejected)
 
 
 @app.command()
@@ -178,7 +178,7 @@ def card(
     settings = _settings(project)
     folder = path or settings.out
     if not folder.is_dir():
-        raise InputNotFound(f"build folder {folder} does not exist", hint="Run `dataset-tools build` first, or pass the build folder.")
+        raise InputNotFound(f"build folder {folder} does not exist", path=folder, hint="Run `dataset-tools build` first, or pass the build folder.")
     card_version, written = refresh_card(folder, settings, load_table_schema(settings.schema))
     out_console.print(f"Rendered the card of v{card_version} in {_shown_path(folder)}: {', '.join(written)}", highlight=False)
 
@@ -448,7 +448,7 @@ def main() -> None:
             app()  # standalone: typer/click handle --help and usage errors (exit 2) themselves
         except DatasetToolsError as exc:
             _print_error(exc, debug, str(exc), exc.hint)
-            sys.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
+            sys.exit(exc.exit_code)
         except Exception as exc:  # a bug or a broken environment: still one line unless debugging
             _print_error(exc, debug, f"unexpected {type(exc).__name__}: {exc}", "set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.")
             sys.exit(1)

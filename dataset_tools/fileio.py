@@ -1,4 +1,4 @@
-"""Small file helpers every stage shares: hashing a file, writing JSON, saying a size.
+"""Small file helpers every stage shares: hashing a file, writing JSON, Arrow IPC files, saying a size.
 
 JSON is written with orjson: the same bytes as `json.dumps(indent=2, ensure_ascii=False)`
 plus a final newline, about 25 times faster, which matters for report.json and manifest.json
@@ -7,11 +7,9 @@ at a million inputs.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -152,38 +150,6 @@ class _Digesting:
         return {"sha256": self._sha256.hexdigest(), "bytes": self._bytes}
 
 
-def write_json_listing_items(path: Path | str, lines: Iterable[pa.Array]) -> bool:
-    """Write only the items part of `write_json_listing_lines` (the lines, with their
-    separators) to `path`, for `join_json_listing` to put under a head that is not known yet.
-    Returns whether there was any item."""
-    with open(path, "wb") as handle:
-        return _write_listing_items(handle, lines)
-
-
-def join_json_listing(path: Path | str, head: dict, key: str, items: Path | str, any_items: bool) -> None:
-    """Write what `write_json_listing_lines` would, from the head and the items part that
-    `write_json_listing_items` wrote to the file `items` (which returned `any_items`)."""
-    with open(path, "wb") as handle, open(items, "rb") as source:
-        _write_listing_head(handle, head, key)
-        handle.flush()
-        _copy(source, handle)
-        _write_listing_tail(handle, any_items)
-
-
-def _copy(source: BinaryIO, target: BinaryIO) -> None:
-    """Append the rest of `source` to `target` (flushed), in the kernel where it can
-    (copy_file_range: a million inputs' lines are a hundred megabytes)."""
-    if hasattr(os, "copy_file_range"):
-        try:
-            while os.copy_file_range(source.fileno(), target.fileno(), 1 << 30):
-                pass
-            return
-        except OSError as error:
-            if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                raise
-    shutil.copyfileobj(source, target, 1 << 20)
-
-
 def _write_listing_head(handle: BinaryIO, head: dict, key: str) -> None:
     head_text = orjson.dumps(head, option=orjson.OPT_INDENT_2) if head else b"{}"
     handle.write(head_text[:-1].rstrip() + (b",\n" if head else b"\n"))
@@ -236,3 +202,45 @@ def read_json_listing_head(path: Path | str, key: str, *, max_bytes: int = 1 << 
             if len(head) > max_bytes:
                 break
     raise ValueError(f'no "{key}" list where it belongs')
+
+
+# -- Arrow IPC files: the build's spill files, its cache's tables
+
+
+BATCH_ROWS = 32_768  # rows per record batch of a table the cache writes
+
+
+def write_ipc(path: Path, table: pa.Table) -> None:
+    """Write an Arrow IPC file via a temporary name, so a reader never sees half a file. Its
+    record batches are `table_batches(table)`."""
+    tmp = path.with_name(path.name + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        for batch in table_batches(table):
+            writer.write_batch(batch)
+    os.replace(tmp, path)
+
+
+def table_batches(table: pa.Table) -> Iterator[pa.RecordBatch]:
+    """`table` in record batches of BATCH_ROWS rows (the last one fewer), however it is
+    chunked: the file table is read a batch at a time for report.json and manifest.json, whose
+    lines are built a batch at a time, and a table patched from slices by one rebuild after
+    another must not fall apart into tiny batches."""
+    for start in range(0, table.num_rows, BATCH_ROWS):
+        part = table.slice(start, BATCH_ROWS)
+        if any(column.num_chunks > 1 for column in part.columns):
+            part = part.combine_chunks()
+        yield from part.to_batches()
+
+
+def ipc_batches(path: Path | str) -> Iterator[pa.RecordBatch]:
+    """The record batches of an Arrow IPC file, read one at a time (not memory-mapped)."""
+    with pa.OSFile(str(path)) as source:
+        reader = pa.ipc.open_file(source)
+        for i in range(reader.num_record_batches):
+            yield reader.get_batch(i)
+
+
+def read_ipc(path: Path | str) -> pa.Table:
+    """An Arrow IPC file read into memory (not memory-mapped), its batches combined."""
+    with pa.OSFile(str(path)) as source:
+        return pa.ipc.open_file(source).read_all().combine_chunks()

@@ -92,22 +92,18 @@ def source_for(raw: str | Path) -> RawSource:
 
 def _list_local_in_child(root: Path, folders_file: str | None = None, meanwhile: Callable[[Callable[[], bool]], None] | None = None) -> pa.Table:
     """`_list_local`, walked and stat'ed by a forked child process (`listing`, which imports
-    nothing heavy) that sends the packed names and stats down a pipe: the child `early.start`
-    forked before the command's imports, or one forked now. Walking a million files leaves
-    tens of megabytes of freed-but-fragmented Python objects behind; in a child they go when it
-    exits. `meanwhile(listed)` runs here while the child lists (it is called after the fork, so
-    a thread or lock it takes is not half-copied into the child). Where fork is not available,
-    the listing runs here, after `meanwhile`."""
-    from dataset_tools import early
-
+    nothing heavy) that sends the packed names and stats down a pipe. Walking a million files
+    leaves tens of megabytes of freed-but-fragmented Python objects behind; in a child they go
+    when it exits. `meanwhile(listed)` runs here while the child lists (it is called after the
+    fork, so a thread or lock it takes is not half-copied into the child). Where fork is not
+    available, the listing runs here, after `meanwhile`."""
     if not root.is_dir():
-        raise InputNotFound(f"raw folder {root} does not exist", hint="Pass --raw DIR, or create raw/ with the collected files.")
-    started = early.take(root, folders_file)
-    if started is None and not hasattr(os, "fork"):
+        raise InputNotFound(f"raw folder {root} does not exist", path=root, hint="Pass --raw DIR, or create raw/ with the collected files.")
+    if not hasattr(os, "fork"):
         if meanwhile is not None:
             meanwhile(lambda: True)
         return _list_local(root)
-    pid, read_end = started or early.fork_listing(root, folders_file)
+    pid, read_end = fork_listing(root, folders_file)
     table = None
     pipe = os.fdopen(read_end, "rb")
     try:
@@ -126,6 +122,28 @@ def _list_local_in_child(root: Path, folders_file: str | None = None, meanwhile:
     if table is None or status != 0:
         return _list_local(root)
     return table
+
+
+def fork_listing(root: Path, folders_file: str | None = None) -> tuple[int, int]:
+    """Fork a child that sends the listing of `root` down a pipe (`listing.send`, with the
+    build cache's `folders_file`); returns (its pid, the pipe's read end). The child exits with
+    0 once everything is sent, 1 on any error (the parent then lists the folder itself, where
+    the error can surface)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(read_end)
+            with os.fdopen(write_end, "wb") as pipe:
+                listing.send(os.fsencode(root), pipe, folders_file)
+            status = 0
+        except BaseException:
+            pass
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
 
 
 def _receive(pipe: BinaryIO) -> Iterator[listing.Part]:
@@ -161,7 +179,7 @@ def _list_local(root: Path, workers: int | None = None) -> pa.Table:
     """Every regular file under `root`, with its size and modified time, sorted by path (in
     this process; the stat calls split between `workers` forked processes)."""
     if not root.is_dir():
-        raise InputNotFound(f"raw folder {root} does not exist", hint="Pass --raw DIR, or create raw/ with the collected files.")
+        raise InputNotFound(f"raw folder {root} does not exist", path=root, hint="Pass --raw DIR, or create raw/ with the collected files.")
     return _listing_table(listing.list_parts(os.fsencode(root), workers))
 
 
@@ -216,7 +234,7 @@ def _list_fsspec(url: str) -> pa.Table:
 
     fs, root = fsspec.core.url_to_fs(url)
     if not fs.isdir(root):
-        raise InputNotFound(f"raw folder {url} does not exist", hint="Check the URL and your storage credentials.")
+        raise InputNotFound(f"raw folder {url} does not exist", path=url, hint="Check the URL and your storage credentials.")
     found = fs.find(root, detail=True)
     base = root.rstrip("/") + "/"
     rows = [

@@ -1,6 +1,7 @@
-"""What flows between the stages: one `Article` per usable raw file, one `Reject` per other.
+"""What flows between the stages: one `Article` per usable raw file, one `Reject` per other,
+and the `Outcome` each input file ends as.
 
-Both are small slotted records. A reader returns exactly one of them for every file it is
+`Article` and `Reject` are small slotted records. A reader returns exactly one of them for every file it is
 given; nothing is dropped without a record of why.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from enum import Enum
 
 
 @dataclass(slots=True, frozen=True)
@@ -64,3 +66,21 @@ class Reject:
     reason: str
     detail: str
     size: int = 0
+
+
+class Outcome(str, Enum):
+    """What became of one input file: exactly one of these, named in report.json."""
+
+    ROW = "row"  # its article is a row of the dataset
+    DUPLICATE = "duplicate"  # byte-identical to an earlier file (named), which is the row
+    SUPERSEDED = "superseded"  # the same URL with an older modified time; a later file (named) is the row
+    REJECTED = "rejected"  # not a usable article: a `Reject` with its reason
+
+
+# Reject reasons the build decides (a reader's own reasons live with the reader): short stable
+# codes, counted in the report.
+BUILD_REJECT_REASONS: dict[str, str] = {
+    "too-large": "the file is over max_file_bytes; checked from its size before it is read",
+    "unreadable": "the file could not be read from disk",
+    "schema-violation": "the parsed row breaks a constraint of the table schema",
+}

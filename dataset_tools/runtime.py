@@ -1,5 +1,14 @@
-"""Process-wide settings for processes that only build (the `build` command and its workers,
-the listing child), applied by those processes alone, never by the library in a caller's process.
+"""Process-wide settings for processes that only build (the `build` command and its workers),
+applied by the program (`__main__`, `cli`) alone, never by the library in a caller's process:
+a notebook that imports the library and calls `build_dataset` keeps its process as it was.
+
+`prepare_build_process` is what the `build` command applies to itself (its forked workers
+inherit it); `setup_worker` is what it asks the build to apply to worker processes that are
+started afresh (a local dask cluster's).
+
+`gc.freeze`: objects of the command's process so far are left out of the collector's passes,
+here and in the forked workers: a full collection in a worker writes to every object it visits,
+and so copies every page of them that it shares with this process.
 
 `exit_now`: once a build has written its output and closed its workers, nothing is left to
 clean up, but tearing down an interpreter that loaded pyarrow and huggingface_hub still takes
@@ -59,7 +68,6 @@ class _NoPandas:
         return None
 
 
-
 def exit_now(code: int | str | None) -> None:
     """Flush stdout and stderr, then end the process with `code` (as `sys.exit` reads it)
     without the interpreter's teardown: no atexit handlers, no module cleanup. Only for a
@@ -73,6 +81,21 @@ def exit_now(code: int | str | None) -> None:
         except (OSError, ValueError):
             pass
     os._exit(code or 0)
+
+
+def prepare_build_process() -> None:
+    """What the `build` command sets in its own process before it builds (see the module's
+    docstring); the forked workers inherit it."""
+    skip_pandas()
+    collect_less()
+    gc.freeze()
+
+
+def setup_worker() -> None:
+    """The same for a worker process started afresh (a dask cluster's), run once in it."""
+    gc.freeze()
+    collect_less()
+    skip_pandas()
 
 
 def collect_less() -> None:

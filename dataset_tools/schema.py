@@ -182,6 +182,18 @@ def load_table_schema(path: Path, *, frictionless: bool = True) -> TableSchema:
     return TableSchema(path=path, descriptor=descriptor, fields=tuple(specs), sha256=hashlib.sha256(raw).hexdigest())
 
 
+_LOADED: dict[str, TableSchema] = {}
+
+
+def worker_table_schema(path: str | Path) -> TableSchema:
+    """`load_table_schema(path, frictionless=False)`, loaded once per process: a build's tasks
+    each name the schema by path, and a worker runs many of them."""
+    key = str(path)
+    if key not in _LOADED:
+        _LOADED[key] = load_table_schema(Path(path), frictionless=False)
+    return _LOADED[key]
+
+
 def _check_with_frictionless(descriptor: dict, path: Path) -> None:
     from frictionless import Schema
     from frictionless.exception import FrictionlessException

@@ -514,7 +514,7 @@ def _check_card(folder: Path, schema: TableSchema, scan: _Scan, manifest: dict |
 
 
 def _check_card_features(features, schema: TableSchema, errors: _Errors) -> None:
-    from dataset_tools.card import _features_yaml
+    from dataset_tools.card.readme import _features_yaml
 
     expected = _features_yaml(schema)
     if features == expected:
@@ -539,7 +539,7 @@ def _check_card_features(features, schema: TableSchema, errors: _Errors) -> None
 
 
 def _check_card_splits(folder: Path, info: dict, scan: _Scan, errors: _Errors) -> None:
-    from dataset_tools.metadata.stats import split_sizes
+    from dataset_tools.card.stats import split_sizes
 
     if scan.corrupt:
         return  # sizes of an unreadable file are unknown; the corrupt file is already reported
@@ -636,7 +636,7 @@ def _check_datapackage(folder: Path, schema: TableSchema, errors: _Errors) -> No
             errors.add("datapackage-invalid", f"datapackage.json: {error.message}", DATAPACKAGE_FILE)
     except FrictionlessException as exc:
         errors.add("datapackage-invalid", f"datapackage.json: {exc.error.message}", DATAPACKAGE_FILE)
-    from dataset_tools.metadata.datapackage import resource_schema
+    from dataset_tools.card.datapackage import resource_schema
 
     # Compared with the schema as the Data Package must declare it (list fields as `any`).
     want = [(f["name"], f["type"]) for f in resource_schema(schema).get("fields", [])]

@@ -262,17 +262,28 @@ def test_no_shard_is_empty_and_all_load(settings, project, tmp_path):
     assert len(_load_train(project / "dist", tmp_path)["rows"]) == 5
 
 
-def test_the_worker_pool_collects_garbage_less_often_and_leaves_this_process_alone():
+def test_workers_get_the_callers_setup_and_the_library_leaves_the_process_alone(settings, project, tmp_path):
+    """The `build` command passes its process settings to the workers it starts; a library
+    caller (a notebook) gets none of them, in its workers or in its own process."""
     import gc
 
-    from dataset_tools.engines import LocalEngine
-    from dataset_tools.runtime import GC_YOUNG_THRESHOLD
+    from dataset_tools import runtime
+    from dataset_tools.build.engines import LocalEngine
 
-    before = gc.get_threshold()
-    engine = LocalEngine(2)
+    engine = LocalEngine(2, worker_setup=runtime.collect_less)
     try:
         seen = list(engine.map_ordered(gc.get_threshold, [() for _ in range(4)]))
     finally:
         engine.close()
-    assert {threshold[0] for threshold in seen} == {GC_YOUNG_THRESHOLD}
-    assert gc.get_threshold() == before  # the library's caller keeps its own settings
+    assert {threshold[0] for threshold in seen} == {runtime.GC_YOUNG_THRESHOLD}
+
+    before = (gc.get_threshold(), gc.get_freeze_count(), list(sys.meta_path), dict(os.environ))
+    for n in range(70):  # more than a process pool's worth of files
+        write_raw(project / "raw", f"{n:03d}_{n:016x}.txt", _article(n))
+    engine = LocalEngine(2)
+    try:
+        assert {threshold[0] for threshold in engine.map_ordered(gc.get_threshold, [() for _ in range(4)])} == {before[0][0]}
+    finally:
+        engine.close()
+    assert build_dataset(settings, workers=2).rows == 70
+    assert (gc.get_threshold(), gc.get_freeze_count(), list(sys.meta_path), dict(os.environ)) == before

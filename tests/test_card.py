@@ -13,11 +13,9 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import sys
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -30,9 +28,10 @@ from dataset_tools import __version__
 from dataset_tools.build import build_dataset
 from dataset_tools.card import CARD_FILES, write_card_files
 from dataset_tools.config import load_settings
-from dataset_tools.metadata import stats as stats_module
-from dataset_tools.metadata.escape import md_text
-from dataset_tools.metadata.plot import PLOT_FILE, Painter, articles_per_month_png
+from dataset_tools.card import stats as stats_module
+from dataset_tools.card.escape import md_text
+from dataset_tools.card.plot import articles_per_month_png
+from dataset_tools.layout import PLOT_FILE
 from dataset_tools.schema import load_table_schema
 from conftest import REPO
 from rawfiles import collected_article, write_raw
@@ -307,7 +306,7 @@ def test_frictionless_still_checks_the_data(fixture_build, tmp_path):
 def test_frictionless_rejects_parquet_lists_as_array_type(fixture_build, tmp_path):
     """Why list fields are declared `any` in datapackage.json: with the schema's `array` type,
     frictionless fails every valid row. When this test fails, frictionless reads Parquet lists
-    and the mapping in dataset_tools/metadata/datapackage.py can go."""
+    and the mapping in dataset_tools/card/datapackage.py can go."""
     folder, settings = fixture_build
     copy = tmp_path / "unmapped"
     shutil.copytree(folder, copy)
@@ -345,37 +344,6 @@ def test_plot_is_a_png_of_the_months_and_changes_with_the_data(fixture_build):
     assert articles_per_month_png(months) == articles_per_month_png(Counter(dict(months)))
     assert articles_per_month_png(months + Counter({"2026-03": 5})) != png
     assert articles_per_month_png(Counter()) != png
-
-
-@pytest.mark.parametrize("forked", [True, False])
-def test_a_painter_process_draws_the_same_picture_and_a_dead_one_is_replaced(fixture_build, monkeypatch, forked):
-    # Forked where no other thread runs, started afresh otherwise: this test process runs the
-    # Hub emulator's thread, so the forked kind is made here by hiding it.
-    if forked:
-        monkeypatch.setattr(threading, "active_count", lambda: 1)
-    folder, _ = fixture_build
-    picture = (folder / PLOT_FILE).read_bytes()
-    months = Counter({"2025-12": 1, "2026-01": 1, "2026-02": 1, "2026-03": 1})
-    painter = Painter.start()
-    assert painter.forked is forked
-    assert articles_per_month_png(months, painter=painter) == picture
-    assert painter._pid is None  # it exited and was reaped
-
-    dead = Painter.start()
-    os.kill(dead._pid, signal.SIGKILL)
-    assert dead.draw(months) == picture  # drawn here instead
-
-    stuck = Painter.start()
-    os.kill(stuck._pid, signal.SIGSTOP)
-    stuck.TIMEOUT_SECONDS = 0.5
-    assert stuck.draw(months) == picture  # gave up on it, drew here
-    assert stuck._pid is None
-
-    unused = Painter.start()
-    pid = unused._pid
-    unused.close()
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # stopped and reaped: no zombie left
 
 
 def test_stats_in_small_batches_equal_a_whole_table_count(fixture_build, monkeypatch):
@@ -518,7 +486,7 @@ def test_write_card_files_on_an_empty_build(settings, project):
 def test_the_card_template_renders_as_huggingface_hub_renders_it_compiled_once_or_cached(tmp_path):
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    from dataset_tools.card import TEMPLATE, card_from_template
+    from dataset_tools.card.readme import TEMPLATE, card_from_template
 
     data = DatasetCardData(pretty_name="River works", language=["en", "es"], license="cc-by-4.0", tags=["news"])
     values = dict(pretty_name="River works", rows=3, version="1.2.0", tables=[], coverage=[], fields=[], shards=[], languages=[])

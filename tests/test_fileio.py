@@ -8,10 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dataset_tools.fileio import (
-    join_json_listing,
     json_lines,
     read_json_listing_head,
-    write_json_listing_items,
     write_json_listing_lines,
 )
 
@@ -60,15 +58,3 @@ def test_a_listing_is_the_indented_head_then_one_item_per_line(tmp_path):
     assert (tmp_path / "empty.json").read_text() == '{\n  "counts": {\n    "inputs": 7\n  },\n  "files": []\n}\n'
     assert orjson.loads((tmp_path / "empty.json").read_bytes()) == {**head, "files": []}
     assert read_json_listing_head(tmp_path / "empty.json", "files") == head
-
-
-def test_items_written_first_and_joined_to_the_head_later_give_the_same_file(tmp_path):
-    rows = [{"path": f"{i:03d}.txt", "size": i} for i in range(5)]
-    lines = json_lines([("path", pa.array([r["path"] for r in rows])), ("size", pa.array([r["size"] for r in rows]))], _slow(rows))
-    head = {"counts": {"inputs": 5}}
-    for name, parts in (("some", [lines.slice(0, 2), lines.slice(2)]), ("none", [])):
-        write_json_listing_lines(tmp_path / f"{name}.json", head, "inputs", parts)
-        any_items = write_json_listing_items(tmp_path / f"{name}.items", parts)
-        assert any_items == bool(parts)
-        join_json_listing(tmp_path / f"{name}.joined.json", head, "inputs", tmp_path / f"{name}.items", any_items)
-        assert (tmp_path / f"{name}.joined.json").read_bytes() == (tmp_path / f"{name}.json").read_bytes()

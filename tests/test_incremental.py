@@ -169,36 +169,6 @@ def test_a_rewritten_shard_keeps_the_copies_found_in_its_unchanged_buckets(corpu
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
-def test_a_plot_drawn_by_a_painter_process_gives_a_clean_builds_bytes(settings, project, tmp_path, monkeypatch):
-    # A first build, then one that adds an article in a month the card's plot did not have: both
-    # start a painter process (made to, for so few rows), which draws the plot while the shards
-    # are written. A clean build of so few rows draws it in this process. The bytes must agree.
-    import dataset_tools.build as build_module
-
-    raw = project / "raw"
-    for n in range(30):
-        write_raw(raw, f"{n:03d}_{n:016x}.txt", _story(n))
-    started = []
-    real_start = build_module.Painter.start
-    monkeypatch.setattr(build_module.Painter, "start", classmethod(lambda cls: started.append(1) or real_start()))
-
-    def build_with_painter():
-        with monkeypatch.context() as patch:
-            patch.setattr(build_module, "PAINTER_ROWS", 0)
-            return build_dataset(settings, workers=1)
-
-    build_with_painter()
-    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
-    assert len(started) == 1
-    assert _digest(tmp_path / "clean") == _digest(settings.out)
-
-    write_raw(raw, "040_0000000000000028.txt", _story(40, timestamps=("2026-03-05T09:15+0000",)))
-    assert build_with_painter().parsed == 1
-    clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
-    assert len(started) == 2 and clean.rows == 31
-    assert _digest(tmp_path / "clean") == _digest(settings.out)
-
-
 def test_cache_folder_is_safe_to_delete(corpus, project):
     settings, raw = corpus
     build_dataset(settings, workers=1)
@@ -267,7 +237,7 @@ def test_a_dask_cluster_started_during_the_listing_is_stopped_when_the_build_can
 
     import psutil
 
-    from dataset_tools.cache import CacheBusy
+    from dataset_tools.errors import CacheBusy
 
     settings, _ = corpus
     cache = tmp_path / "busy-cache"
@@ -283,16 +253,17 @@ def test_a_dask_cluster_started_during_the_listing_is_stopped_when_the_build_can
 def test_a_bucket_compacted_from_many_chunks_keeps_all_its_rows(settings, project, tmp_path, monkeypatch):
     """A bucket whose rows are spread over more chunk files than MAX_REFS is rewritten into one
     file; the next incremental build must still find every row of it."""
-    from dataset_tools import build as build_module
+    from dataset_tools.build import plan
+    from dataset_tools.build.partition import bucket_of
     from dataset_tools.readers.common import article_id
 
     raw = project / "raw"
     # 40 stories whose ids all fall in one bucket, parsed by several tasks (16 files each).
-    numbers = [n for n in range(20000) if build_module.bucket_of(article_id(_story(n).split("\n", 1)[0])) == 7][:40]
+    numbers = [n for n in range(20000) if bucket_of(article_id(_story(n).split("\n", 1)[0])) == 7][:40]
     assert len(numbers) == 40
     for n in numbers:
         write_raw(raw, f"{n:05d}_{n:016x}.txt", _story(n))
-    monkeypatch.setattr(build_module, "MAX_REFS", 1)
+    monkeypatch.setattr(plan, "MAX_REFS", 1)
     settings = dataclasses.replace(settings, shard_rows=10)
     first = build_dataset(settings, workers=1)
     assert first.rows == 40
@@ -317,12 +288,13 @@ def test_a_bucket_merged_in_groups_on_disk_gives_the_same_bytes(settings, projec
     """A bucket of more runs than GROUP_RUNS (a cold build of a large corpus) is merged a group
     of runs at a time into runs on disk, read back a slice at a time: the dataset, duplicates
     and superseded versions included, must be byte for byte the one the in-memory merge writes."""
-    from dataset_tools import build as build_module
+    from dataset_tools.build import merge
+    from dataset_tools.build.partition import bucket_of
     from dataset_tools.readers.common import article_id
 
     raw = project / "raw"
     # Two buckets of one shard, both spilled: their runs are merged group-major, side by side.
-    buckets = {n: build_module.bucket_of(article_id(_story(n).split("\n", 1)[0])) for n in range(40000)}
+    buckets = {n: bucket_of(article_id(_story(n).split("\n", 1)[0])) for n in range(40000)}
     numbers = [n for n in buckets if buckets[n] == 7][:40] + [n for n in buckets if buckets[n] == 8][:40]
     for n in numbers:
         write_raw(raw, f"{n:05d}_{n:016x}.txt", _story(n))
@@ -330,15 +302,15 @@ def test_a_bucket_merged_in_groups_on_disk_gives_the_same_bytes(settings, projec
     write_raw(raw, "99999_update.txt", _story(numbers[4], lead="RIVERTON (Example Wire) - An updated lead."))
     os.utime(raw / "99999_update.txt", (2_000_000_000, 2_000_000_000))  # the later version
     settings = dataclasses.replace(settings, shard_rows=20)
-    monkeypatch.setattr(build_module, "SORT_SLICE", 5)  # slices that start inside runs and their batches
+    monkeypatch.setattr(merge, "SORT_SLICE", 5)  # slices that start inside runs and their batches
 
     in_memory = build_dataset(settings, out=tmp_path / "memory", use_cache=False, workers=1)
-    monkeypatch.setattr(build_module, "GROUP_RUNS", 1)  # every bucket of two runs or more spills
-    monkeypatch.setattr(build_module, "SPILL_ROWS", 0)
-    monkeypatch.setattr(build_module, "RUN_BATCH_ROWS", 3)
+    monkeypatch.setattr(merge, "GROUP_RUNS", 1)  # every bucket of two runs or more spills
+    monkeypatch.setattr(merge, "SPILL_ROWS", 0)
+    monkeypatch.setattr(merge, "RUN_BATCH_ROWS", 3)
     merged = []
-    real_add_group = build_module._SpilledRuns.add_group
-    monkeypatch.setattr(build_module._SpilledRuns, "add_group", lambda self, group: (merged.append(self.prefix[-3:]), real_add_group(self, group))[1])
+    real_add_group = merge.SpilledRuns.add_group
+    monkeypatch.setattr(merge.SpilledRuns, "add_group", lambda self, group: (merged.append(self.prefix[-3:]), real_add_group(self, group))[1])
     spilled = build_dataset(settings, out=tmp_path / "spilled", use_cache=False, workers=1)
     assert merged[:2] == ["007", "008"] and merged.count("007") > 1  # group-major: group 0 of both, then group 1
     assert (spilled.rows, spilled.duplicates, spilled.superseded) == (in_memory.rows, in_memory.duplicates, in_memory.superseded) == (80, 1, 1)
@@ -352,7 +324,7 @@ def test_a_rebuilds_file_table_is_the_old_one_with_changed_rows_replaced_in_path
 
     import pyarrow as pa
 
-    from dataset_tools.build import _replace_rows
+    from dataset_tools.build.filetable import replace_rows
 
     rng = random.Random(7)
     for _ in range(200):
@@ -365,6 +337,6 @@ def test_a_rebuilds_file_table_is_the_old_one_with_changed_rows_replaced_in_path
         candidates = sorted({f"{rng.choice('abcü')}{rng.randrange(40):02d}" for _ in range(rng.randrange(10))})
         new_paths = [p for p in candidates if p in gone or p not in names]
         new = pa.table({"path": new_paths, "n": [-1 - i for i in range(len(new_paths))]}, schema=schema)
-        got = _replace_rows(old, pa.array(stale, pa.bool_()), new, few=few)
+        got = replace_rows(old, pa.array(stale, pa.bool_()), new, few=few)
         expected = sorted([(p, n) for p, n, s in zip(names, range(len(names)), stale) if not s] + list(zip(new_paths, new.column("n").to_pylist())))
         assert list(zip(got.column("path").to_pylist(), got.column("n").to_pylist())) == expected

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -239,60 +238,6 @@ def test_the_build_command_process_settings_leave_the_bytes_unchanged(tmp_path, 
     assert cli_files == lib_files
     for rel in cli_files:
         assert (tmp_path / "cli" / rel).read_bytes() == (tmp_path / "lib" / rel).read_bytes(), rel
-
-
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the early listing is started on Linux only")
-
-
-@linux_only
-def test_a_builds_raw_folder_is_listed_by_a_child_started_before_the_imports(tree):
-    from dataset_tools import early
-
-    cache = tree.parent / "cache"
-    early.start(["build", "--workers", "2", "--raw", str(tree), "--cache", str(cache)])
-    folders_file = str(cache / early.FOLDERS_FILE)
-    assert list(early._PENDING) == [(str(tree.resolve()), folders_file)]
-    assert _rows(source_for(tree).list(folders_file=folders_file)) == _expected(tree)  # the build takes that child's listing
-    assert early._PENDING == {}
-    assert listing.load_folders(folders_file, os.fsencode(tree.resolve())).keys() == {b"", b"a", b"a-c", b"a.d", b"b", b"b/deep", b"b/empty", "ü".encode()}
-
-
-@linux_only
-def test_a_child_started_for_another_folder_is_stopped_and_the_build_lists_its_own(tree, tmp_path):
-    from dataset_tools import early
-
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "x.txt").write_bytes(b"x")
-    for argv in (["build", f"--raw={other}", "--no-cache"], ["build", f"--raw={tree}", "--cache", str(tmp_path / "other-cache")]):
-        early.start(argv)
-        pid = next(iter(early._PENDING.values()))[0]
-        assert _rows(source_for(tree).list(folders_file=str(tmp_path / "cache" / early.FOLDERS_FILE))) == _expected(tree)
-        assert early._PENDING == {}
-        with pytest.raises(ChildProcessError):
-            os.waitpid(pid, 0)  # stopped and reaped
-
-
-def test_the_early_listing_only_starts_when_the_folder_is_certain(tmp_path_factory, project, monkeypatch):
-    from dataset_tools import early
-
-    tmp_path = tmp_path_factory.mktemp("elsewhere")  # no pyproject.toml here or above
-    monkeypatch.chdir(tmp_path)
-    assert early.build_folders(["--raw", "data/raw", "--no-cache"])[0] == (tmp_path / "data" / "raw").resolve()
-    assert early.build_folders(["--raw=file:///srv/raw", "--cache", "c"])[0] == Path("/srv/raw")
-    assert early.build_folders(["--project", str(project)])[0] == (project / "raw").resolve()  # the settings' raw
-    assert early.build_folders(["--raw", "s3://bucket/raw", "--no-cache"]) is None  # a URL: the build lists it
-    assert early.build_folders(["--raw"]) is None
-    assert early.build_folders(["--raw", "raw", "--help"]) is None
-    assert early.build_folders([]) is None  # no pyproject.toml here: the command reports it
-    cache = (project / ".dataset-tools-cache").resolve()
-    assert early.build_folders(["--project", str(project)]) == ((project / "raw").resolve(), str(cache / early.FOLDERS_FILE))
-    assert early.build_folders(["--raw", "data/raw", "--cache=c"]) == ((tmp_path / "data" / "raw").resolve(), str(tmp_path / "c" / early.FOLDERS_FILE))
-    assert early.build_folders(["--raw", "data/raw", "--no-cache"]) == ((tmp_path / "data" / "raw").resolve(), None)
-    assert early.build_folders(["--raw", "data/raw"]) is None  # where the default cache is, is not certain
-    early.start(["validate", "--raw", str(tmp_path)])
-    early.start(["build", "--raw", str(tmp_path / "missing")])
-    assert early._PENDING == {}
 
 
 def test_a_listing_cut_short_is_told_from_a_finished_one(tree):

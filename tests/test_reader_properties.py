@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dataset_tools.build import articles_to_batch
+from dataset_tools.build.parse import articles_to_batch
 from dataset_tools.readers import parse_article
 from dataset_tools.readers.collector import REJECT_REASONS
 from dataset_tools.records import Article, Reject

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset_tools.build import read_input
+from dataset_tools.build.parse import read_input
 from dataset_tools.inputs import source_for
 from dataset_tools.readers import parse_article
 from dataset_tools.readers.collector import REJECT_REASONS

@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataset_tools import build
+from dataset_tools.build import merge, reduce
 
 SCHEMA = pa.schema([("id", pa.string()), ("body", pa.string()), ("source_file", pa.string())])
 
@@ -37,12 +37,12 @@ def _table(run_rows: list[list[tuple[str, str]]]) -> pa.Table:
 @given(runs, st.integers(min_value=1, max_value=7), st.integers(min_value=1, max_value=4000))
 def test_merged_slices_are_the_bucket_in_stable_id_order(run_rows, slice_rows, slice_bytes):
     table = _table(run_rows)
-    old = build.SORT_SLICE, build.SLICE_BYTES
-    build.SORT_SLICE, build.SLICE_BYTES = slice_rows, slice_bytes
+    old = merge.SORT_SLICE, merge.SLICE_BYTES
+    merge.SORT_SLICE, merge.SLICE_BYTES = slice_rows, slice_bytes
     try:
-        slices = list(build._merged_slices(table))
+        slices = list(merge.merged_slices(table))
     finally:
-        build.SORT_SLICE, build.SLICE_BYTES = old
+        merge.SORT_SLICE, merge.SLICE_BYTES = old
     ids = table.column("id").to_pylist()
     expected = sorted(range(table.num_rows), key=lambda i: ids[i])  # Python's sort is stable
     assert [row for piece in slices for row in piece.rows] == expected
@@ -52,7 +52,7 @@ def test_merged_slices_are_the_bucket_in_stable_id_order(run_rows, slice_rows, s
 
 
 def test_an_empty_bucket_has_no_slices():
-    assert list(build._merged_slices(_table([[], []]))) == []
+    assert list(merge.merged_slices(_table([[], []]))) == []
 
 
 FULL = pa.schema(
@@ -77,18 +77,18 @@ def test_runs_merged_in_groups_on_disk_give_the_same_slices(tmp_path_factory, ru
         ],
         schema=FULL,
     )
-    old = build.SORT_SLICE, build.RUN_BATCH_ROWS
-    build.SORT_SLICE, build.RUN_BATCH_ROWS = slice_rows, batch_rows
-    spilled = build._SpilledRuns(tmp_path_factory.mktemp("runs"), "t", FULL)
+    old = merge.SORT_SLICE, merge.RUN_BATCH_ROWS
+    merge.SORT_SLICE, merge.RUN_BATCH_ROWS = slice_rows, batch_rows
+    spilled = merge.SpilledRuns(tmp_path_factory.mktemp("runs"), "t", FULL)
     try:
         batches = table.to_batches()
         for start in range(0, len(batches), group):
             spilled.add_group(pa.Table.from_batches(batches[start : start + group], schema=FULL))
         spilled.finish()
-        from_disk = list(build._merged_slices(spilled))
-        in_memory = list(build._merged_slices(table))
+        from_disk = list(merge.merged_slices(spilled))
+        in_memory = list(merge.merged_slices(table))
     finally:
-        build.SORT_SLICE, build.RUN_BATCH_ROWS = old
+        merge.SORT_SLICE, merge.RUN_BATCH_ROWS = old
         spilled.close()
     assert [p.table.to_pylist() for p in from_disk] == [p.table.to_pylist() for p in in_memory]
     assert sum(p.table.num_rows for p in from_disk) == n
@@ -122,20 +122,20 @@ def test_row_groups_are_packed_row_by_row_whatever_the_parts(lengths, cuts, max_
 
     def written(pieces: list[pa.Table]) -> bytes:
         sink = io.BytesIO()
-        with pq.ParquetWriter(sink, table.schema, **build._parquet_options()) as writer:
-            groups = build._RowGroups(writer)
+        with pq.ParquetWriter(sink, table.schema, **reduce.parquet_options()) as writer:
+            groups = reduce.RowGroups(writer)
             for piece in pieces:
                 groups.append(piece)
             groups.close()
         return sink.getvalue()
 
-    old = build.ROW_GROUP_MAX_ROWS, build.ROW_GROUP_BYTES
-    build.ROW_GROUP_MAX_ROWS, build.ROW_GROUP_BYTES = max_rows, max_bytes
+    old = reduce.ROW_GROUP_MAX_ROWS, reduce.ROW_GROUP_BYTES
+    reduce.ROW_GROUP_MAX_ROWS, reduce.ROW_GROUP_BYTES = max_rows, max_bytes
     try:
         whole, split = written([table]), written(parts)
-        expected = [stop - start for start, stop in build._bounds(build._row_sizes(table), max_rows, max_bytes)]
+        expected = [stop - start for start, stop in merge.bounds(merge.row_sizes(table), max_rows, max_bytes)]
     finally:
-        build.ROW_GROUP_MAX_ROWS, build.ROW_GROUP_BYTES = old
+        reduce.ROW_GROUP_MAX_ROWS, reduce.ROW_GROUP_BYTES = old
     assert whole == split
     meta = pq.ParquetFile(io.BytesIO(split)).metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == expected

@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO
-from dataset_tools.build import build_dataset, write_parquet
+from dataset_tools.build import build_dataset
+from dataset_tools.build.reduce import write_parquet
 from dataset_tools.card import write_card_files
 from dataset_tools.config import load_settings
 from dataset_tools.schema import load_table_schema

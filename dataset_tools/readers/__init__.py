@@ -1,9 +1,37 @@
-"""Readers: one module per raw layout. Each turns one file's bytes into an `Article` or a `Reject`.
+"""Readers: one module per raw layout, each turning one file's bytes into an `Article` or a `Reject`.
 
 A reader is a pure function of (bytes, relative path): it never touches the file system, so
 it runs unchanged in a worker process, on a cluster, or over bytes fetched from object storage.
+
+To add a layout (saved HTML pages, JSONL exports, ...): write `readers/<layout>.py` ending with
+a `READER = Reader(...)` (see `base.Reader`), and put it in `READERS` below, before the
+collector, which claims every file. Its tests go in `tests/test_reader_<layout>.py`.
 """
 
-from dataset_tools.readers.collector import PARSER_VERSION, parse_article
+from __future__ import annotations
 
-__all__ = ["PARSER_VERSION", "parse_article"]
+from dataset_tools.readers import collector
+from dataset_tools.readers.base import Reader
+from dataset_tools.records import Article, Reject
+
+# In order: the first reader that claims a file reads it. The collector layout claims them all.
+READERS: tuple[Reader, ...] = (collector.READER,)
+
+# The readers' ids, as report.json and manifest.json state them; part of the build cache's key.
+PARSER_VERSION = ";".join(reader.id for reader in READERS)
+
+
+def reader_for(path: str) -> Reader:
+    """The reader of the raw file at `path` (relative to the raw folder)."""
+    return next(reader for reader in READERS if reader.claims(path))
+
+
+def parse_file(data: bytes, path: str) -> Article | Reject:
+    """One raw file's bytes, read by the reader that claims it."""
+    return reader_for(path).parse(data, path)
+
+
+# The collector's function under its old name, for code that reads collector files only.
+parse_article = collector.parse_article
+
+__all__ = ["PARSER_VERSION", "READERS", "Reader", "parse_article", "parse_file", "reader_for"]

@@ -39,6 +39,7 @@ import re
 from datetime import datetime, timezone
 from operator import itemgetter
 
+from dataset_tools.readers.base import Reader
 from dataset_tools.readers.common import (
     UndecodableText,
     clean_lines,
@@ -776,3 +777,12 @@ def _squeeze(line: str) -> str:
         return line
     return " ".join(line.split())
 
+
+
+def _claims(path: str) -> bool:
+    # Every file of a raw folder is an input: a file no other reader claims is read as a
+    # collected article, and rejected with its reason if it is not one.
+    return True
+
+
+READER = Reader(NAME, VERSION, parse_article, _claims)

@@ -23,10 +23,9 @@ import copy
 from pathlib import Path
 
 from dataset_tools.config import Settings
-from dataset_tools.metadata.stats import DatasetStats
+from dataset_tools.card.stats import DatasetStats
 from dataset_tools.schema import TableSchema
 
-DATAPACKAGE_FILE = "datapackage.json"
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
 ARRAY_NOTE = (
     " (A list of {item}s. Declared 'any' in this Data Package because frictionless reads "

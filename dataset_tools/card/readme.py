@@ -1,44 +1,26 @@
-"""The data card step: README.md, croissant.json, datapackage.json and the PNG of a build folder.
+"""The card itself, README.md: Hub metadata (YAML written by huggingface_hub) and a body
+rendered from `templates/dataset_card.md` with the statistics, the report and the settings.
 
-Everything is computed at render time from the Parquet files in the folder (read column-wise
-in batches), report.json, the schema, the settings and CHANGELOG.md, so the card cannot go
-stale, and `dataset-tools card` re-renders it for an existing build. The output depends on
-nothing else (no clock, no absolute path), so the same folder gives the same bytes.
+A card section is a block of the template; the values it shows are computed in `render_card`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from dataset_tools import __version__
-from dataset_tools.fileio import human_size, json_bytes, sha256_file, write_json
+from dataset_tools.card import texts
+from dataset_tools.card.escape import md_code, md_text
+from dataset_tools.card.stats import COVERAGE, DatasetStats, size_category
 from dataset_tools.config import Settings
-from dataset_tools.errors import InputNotFound
-from dataset_tools.metadata import texts
-from dataset_tools.metadata.changelog import changelog_entry
-from dataset_tools.metadata.croissant import CROISSANT_FILE, croissant_metadata
-from dataset_tools.metadata.datapackage import DATAPACKAGE_FILE, datapackage_descriptor
-from dataset_tools.metadata.escape import md_code, md_text
-from dataset_tools.metadata.plot import PLOT_FILE, Painter, articles_per_month_png_later
-from dataset_tools.metadata.stats import (
-    DATA_GLOB,
-    COVERAGE,
-    DatasetStats,
-    collect_stats,
-    first_row,
-    size_category,
-)
+from dataset_tools.fileio import human_size
+from dataset_tools.layout import DATA_GLOB, PLOT_FILE, SPLIT
+from dataset_tools.report import ReportSummary
 from dataset_tools.schema import TableSchema
 
-README_FILE = "README.md"
-REPORT_FILE = "report.json"
-MANIFEST_FILE = "manifest.json"
-TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
-# Every file the card step writes, relative to the build folder.
-CARD_FILES = (README_FILE, CROISSANT_FILE, DATAPACKAGE_FILE, PLOT_FILE)
+TEMPLATE = Path(__file__).parent.parent / "templates" / "dataset_card.md"
 TOP_ROWS = 20
 EXAMPLE_TEXT_CHARS = 300
 EXAMPLE_VALUE_CHARS = 160
@@ -49,116 +31,10 @@ class CardInputs:
     """What the card is computed from, besides the settings and the schema."""
 
     stats: DatasetStats
-    report: dict
+    report: ReportSummary
     example: dict | None
     release_date: str | None
     changes: str | None
-
-
-def write_card_files(
-    folder: Path,
-    settings: Settings,
-    schema: TableSchema,
-    version: str,
-    *,
-    cache: Path | None = None,
-    shard_hashes: dict[str, str] | None = None,
-    report: dict | None = None,
-    painter: Painter | None = None,
-    digests: dict[str, dict] | None = None,
-    loaded_stats: dict[str, dict] | None = None,
-) -> list[str]:
-    """Write README.md, croissant.json, datapackage.json and the plot into a build folder.
-
-    Called by the build after the Parquet shards and report.json are written, before
-    manifest.json (which lists the files written here).
-
-    With `cache` (the build's cache folder), per-shard statistics and the plot are reused for
-    shards whose bytes (`shard_hashes`, {relative path: sha256}) did not change. A `painter`
-    draws the plot if it is not in the cache. `digests`, if given, gets each written file's
-    {"sha256", "bytes"} (manifest.json lists them). `loaded_stats` are shards' statistics
-    already read from the cache (see `collect_stats`).
-
-    Returns:
-        The paths written, relative to the folder ('/'-separated), in `CARD_FILES` order.
-    """
-    folder = Path(folder)
-    inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes, report=report, loaded_stats=loaded_stats)
-    # A painter draws the picture while the other files are rendered.
-    picture = articles_per_month_png_later(inputs.stats.months, cache=cache, painter=painter)
-    citation = citation_text(settings, version, inputs.release_date)
-    outputs = {
-        README_FILE: render_card(settings, schema, version, inputs, citation, cache=cache).encode("utf-8"),
-        CROISSANT_FILE: _json_bytes(
-            croissant_metadata(
-                folder, settings, schema, version, inputs.stats, release_date=inputs.release_date, citation=citation, hashes=shard_hashes
-            )
-        ),
-        DATAPACKAGE_FILE: _json_bytes(datapackage_descriptor(folder, settings, schema, version, inputs.stats)),
-        PLOT_FILE: picture(),
-    }
-    for rel, data in outputs.items():
-        path = folder / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        if digests is not None:
-            digests[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    return list(CARD_FILES)
-
-
-def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple[str, list[str]]:
-    """Re-render the card files of an existing build and update their entries in manifest.json.
-
-    The version is the one the build stamped into manifest.json, so the card keeps describing
-    the data in the folder even after CHANGELOG.md has moved on.
-
-    Returns:
-        The version and the paths written.
-
-    Raises:
-        InputNotFound: the folder is not a build (no manifest.json, report.json or shards).
-    """
-    folder = Path(folder)
-    manifest_path = folder / MANIFEST_FILE
-    for required in (manifest_path, folder / REPORT_FILE):
-        if not required.is_file():
-            raise InputNotFound(
-                f"{folder} is not a built dataset folder: {required.name} is missing",
-                hint="Run `dataset-tools build` first, or pass the build folder.",
-            )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    version = manifest.get("dataset_version") or settings.version
-    written = write_card_files(folder, settings, schema, version)
-    entries = {entry["path"]: entry for entry in manifest.get("files", []) if (folder / entry["path"]).is_file()}
-    for rel in written:
-        entries[rel] = {"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
-    manifest["files"] = [entries[rel] for rel in sorted(entries)]
-    write_json(manifest_path, manifest)
-    return version, written
-
-
-def gather_inputs(
-    folder: Path,
-    settings: Settings,
-    version: str,
-    *,
-    cache: Path | None = None,
-    shard_hashes: dict[str, str] | None = None,
-    report: dict | None = None,
-    loaded_stats: dict[str, dict] | None = None,
-) -> CardInputs:
-    """Read the statistics, report.json, the example row and the changelog entry."""
-    if report is None:  # the build passes its summary; otherwise report.json is read
-        report_path = Path(folder) / REPORT_FILE
-        report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else {}
-    entry = changelog_entry(settings.changelog, version)
-    return CardInputs(
-        stats=collect_stats(folder, cache=cache, hashes=shard_hashes, loaded=loaded_stats),
-        report=report,
-        example=first_row(folder, cache=cache, hashes=shard_hashes),
-        release_date=entry.date if entry else None,
-        changes=entry.text if entry else None,
-    )
 
 
 def card_metadata(settings: Settings, schema: TableSchema, version: str, stats: DatasetStats) -> dict:
@@ -179,10 +55,10 @@ def card_metadata(settings: Settings, schema: TableSchema, version: str, stats: 
         meta["tags"] = list(settings.tags)
     if settings.source_datasets:
         meta["source_datasets"] = list(settings.source_datasets)
-    meta["configs"] = [{"config_name": "default", "data_files": [{"split": "train", "path": DATA_GLOB}]}]
+    meta["configs"] = [{"config_name": "default", "data_files": [{"split": SPLIT, "path": DATA_GLOB}]}]
     meta["dataset_info"] = {
         "features": _features_yaml(schema),
-        "splits": [{"name": "train", "num_bytes": stats.num_bytes, "num_examples": stats.rows}],
+        "splits": [{"name": SPLIT, "num_bytes": stats.num_bytes, "num_examples": stats.rows}],
         "download_size": stats.download_size,
         "dataset_size": stats.num_bytes,
     }
@@ -204,7 +80,7 @@ def render_card(
 
     stats = inputs.stats
     data = DatasetCardData(**card_metadata(settings, schema, version, stats))
-    counts = inputs.report.get("counts", {})
+    report = inputs.report
     card = card_from_template(
         data,
         cache,
@@ -241,11 +117,11 @@ def render_card(
         lengths=_length_rows(stats),
         data_collection=texts.DATA_COLLECTION,
         data_preprocessing=texts.DATA_PREPROCESSING,
-        inputs=counts.get("inputs", 0),
-        rejected=counts.get("rejected", 0),
-        duplicates=counts.get("duplicates", 0),
-        superseded=counts.get("superseded", 0),
-        rejects=[{"name": md_code(reason), "count": count} for reason, count in sorted(inputs.report.get("rejects_by_reason", {}).items())],
+        inputs=report.inputs,
+        rejected=report.rejected,
+        duplicates=report.duplicates,
+        superseded=report.superseded,
+        rejects=[{"name": md_code(reason), "count": count} for reason, count in sorted(report.rejects_by_reason.items())],
         biases=texts.BIASES,
         limitations=texts.LIMITATIONS,
         personal_information=texts.PERSONAL_INFORMATION,
@@ -297,10 +173,6 @@ def citation_text(settings: Settings, version: str, release_date: str | None) ->
     return "\n".join(lines)
 
 
-def _json_bytes(payload: dict) -> bytes:
-    return json_bytes(payload)
-
-
 def _share(count: int, total: int) -> str:
     return f"{100 * count / total:.1f}%" if total else "-"
 
@@ -324,8 +196,8 @@ def _table(title: str, key: str, counter, total: int, *, by_key: bool = False, u
     return {"title": title, "key": key, "rows": rows, "more": more}
 
 
-def _language_note(report: dict) -> str:
-    sources = report.get("language_sources", {})
+def _language_note(report: ReportSummary) -> str:
+    sources = report.language_sources
     if not sources:
         return ""
     return (

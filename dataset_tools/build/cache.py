@@ -20,23 +20,17 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 import pyarrow as pa
 
-from dataset_tools.errors import DatasetToolsError
+from dataset_tools.errors import CacheBusy
+from dataset_tools.fileio import write_ipc
 
 STATE_FILE = "state.json"
 FORMAT = 4  # 3: a rewritten bucket's ref is (file, -1), every batch of the file; 4: every batch is sorted by id
-
-
-class CacheBusy(DatasetToolsError, RuntimeError):
-    """Another build is using the same cache folder."""
-
-    hint = "Wait for the other build to finish, or pass --cache DIR / --no-cache."
 
 
 @dataclass
@@ -73,7 +67,7 @@ class BuildCache:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
-            raise CacheBusy(f"the build cache {self.folder} is in use by another build") from None
+            raise CacheBusy(self.folder) from None
         self.work = self.folder / f"work-{os.getpid()}"
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir()
@@ -134,31 +128,6 @@ class BuildCache:
                 shutil.rmtree(stale, ignore_errors=True)
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
-
-
-BATCH_ROWS = 32_768  # rows per record batch of a table the cache writes
-
-
-def write_ipc(path: Path, table: pa.Table) -> None:
-    """Write an Arrow IPC file via a temporary name, so a reader never sees half a file. Its
-    record batches are `table_batches(table)`."""
-    tmp = path.with_name(path.name + ".tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        for batch in table_batches(table):
-            writer.write_batch(batch)
-    os.replace(tmp, path)
-
-
-def table_batches(table: pa.Table) -> Iterator[pa.RecordBatch]:
-    """`table` in record batches of BATCH_ROWS rows (the last one fewer), however it is
-    chunked: the file table is read a batch at a time for report.json and manifest.json, whose
-    lines are built a batch at a time, and a table patched from slices by one rebuild after
-    another must not fall apart into tiny batches."""
-    for start in range(0, table.num_rows, BATCH_ROWS):
-        part = table.slice(start, BATCH_ROWS)
-        if any(column.num_chunks > 1 for column in part.columns):
-            part = part.combine_chunks()
-        yield from part.to_batches()
 
 
 def process_alive(pid: int) -> bool:

@@ -1,34 +1,34 @@
 """Where the build's tasks run: this process, a local process pool, or a dask.distributed cluster.
 
 Every engine runs the same task functions over the same arguments and yields results in task
-order, so the output does not depend on the engine. Dask is an optional extra
+order, so the output does not depend on the engine. An engine knows nothing of the stages.
+`worker_setup`, if given, runs once in every worker process the engine starts itself (the
+`dataset-tools` command passes its process settings there; a library caller's workers are
+left as Python makes them). Dask is an optional extra
 (`pip install 'dataset-tools[dask]'`); its futures API is used directly (not dask.dataframe,
 whose shuffles do not handle Arrow list columns or UTC timestamps well).
 """
 
 from __future__ import annotations
 
-import gc
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from dataset_tools.errors import DatasetToolsError
-from dataset_tools.runtime import collect_less, skip_pandas
+import pyarrow as pa
+
+from dataset_tools.errors import EngineUnavailable, UnknownEngine
 
 ENGINES = ("local", "dask")
-
-
-class EngineUnavailable(DatasetToolsError, ImportError):
-    """The chosen execution engine cannot be used in this environment."""
 
 
 class LocalEngine:
     """Tasks in this process (workers=1) or in a pool of worker processes."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, worker_setup: Callable[[], None] | None = None) -> None:
         self.workers = max(1, workers or os.cpu_count() or 1)
+        self._setup = worker_setup
         self._pool = None
 
     def map_ordered(self, fn: Callable, tasks: Iterable[tuple], *, window: int | None = None) -> Iterator[Any]:
@@ -42,18 +42,13 @@ class LocalEngine:
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            # Objects of this process so far are left out of the collector's passes, here and in
-            # the forked workers: a full collection in a worker writes to every object it visits,
-            # and so copies every page of them that it shares with this process.
-            gc.freeze()
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=collect_less)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=self._setup)
         yield from _windowed(self._pool.submit, fn, tasks, window or 4 * self.workers)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-            gc.unfreeze()
 
 
 class DaskEngine:
@@ -63,14 +58,11 @@ class DaskEngine:
     file system, or fsspec URLs for the raw files).
     """
 
-    def __init__(self, address: str | None = None, workers: int | None = None) -> None:
+    def __init__(self, address: str | None = None, workers: int | None = None, worker_setup: Callable[[], None] | None = None) -> None:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise EngineUnavailable(
-                "the dask engine needs dask.distributed, which is not installed",
-                hint="pip install 'dataset-tools[dask]'",
-            ) from None
+            raise EngineUnavailable("dask", "dask.distributed is not installed", extra="dask") from None
         self._cluster = None
         if address:
             self.client = Client(address)
@@ -88,17 +80,13 @@ class DaskEngine:
             self.client = Client(self._cluster)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or (workers or 1))
         if self._cluster is not None:
-            # The workers of a cluster this build started are this build's for their whole life,
-            # and set up as a local pool's are: what they hold so far (distributed's own objects)
-            # is left out of their collector's passes, which parsing sets off often; pyarrow
-            # does not import pandas (0.45 s of a core each, see `skip_pandas`); and the
-            # reader's modules are loaded now (while the raw folder is listed), not by the
-            # first task.
+            # The workers of a cluster this build started are this build's for their whole life:
+            # they get the caller's `worker_setup`, and load the reader's modules now (while the
+            # raw folder is listed), not in the first task.
             from dataset_tools.readers.common import warm_up
 
-            self.client.run(gc.freeze)
-            self.client.run(collect_less)
-            self.client.run(skip_pandas)
+            if worker_setup is not None:
+                self.client.run(worker_setup)
             self.client.run(warm_up)
 
     def map_ordered(self, fn: Callable, tasks: Iterable[tuple], *, window: int | None = None) -> Iterator[Any]:
@@ -127,10 +115,22 @@ def _windowed(submit: Callable, fn: Callable, tasks: Iterable[tuple], window: in
         yield pending.popleft().result()
 
 
-def make_engine(name: str = "local", *, workers: int | None = None, scheduler: str | None = None):
-    """An engine by name ('local' or 'dask')."""
+def make_engine(name: str = "local", *, workers: int | None = None, scheduler: str | None = None, worker_setup: Callable[[], None] | None = None):
+    """An engine by name ('local' or 'dask').
+
+    Raises:
+        UnknownEngine: `name` is neither.
+        EngineUnavailable: dask is asked for and not installed.
+    """
     if name == "local":
-        return LocalEngine(workers)
+        return LocalEngine(workers, worker_setup)
     if name == "dask":
-        return DaskEngine(scheduler, workers)
-    raise DatasetToolsError(f"unknown engine {name!r}", hint=f"Use one of: {', '.join(ENGINES)}.")
+        return DaskEngine(scheduler, workers, worker_setup)
+    raise UnknownEngine(name, ENGINES)
+
+
+def release_memory() -> None:
+    """Give the memory Arrow's allocator keeps for reuse back to the system, between the
+    stages of a task or a build: a worker's next task, or the next stage, starts from what it
+    holds, not from the peak of the last one."""
+    pa.default_memory_pool().release_unused()

@@ -11,7 +11,6 @@ import hashlib
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterable
 from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools.fileio import sha256_file
+from dataset_tools.layout import data_files
 
-DATA_GLOB = "data/train-*.parquet"
 BATCH_ROWS = 8192
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0)
 
@@ -47,11 +46,6 @@ def card_cache_folder(cache_root: Path) -> Path:
             else:
                 stale.unlink(missing_ok=True)
     return folder
-
-
-def data_files(folder: Path) -> list[Path]:
-    """The build's Parquet shards, in name order."""
-    return sorted(Path(folder).glob(DATA_GLOB))
 
 
 @dataclass
@@ -130,15 +124,13 @@ def split_sizes(folder: Path) -> dict:
     }
 
 
-def collect_stats(
-    folder: Path, *, cache: Path | None = None, hashes: dict[str, str] | None = None, loaded: dict[str, dict] | None = None
-) -> DatasetStats:
+def collect_stats(folder: Path, *, cache: Path | None = None, hashes: dict[str, str] | None = None) -> DatasetStats:
     """Count what the card reports over every shard of `folder`, batch by batch.
 
     With `cache`, each shard's counts are kept there under the shard's SHA-256 (taken from
     `hashes`, {relative path: sha256}, when the caller knows them), so an incremental build
-    re-reads only the shards it rewrote. Counts of shards no longer present are pruned.
-    `loaded` holds counts already read from the cache (`load_shard_stats`), by SHA-256.
+    re-reads only the shards it rewrote (the build counts the shards it writes as it writes
+    them, see `count_batch`). Counts of shards no longer present are pruned.
     """
     parts: list[tuple[str, dict]] = []  # per shard, its counts as `_stats_to_json` gives them
     used: set[str] = set()
@@ -150,9 +142,7 @@ def collect_stats(
         key = (hashes or {}).get(rel) or sha256_file(path)
         stored = Path(cache) / f"stats-{key}.json"
         used.add(stored.name)
-        if loaded and key in loaded:
-            parts.append((rel, loaded[key]))
-        elif stored.is_file():
+        if stored.is_file():
             parts.append((rel, orjson.loads(stored.read_bytes())))
         else:
             part = shard_stats(folder, path)
@@ -221,18 +211,6 @@ def store_shard_stats(cache: Path, sha256: str, stats: DatasetStats) -> None:
 
 _COUNTERS = ("domains", "languages", "sections", "months", "body_lengths", "word_counts")
 _INT_KEYS = ("body_lengths", "word_counts")
-
-
-def load_shard_stats(cache: Path, hashes: Iterable[str]) -> dict[str, dict]:
-    """The counts the card cache holds for the shards of these SHA-256s, parsed, by SHA-256
-    (a build reads those of the shards it keeps while it writes the others)."""
-    found = {}
-    for key in hashes:
-        try:
-            found[key] = orjson.loads((Path(cache) / f"stats-{key}.json").read_bytes())
-        except FileNotFoundError:
-            continue
-    return found
 
 
 def _total(parts: list[tuple[str, dict]]) -> DatasetStats:

@@ -14,11 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataset_tools.config import Settings
-from dataset_tools.metadata import texts
-from dataset_tools.metadata.stats import DATA_GLOB, DatasetStats, sha256_file
+from dataset_tools.card import texts
+from dataset_tools.card.stats import DatasetStats
+from dataset_tools.fileio import sha256_file
+from dataset_tools.layout import DATA_GLOB
 from dataset_tools.schema import TableSchema
 
-CROISSANT_FILE = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 RECORD_SET = "train"
 FILE_SET = "parquet-files"

@@ -1,0 +1,415 @@
+"""raw/ -> Parquet shards + report + card + manifest, atomically: the build, as a flow of stages.
+
+    list -> plan -> parse (map) -> file table -> write plan -> reduce -> report -> card -> manifest -> swap
+
+Each stage is a module of this package with one job (its docstring says what comes in and
+what goes out):
+
+- `plan`: the listing against the cache: what to read, the map tasks, and later which shards
+  to write and which to keep;
+- `parse`: the map stage: raw files -> reader -> `Article | Reject` -> row checks -> rows
+  spilled by bucket (`spill` is the file contract between the map and the reduce);
+- `reduce`: one task per shard: its buckets' runs merged (`merge`), duplicates and superseded
+  versions dropped (`dedup`), rows written in row groups; `partition` alone knows how rows are
+  assigned to buckets and buckets to shards;
+- `outputs`: report.json and manifest.json; the card is `dataset_tools.card`;
+- `engines` runs the tasks (this process, a process pool, a dask cluster) and knows nothing of
+  the stages; `cache` keeps what a rebuild reuses; `staging` swaps the new output in.
+
+The rows in memory are a few batches and a bucket, never the corpus. Nothing in the output
+depends on the clock, the machine, absolute paths, the engine or worker scheduling, so two
+builds of the same input, clean or incremental, local or on dask, are byte-identical.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataset_tools.build import outputs, plan
+from dataset_tools.build.cache import BuildCache, CacheState
+from dataset_tools.build.dedup import LOSERS_SCHEMA
+from dataset_tools.build.engines import make_engine, release_memory
+from dataset_tools.build.filetable import FILES_SCHEMA
+from dataset_tools.build.parse import MapResult, map_chunk
+from dataset_tools.build.partition import BUCKETS, bucket_counts
+from dataset_tools.build.reduce import ShardResult, reduce_shard
+from dataset_tools.build.spill import DeltaRefs
+from dataset_tools.build.staging import scratch_cache_folder, staging_folder, swap_in
+from dataset_tools.config import Settings, default_cache_dir
+from dataset_tools.errors import BuildFailed
+from dataset_tools.fileio import ipc_batches, table_batches
+from dataset_tools.inputs import RawSource, source_for
+from dataset_tools.layout import MANIFEST_FILE, REPORT_FILE
+from dataset_tools.listing import FOLDERS_FILE
+from dataset_tools.report import ReportSummary
+from dataset_tools.schema import TableSchema, load_table_schema
+
+Progress = Callable[[str, int, int], None]
+INLINE_FILES = 64  # below this many files to read, a process pool costs more than it saves
+
+
+@dataclass
+class BuildResult:
+    """What a build did: where it wrote, and the counts that report.json holds."""
+
+    out: Path
+    version: str
+    report: ReportSummary
+    shards: list[dict]
+    output_bytes: int
+    parsed: int = 0
+    shards_written: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # wall-clock seconds per stage, in order
+
+    @property
+    def inputs(self) -> int:
+        return self.report.inputs
+
+    @property
+    def rows(self) -> int:
+        return self.report.rows
+
+    @property
+    def duplicates(self) -> int:
+        return self.report.duplicates
+
+    @property
+    def superseded(self) -> int:
+        return self.report.superseded
+
+    @property
+    def rejected(self) -> int:
+        return self.report.rejected
+
+    @property
+    def rejects_by_reason(self) -> dict[str, int]:
+        return self.report.rejects_by_reason
+
+    @property
+    def language_sources(self) -> dict[str, int]:
+        return self.report.language_sources
+
+    def summary(self) -> dict:
+        """The machine-readable summary the CLI prints with --json."""
+        return {
+            "out": str(self.out),
+            "version": self.version,
+            **self.report.counts(),
+            "rejects_by_reason": self.rejects_by_reason,
+            "shards": len(self.shards),
+            "output_bytes": self.output_bytes,
+            "parsed": self.parsed,
+            "shards_written": self.shards_written,
+            "seconds": self.seconds,
+        }
+
+
+class Stopwatch:
+    """Wall-clock seconds per build stage (`lap(name)` closes the stage that just ended)."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self.last, 3)
+        self.last = now
+
+    def result(self) -> dict[str, float]:
+        return {**self.laps, "total": round(time.perf_counter() - self.start, 3)}
+
+
+def build_dataset(
+    settings: Settings,
+    raw: Path | str | None = None,
+    out: Path | None = None,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
+    worker_setup: Callable[[], None] | None = None,
+) -> BuildResult:
+    """Build the dataset folder from the raw files.
+
+    Args:
+        settings: the project's settings (schema path, version, card metadata, limits).
+        raw: the raw folder or an fsspec URL (default: the settings' `raw`).
+        out: the output folder (default: the settings' `out`); replaced atomically.
+        workers: worker processes (default: all cores; 1 runs everything in this process).
+        progress: called as progress(stage, done, total) while the build runs.
+        cache_dir: the incremental-build cache (default: `.dataset-tools-cache/` in the project).
+        use_cache: False builds from scratch and leaves no cache behind.
+        engine: "local" (a process pool) or "dask" (a dask.distributed cluster).
+        scheduler: the dask scheduler address (default: a LocalCluster of `workers` processes).
+        worker_setup: run once in each worker process the build starts (process-wide settings
+            of the caller's choosing; the build itself sets none).
+
+    Returns:
+        The build's counts and files.
+
+    Raises:
+        InputNotFound: the raw folder does not exist.
+        BuildFailed: the output could not be written; the previous output is intact.
+        CacheBusy: another build uses the cache folder.
+    """
+    source = source_for(raw if raw is not None else settings.raw)
+    out = Path(out or settings.out).resolve()
+    schema = load_table_schema(settings.schema, frictionless=False)
+    notify = progress or (lambda stage, done, total: None)
+    watch = Stopwatch()
+    cache_folder = Path(cache_dir or default_cache_dir(settings)).resolve() if use_cache else None
+    engines: list = []  # the engine, once started
+
+    def start_cluster(listed: Callable[[], bool]) -> None:
+        # A dask cluster takes a second or two to start its workers: it starts while the raw
+        # folder is listed. A local pool is started when the first tasks are handed out.
+        if engine != "local":
+            engines.append(make_engine(engine, workers=workers, scheduler=scheduler, worker_setup=worker_setup))
+
+    try:
+        listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None, meanwhile=start_cluster)
+        watch.lap("list")
+        staging = staging_folder(out)
+        scratch = None if cache_folder else scratch_cache_folder(out)
+        cache = BuildCache(cache_folder or scratch)
+        try:
+            if not engines:
+                few = listing.num_rows <= INLINE_FILES
+                engines.append(make_engine(engine, workers=1 if few else workers, scheduler=scheduler, worker_setup=worker_setup))
+            runner = engines[0]
+            if engine == "local" and runner.workers > 1:
+                _load_before_fork(schema)
+            watch.lap("start")
+            try:
+                result, state = _build_into(staging, out, source, listing, schema, settings, cache, runner, notify, watch)
+                swap_in(staging, out)
+            except BaseException as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                if isinstance(exc, OSError):
+                    raise BuildFailed(
+                        f"could not write the dataset to {out}: {exc}",
+                        hint="Check free disk space and permissions; the previous output is unchanged.",
+                    ) from exc
+                raise
+            if scratch is None:
+                state.shards = plan.record_shards(out, state.shards)
+                cache.commit(state)
+            watch.lap("finish")
+        finally:
+            for runner in engines:
+                runner.close()  # before the cache goes: a task cut short may still be writing to it
+            cache.close()
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+    finally:
+        for runner in engines:
+            runner.close()  # when the build failed before its cache was opened (closing twice is safe)
+    result.out = out
+    result.seconds = watch.result()
+    return result
+
+
+def _load_before_fork(schema: TableSchema) -> None:
+    """What every worker needs, loaded once here so that forked workers share it instead of
+    loading a copy each: the reader's modules, the schema's Arrow types, and the modules pyarrow
+    imports on its first conversion of Python objects."""
+    from dataset_tools.readers.common import warm_up
+
+    warm_up()
+    schema.arrow_schema
+    pa.array([0])
+
+
+def _build_into(
+    staging: Path,
+    out: Path,
+    source: RawSource,
+    listing: pa.Table,
+    schema: TableSchema,
+    settings: Settings,
+    cache: BuildCache,
+    runner,
+    notify: Progress,
+    watch: Stopwatch,
+) -> tuple[BuildResult, CacheState]:
+    """The stages, from the listing to a complete folder in `staging`; returns the result and
+    the cache's next state."""
+    key = plan.cache_key(source, schema, settings)
+    previous = cache.load(key)
+    generation = (previous.generation + 1) if previous else 1
+    old_files = cache.read_table(previous.files) if previous else None
+    reading = plan.files_to_read(listing, old_files)
+    del listing
+    todo_path = cache.work / "todo.arrow"
+    tasks = plan.write_tasks(reading.todo, todo_path, runner.workers)
+    total = reading.todo.num_rows
+    reading.todo = reading.todo.slice(0, 0)  # written to todo_path; not held while the workers run
+    release_memory()
+    watch.lap("plan")
+
+    delta_path = cache.work / "files-delta.arrow"
+    parsed = _parse(runner, source, todo_path, tasks, total, delta_path, settings, schema, cache, generation, notify)
+    watch.lap("parse")
+
+    update = plan.update_file_table(old_files, reading, delta_path, todo_path, parsed.unchanged, parsed.counts)
+    del old_files
+    writes = plan.plan_writes(previous, update, parsed.refs, settings.shard_rows, generation, out, staging)
+    watch.lap("files")
+
+    from dataset_tools.card.stats import card_cache_folder
+
+    card_cache = card_cache_folder(cache.folder)
+    written = _reduce(runner, writes, cache, staging, schema, card_cache, notify)
+    runner.close()  # the workers' part is done: let them go (and their memory) before the report and the card
+    watch.lap("write")
+
+    files_name = f"files-{generation}.arrow"
+    files = _keep_file_table(update.files, delta_path, cache, files_name)
+    losers = _all_losers(previous, cache, written, writes)
+    watch.lap("losers")
+    digests: dict[str, dict] = {}  # of the files written besides the shards, for manifest.json
+    summary, digests[REPORT_FILE] = outputs.write_report(staging / REPORT_FILE, files, losers, settings.version)
+    watch.lap("report")
+
+    shards = _shard_entries(written, writes.kept)
+    rows = sum(s["rows"] for s in shards)
+    if rows != summary.rows:
+        # Every input must end as exactly one outcome: never publish data that disagrees with its report.
+        raise BuildFailed(
+            f"internal error: the shards hold {rows} rows, the report counts {summary.rows}",
+            hint="Delete the build cache (or pass --no-cache) and build again; please report this bug.",
+        )
+    from dataset_tools.card import write_card_files
+
+    write_card_files(
+        staging, settings, schema, settings.version, cache=card_cache,
+        shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary, digests=digests,
+    )
+    watch.lap("card")
+    outputs.write_manifest(staging / MANIFEST_FILE, staging, shards, schema, settings.version, files=files, digests=digests)
+    watch.lap("manifest")
+
+    state = CacheState(
+        key=key,
+        generation=generation,
+        files=files_name,
+        losers=cache.write_table(f"losers-{generation}.arrow", losers),
+        buckets=plan.kept_bucket_refs(writes, cache),
+        shards={"out": str(out), "count": writes.shard_count, "items": [{"name": s["path"], **{k: s[k] for k in ("rows", "sha256", "bytes")}} for s in shards]},
+    )
+    result = BuildResult(
+        out=staging,
+        version=settings.version,
+        report=summary,
+        shards=shards,
+        output_bytes=sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.relative_to(staging).as_posix().startswith(".")),
+        parsed=parsed.files,
+        shards_written=len(written),
+    )
+    return result, state
+
+
+@dataclass
+class _Parsed:
+    """What the parse stage left: where each bucket's new rows are, articles per bucket among
+    the files read, how many files were parsed, and the paths whose bytes were unchanged."""
+
+    refs: DeltaRefs
+    counts: np.ndarray
+    files: int
+    unchanged: list[str]
+
+
+def _parse(
+    runner, source: RawSource, todo_path: Path, tasks: int, total: int, delta_path: Path,
+    settings: Settings, schema: TableSchema, cache: BuildCache, generation: int, notify: Progress,
+) -> _Parsed:
+    """Run the map tasks over the to-do file; each task's bookkeeping rows are appended to the
+    spill `delta_path` as they arrive, so this process holds counts, not a row per input."""
+    parsed = _Parsed(DeltaRefs(), np.zeros(BUCKETS, np.int64), 0, [])
+    (cache.folder / "chunks").mkdir(exist_ok=True)
+    notify("parse", 0, total)
+    arguments = (
+        (
+            source,
+            *(batch.column(i).to_pylist() for i in range(4)),  # paths, sizes, mtimes, cached SHA-256
+            settings.max_file_bytes,
+            str(schema.path),
+            str(cache.folder),
+            f"chunks/{generation}-{number:07d}.arrow",
+        )
+        for number, batch in enumerate(ipc_batches(todo_path))
+    )
+    if tasks <= 1:
+        arguments = list(arguments)  # one task (an incremental build's few files) runs in this process
+    done = 0
+    with pa.OSFile(str(delta_path), "wb") as sink, pa.ipc.new_file(sink, FILES_SCHEMA) as spill:
+        result: MapResult
+        for result in runner.map_ordered(map_chunk, arguments):
+            parsed.refs.add(result.chunk, result.batches)
+            spill.write_batch(result.files)
+            parsed.counts += bucket_counts(result.files)
+            parsed.files += result.files.num_rows
+            parsed.unchanged.extend(result.unchanged)
+            done += result.files.num_rows + len(result.unchanged)
+            notify("parse", done, total)
+    release_memory()
+    return parsed
+
+
+def _reduce(runner, writes: plan.WritePlan, cache: BuildCache, staging: Path, schema: TableSchema, card_cache: Path, notify: Progress) -> list[ShardResult]:
+    """Run one reduce task per shard to write."""
+    notify("write", 0, len(writes.writes))
+    arguments = [
+        (write.jobs, str(cache.folder), str(staging / write.shard.name), write.shard.name, str(schema.path), str(card_cache))
+        for write in writes.writes
+    ]
+    written = []
+    for i, shard in enumerate(runner.map_ordered(reduce_shard, arguments)):
+        written.append(shard)
+        notify("write", i + 1, len(arguments))
+    return written
+
+
+def _keep_file_table(files: pa.Table | None, delta_path: Path, cache: BuildCache, name: str) -> Callable[[], Iterator[pa.RecordBatch]]:
+    """Put the new file table in the cache as `name`; returns a function that yields it batch
+    by batch. A first build's is its parse spill (in path order, as the tasks were), moved
+    there and read back a batch at a time: report.json and manifest.json of a million inputs
+    take a few batches of memory. A rebuild's was patched in memory, and is read from there."""
+    if files is None:
+        delta_path.replace(cache.path(name))
+        release_memory()
+        return lambda: ipc_batches(cache.path(name))
+    cache.write_table(name, files)
+    return lambda: table_batches(files)
+
+
+def _all_losers(previous: CacheState | None, cache: BuildCache, written: list[ShardResult], writes: plan.WritePlan) -> pa.Table:
+    """Every duplicate and superseded file: those the reduce just found, and those cached for
+    the buckets of the shards kept."""
+    old = cache.read_table(previous.losers) if previous else None
+    if old is not None and old.num_rows:
+        old = old.filter(pc.invert(pc.is_in(old.column("bucket"), pa.array(sorted(writes.buckets_written), pa.int16()))))
+    parts = [table for table in (old, *(shard.losers for shard in written)) if table is not None]
+    return pa.concat_tables(parts).sort_by("path").combine_chunks() if parts else pa.Table.from_batches([], schema=LOSERS_SCHEMA).combine_chunks()
+
+
+def _shard_entries(written: list[ShardResult], kept: list[dict]) -> list[dict]:
+    """Every shard of the new output ({path, rows, sha256, bytes}), in path order."""
+    return sorted(
+        [{"path": r.name, "rows": r.rows, "sha256": r.sha256, "bytes": r.bytes} for r in written]
+        + [{"path": item["name"], "rows": item["rows"], "sha256": item["sha256"], "bytes": item["bytes"]} for item in kept],
+        key=lambda s: s["path"],
+    )
