@@ -21,8 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from dataset_tools.errors import InputNotFound
+from dataset_tools.layout import DATA_DIR, data_files
+
 PROVENANCE = ("source_file", "source_sha256", "parser_version")
-DATA_GLOB = "data/*.parquet"
 
 
 @dataclass
@@ -128,11 +130,9 @@ def schema_changes(old: pa.Schema, new: pa.Schema) -> list[dict]:
 
 
 def _files(folder: Path) -> list[Path]:
-    files = sorted(Path(folder).glob(DATA_GLOB))
+    files = data_files(folder)
     if not files:
-        from dataset_tools.errors import InputNotFound
-
-        raise InputNotFound(f"no Parquet data files in {folder}/data", hint="Give a folder written by `dataset-tools build`.")
+        raise InputNotFound(f"no Parquet data files in {folder}/{DATA_DIR}", path=folder, hint="Give a folder written by `dataset-tools build`.")
     return files
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from dataset_tools.diff import DatasetDiff
 from dataset_tools.errors import DatasetToolsError
+from dataset_tools.layout import MANIFEST_FILE
 
 PARTS = ("major", "minor", "patch")
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
@@ -167,7 +168,7 @@ def make_release(
 
 def _manifest(folder: Path) -> dict:
     try:
-        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        return json.loads((Path(folder) / MANIFEST_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         return {}
 
