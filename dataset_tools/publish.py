@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataset_tools.errors import DatasetToolsError
+from dataset_tools.layout import MANIFEST_FILE
 from dataset_tools.schema import TableSchema
 
-MANIFEST_FILE = "manifest.json"
 # Files the Hub itself keeps in a dataset repo; a publish never deletes them.
 KEEP_REMOTE = frozenset({".gitattributes"})
 # Never part of a dataset folder: download caches and VCS folders.

@@ -40,14 +40,9 @@ import pyarrow.parquet as pq
 from dataset_tools.errors import InputNotFound
 from dataset_tools.fileio import read_json_listing_head, sha256_file
 from dataset_tools.iso639 import UNDETERMINED
+from dataset_tools.layout import CARD_FILE, CROISSANT_FILE, DATA_DIR, DATAPACKAGE_FILE, MANIFEST_FILE, REPORT_FILE
 from dataset_tools.schema import TableSchema, check_batch
 
-MANIFEST_FILE = "manifest.json"
-REPORT_FILE = "report.json"
-CARD_FILE = "README.md"
-CROISSANT_FILE = "croissant.json"
-DATAPACKAGE_FILE = "datapackage.json"
-DATA_DIR = "data"
 # At most this many errors of one type are listed per (file, field); the rest are counted.
 MAX_ERRORS_PER_KEY = 20
 BATCH_ROWS = 8192
