@@ -1,17 +1,24 @@
-"""report.json's model: the summary a build writes at its head, which the card, the CLI and
-`validate` read (the per-file list below it is read line by line where needed, never whole).
+"""What became of every input: report.json's model, and the reading of the input listings.
+
+report.json holds the summary a build writes at its head, which the card, the CLI and
+`validate` read, then one line per rejected input (read line by line where needed):
 
     {"dataset_version", "parser_version", "counts": {inputs, rows, duplicates, superseded,
      rejected}, "rejects_by_reason": {reason: n}, "language_sources": {declared, detected,
-     unknown}, "files": [one {"path", "outcome", ...} per input]}
+     unknown}, "rejected": [one {"path", "reason", "detail"} per rejected input]}
+
+The other inputs are in the input listings (`layout.INPUTS_GLOB`): one Parquet row per input
+whose article became a row, a duplicate or a superseded version.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataset_tools.fileio import read_json_listing_head
+from dataset_tools.layout import REPORT_FILE, input_listings
 
 LANGUAGE_SOURCES = ("declared", "detected", "unknown")
 COUNTS = ("inputs", "rows", "duplicates", "superseded", "rejected")
@@ -63,6 +70,22 @@ def read_report_summary(path: Path) -> ReportSummary:
     Raises:
         OSError, ValueError: the file is missing or not a report.
     """
-    return ReportSummary.from_json(read_json_listing_head(path, "files"))
+    return ReportSummary.from_json(read_json_listing_head(path, "rejected"))
+
+
+def read_outcomes(folder: Path) -> dict[str, dict]:
+    """Every input of a built folder and what became of it, by path: the listings' rows
+    ({"outcome": "row" | "duplicate" | "superseded", "id", "other", ...}) and report.json's
+    rejects ({"outcome": "rejected", "reason", "detail"}). Holds them all: for tests and small
+    folders."""
+    import pyarrow.parquet as pq
+
+    found: dict[str, dict] = {}
+    for path in input_listings(folder):
+        for row in pq.read_table(path).to_pylist():
+            found[row["path"]] = row
+    for entry in json.loads((Path(folder) / REPORT_FILE).read_text(encoding="utf-8")).get("rejected", []):
+        found[entry["path"]] = {**entry, "outcome": "rejected"}
+    return dict(sorted(found.items()))
 
 

@@ -1,6 +1,6 @@
 """raw/ -> Parquet shards + report + card + manifest, atomically: the build, as a flow of stages.
 
-    list -> plan -> parse (map) -> file table -> write plan -> reduce -> report -> card -> manifest -> swap
+    list -> plan -> parse (map) -> file table -> dedup -> write plan -> reduce -> report -> card -> manifest -> swap
 
 Each stage is a module of this package with one job (its docstring says what comes in and
 what goes out):
@@ -8,11 +8,12 @@ what goes out):
 - `plan`: the listing against the cache: what to read, the map tasks, and later which shards
   to write and which to keep;
 - `parse`: the map stage: raw files -> reader -> `Article | Reject` -> row checks -> rows
-  spilled by bucket (`spill` is the file contract between the map and the reduce);
-- `reduce`: one task per shard: its buckets' runs merged (`merge`), duplicates and superseded
-  versions dropped (`dedup`), rows written in row groups; `partition` alone knows how rows are
-  assigned to buckets and buckets to shards;
-- `outputs`: report.json and manifest.json; the card is `dataset_tools.card`;
+  spilled by partition (`spill` is the file contract between the map and the reduce);
+- `dedup`: over the file table, which files are duplicates or superseded versions of another;
+- `reduce`: one task per partition (a month): its runs merged (`merge`), the losers left out,
+  rows written as the month's parts; `partition` alone knows how rows are assigned to
+  partitions and partitions to shards;
+- `outputs`: report.json, the input listings and manifest.json; the card is `dataset_tools.card`;
 - `engines` runs the tasks (this process, a process pool, a dask cluster) and knows nothing of
   the stages; `cache` keeps what a rebuild reuses; `staging` swaps the new output in.
 
@@ -35,19 +36,19 @@ import pyarrow.compute as pc
 
 from dataset_tools.build import outputs, plan
 from dataset_tools.build.cache import BuildCache, CacheState
-from dataset_tools.build.dedup import LOSERS_SCHEMA
+from dataset_tools.build.dedup import find_losers
 from dataset_tools.build.engines import make_engine, release_memory
 from dataset_tools.build.filetable import FILES_SCHEMA
 from dataset_tools.build.parse import MapResult, map_chunk
-from dataset_tools.build.partition import BUCKETS, bucket_counts
-from dataset_tools.build.reduce import ShardResult, reduce_shard
+from dataset_tools.build.partition import partition_counts
+from dataset_tools.build.reduce import PartitionResult, reduce_partition
 from dataset_tools.build.spill import DeltaRefs
 from dataset_tools.build.staging import scratch_cache_folder, staging_folder, swap_in
 from dataset_tools.config import Settings, default_cache_dir
 from dataset_tools.errors import BuildFailed
 from dataset_tools.fileio import ipc_batches, table_batches
 from dataset_tools.inputs import RawSource, source_for
-from dataset_tools.layout import MANIFEST_FILE, REPORT_FILE
+from dataset_tools.layout import INPUTS_DIR, MANIFEST_FILE, REPORT_FILE
 from dataset_tools.listing import FOLDERS_FILE
 from dataset_tools.report import ReportSummary
 from dataset_tools.schema import TableSchema, load_table_schema
@@ -204,7 +205,7 @@ def build_dataset(
                     ) from exc
                 raise
             if scratch is None:
-                state.shards = plan.record_shards(out, state.shards)
+                state.shards = plan.record_outputs(out, state.shards)
                 cache.commit(state)
             watch.lap("finish")
         finally:
@@ -265,22 +266,25 @@ def _build_into(
 
     update = plan.update_file_table(old_files, reading, delta_path, todo_path, parsed.unchanged, parsed.counts)
     del old_files
-    writes = plan.plan_writes(previous, update, parsed.refs, settings.shard_rows, generation, out, staging)
+    files_name = f"files-{generation}.arrow"
+    files = _keep_file_table(update.files, delta_path, cache, files_name)
+    losers = find_losers(files)
+    old_losers = cache.read_table(previous.losers) if previous else None
+    writes = plan.plan_writes(previous, update, parsed.refs, losers, old_losers, settings.shard_rows, generation, out, staging)
+    del old_losers
     watch.lap("files")
 
     from dataset_tools.card.stats import card_cache_folder
 
     card_cache = card_cache_folder(cache.folder)
-    written = _reduce(runner, writes, cache, staging, schema, card_cache, notify)
+    written = _reduce(runner, writes, settings.shard_rows, cache, staging, schema, card_cache, notify)
     runner.close()  # the workers' part is done: let them go (and their memory) before the report and the card
     watch.lap("write")
 
-    files_name = f"files-{generation}.arrow"
-    files = _keep_file_table(update.files, delta_path, cache, files_name)
-    losers = _all_losers(previous, cache, written, writes)
-    watch.lap("losers")
     digests: dict[str, dict] = {}  # of the files written besides the shards, for manifest.json
     summary, digests[REPORT_FILE] = outputs.write_report(staging / REPORT_FILE, files, losers, settings.version)
+    digests.update(outputs.write_listings(staging, files, losers, writes.parts_written))
+    digests.update({item["name"]: {"sha256": item["sha256"], "bytes": item["bytes"]} for item in writes.kept_listings})
     watch.lap("report")
 
     shards = _shard_entries(written, writes.kept)
@@ -298,36 +302,42 @@ def _build_into(
         shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary, digests=digests,
     )
     watch.lap("card")
-    outputs.write_manifest(staging / MANIFEST_FILE, staging, shards, schema, settings.version, files=files, digests=digests)
+    outputs.write_manifest(staging / MANIFEST_FILE, staging, [{k: s[k] for k in ("path", "rows", "sha256", "bytes")} for s in shards], schema, settings.version, digests=digests)
     watch.lap("manifest")
 
+    listings = [{"name": name, "part": _listing_part(name), **digests[name]} for name in sorted(digests) if name.startswith(INPUTS_DIR + "/")]
     state = CacheState(
         key=key,
         generation=generation,
         files=files_name,
         losers=cache.write_table(f"losers-{generation}.arrow", losers),
-        buckets=plan.kept_bucket_refs(writes, cache),
-        shards={"out": str(out), "count": writes.shard_count, "items": [{"name": s["path"], **{k: s[k] for k in ("rows", "sha256", "bytes")}} for s in shards]},
+        parts=plan.kept_partition_refs(writes, cache),
+        shards={
+            "out": str(out),
+            "shard_rows": settings.shard_rows,
+            "items": [{"name": s["path"], **{k: s[k] for k in ("part", "rows", "sha256", "bytes")}} for s in shards],
+            "listings": listings,
+        },
     )
     result = BuildResult(
         out=staging,
         version=settings.version,
         report=summary,
-        shards=shards,
+        shards=[{k: s[k] for k in ("path", "rows", "sha256", "bytes")} for s in shards],
         output_bytes=sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.relative_to(staging).as_posix().startswith(".")),
         parsed=parsed.files,
-        shards_written=len(written),
+        shards_written=sum(len(r.shards) for r in written),
     )
     return result, state
 
 
 @dataclass
 class _Parsed:
-    """What the parse stage left: where each bucket's new rows are, articles per bucket among
-    the files read, how many files were parsed, and the paths whose bytes were unchanged."""
+    """What the parse stage left: where each partition's new rows are, articles per partition
+    among the files read, how many files were parsed, and the paths whose bytes were unchanged."""
 
     refs: DeltaRefs
-    counts: np.ndarray
+    counts: dict[int, int]
     files: int
     unchanged: list[str]
 
@@ -338,7 +348,7 @@ def _parse(
 ) -> _Parsed:
     """Run the map tasks over the to-do file; each task's bookkeeping rows are appended to the
     spill `delta_path` as they arrive, so this process holds counts, not a row per input."""
-    parsed = _Parsed(DeltaRefs(), np.zeros(BUCKETS, np.int64), 0, [])
+    parsed = _Parsed(DeltaRefs(), {}, 0, [])
     (cache.folder / "chunks").mkdir(exist_ok=True)
     notify("parse", 0, total)
     arguments = (
@@ -360,7 +370,8 @@ def _parse(
         for result in runner.map_ordered(map_chunk, arguments):
             parsed.refs.add(result.chunk, result.batches)
             spill.write_batch(result.files)
-            parsed.counts += bucket_counts(result.files)
+            for part, count in partition_counts(result.files).items():
+                parsed.counts[part] = parsed.counts.get(part, 0) + count
             parsed.files += result.files.num_rows
             parsed.unchanged.extend(result.unchanged)
             done += result.files.num_rows + len(result.unchanged)
@@ -369,16 +380,18 @@ def _parse(
     return parsed
 
 
-def _reduce(runner, writes: plan.WritePlan, cache: BuildCache, staging: Path, schema: TableSchema, card_cache: Path, notify: Progress) -> list[ShardResult]:
-    """Run one reduce task per shard to write."""
+def _reduce(
+    runner, writes: plan.WritePlan, shard_rows: int, cache: BuildCache, staging: Path, schema: TableSchema, card_cache: Path, notify: Progress
+) -> list[PartitionResult]:
+    """Run one reduce task per partition to write."""
     notify("write", 0, len(writes.writes))
     arguments = [
-        (write.jobs, str(cache.folder), str(staging / write.shard.name), write.shard.name, str(schema.path), str(card_cache))
+        (write.job, write.losers, shard_rows, str(cache.folder), str(staging), str(schema.path), str(card_cache))
         for write in writes.writes
     ]
     written = []
-    for i, shard in enumerate(runner.map_ordered(reduce_shard, arguments)):
-        written.append(shard)
+    for i, result in enumerate(runner.map_ordered(reduce_partition, arguments)):
+        written.append(result)
         notify("write", i + 1, len(arguments))
     return written
 
@@ -396,20 +409,16 @@ def _keep_file_table(files: pa.Table | None, delta_path: Path, cache: BuildCache
     return lambda: table_batches(files)
 
 
-def _all_losers(previous: CacheState | None, cache: BuildCache, written: list[ShardResult], writes: plan.WritePlan) -> pa.Table:
-    """Every duplicate and superseded file: those the reduce just found, and those cached for
-    the buckets of the shards kept."""
-    old = cache.read_table(previous.losers) if previous else None
-    if old is not None and old.num_rows:
-        old = old.filter(pc.invert(pc.is_in(old.column("bucket"), pa.array(sorted(writes.buckets_written), pa.int16()))))
-    parts = [table for table in (old, *(shard.losers for shard in written)) if table is not None]
-    return pa.concat_tables(parts).sort_by("path").combine_chunks() if parts else pa.Table.from_batches([], schema=LOSERS_SCHEMA).combine_chunks()
-
-
-def _shard_entries(written: list[ShardResult], kept: list[dict]) -> list[dict]:
-    """Every shard of the new output ({path, rows, sha256, bytes}), in path order."""
+def _shard_entries(written: list[PartitionResult], kept: list[dict]) -> list[dict]:
+    """Every shard of the new output ({path, part, rows, sha256, bytes}), in path order."""
     return sorted(
-        [{"path": r.name, "rows": r.rows, "sha256": r.sha256, "bytes": r.bytes} for r in written]
-        + [{"path": item["name"], "rows": item["rows"], "sha256": item["sha256"], "bytes": item["bytes"]} for item in kept],
+        [{"path": s.name, "part": r.part, "rows": s.rows, "sha256": s.sha256, "bytes": s.bytes} for r in written for s in r.shards]
+        + [{"path": item["name"], "part": item["part"], "rows": item["rows"], "sha256": item["sha256"], "bytes": item["bytes"]} for item in kept],
         key=lambda s: s["path"],
     )
+
+
+def _listing_part(name: str) -> int:
+    """The partition of an input listing's name (`inputs/YYYY/MM.parquet`)."""
+    year, month = name.removeprefix(INPUTS_DIR + "/").removesuffix(".parquet").split("/")
+    return int(year) * 100 + int(month)

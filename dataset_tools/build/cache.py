@@ -3,11 +3,12 @@
 It holds, for one raw folder and one reader/schema version:
 - `files-<gen>.arrow`: one row per raw file (path, size, mtime, SHA-256, outcome of parsing);
 - `chunks/<gen>-<n>.arrow`: the parsed rows of every article, before deduplication, as the
-  parser tasks wrote them: one record batch per id bucket (256 buckets make up the shards);
-- `buckets/<gen>-<bucket>.arrow`: a bucket rewritten by a later build (stale rows dropped);
-  `state.json` says which record batches of which files make up each bucket;
-- `losers-<gen>.arrow`: the duplicates and superseded versions found in each bucket;
-- `state.json`: which of those files are current, and the shards the last build wrote.
+  parser tasks wrote them: one record batch per partition (month);
+- `parts/<gen>-<partition>.arrow`: a partition rewritten by a later build (stale rows dropped);
+  `state.json` says which record batches of which files make up each partition;
+- `losers-<gen>.arrow`: the duplicates and superseded versions;
+- `state.json`: which of those files are current, and the files the last build wrote (shards
+  and input listings, by partition).
 
 `state.json` is replaced atomically and last, and files of older generations are deleted only
 after it, so a build killed at any point leaves a cache that is either the old one or the new
@@ -30,7 +31,7 @@ from dataset_tools.errors import CacheBusy
 from dataset_tools.fileio import write_ipc
 
 STATE_FILE = "state.json"
-FORMAT = 4  # 3: a rewritten bucket's ref is (file, -1), every batch of the file; 4: every batch is sorted by id
+FORMAT = 5  # 5: partitions are months, runs sorted by (published_at, id); a rewritten partition's ref is (file, -1)
 
 
 @dataclass
@@ -41,8 +42,8 @@ class CacheState:
     generation: int = 0
     files: str | None = None
     losers: str | None = None
-    buckets: dict[int, list] = field(default_factory=dict)  # bucket -> [[file, batch index or -1 for all], ...]
-    shards: dict = field(default_factory=dict)  # {"out", "count", "items": [{name, rows, sha256, bytes, inode, mtime_ns, buckets}]}
+    parts: dict[int, list] = field(default_factory=dict)  # partition -> [[file, batch index or -1 for all], ...]
+    shards: dict = field(default_factory=dict)  # {"out", "shard_rows", "items": [{name, part, rows, sha256, bytes, inode, mtime_ns}], "listings": [...]}
 
     def to_json(self) -> dict:
         return {
@@ -51,7 +52,7 @@ class CacheState:
             "generation": self.generation,
             "files": self.files,
             "losers": self.losers,
-            "buckets": {str(k): [list(ref) for ref in v] for k, v in sorted(self.buckets.items())},
+            "parts": {str(k): [list(ref) for ref in v] for k, v in sorted(self.parts.items())},
             "shards": self.shards,
         }
 
@@ -61,7 +62,7 @@ class BuildCache:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
-        (self.folder / "buckets").mkdir(parents=True, exist_ok=True)
+        (self.folder / "parts").mkdir(parents=True, exist_ok=True)
         self._lock = open(self.folder / "lock", "w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -85,10 +86,10 @@ class BuildCache:
             generation=data["generation"],
             files=data["files"],
             losers=data["losers"],
-            buckets={int(k): [tuple(ref) for ref in v] for k, v in data["buckets"].items()},
+            parts={int(k): [tuple(ref) for ref in v] for k, v in data["parts"].items()},
             shards=data.get("shards", {}),
         )
-        needed = [state.files, state.losers, *{name for refs in state.buckets.values() for name, _ in refs}]
+        needed = [state.files, state.losers, *{name for refs in state.parts.values() for name, _ in refs}]
         if not all(name and (self.folder / name).exists() for name in needed):
             return None
         return state
@@ -114,8 +115,9 @@ class BuildCache:
         # orjson: the json module's indenting encoder, in Python, took 60 ms over a big corpus's refs.
         tmp.write_bytes(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2))
         os.replace(tmp, target)
-        keep = {state.files, state.losers, *(name for refs in state.buckets.values() for name, _ in refs)}
-        for pattern in ("*.arrow", "buckets/*.arrow", "chunks/*.arrow", "chunks/*.tmp", "buckets/*.tmp"):
+        shutil.rmtree(self.folder / "buckets", ignore_errors=True)  # a cache of FORMAT 4 or earlier
+        keep = {state.files, state.losers, *(name for refs in state.parts.values() for name, _ in refs)}
+        for pattern in ("*.arrow", "parts/*.arrow", "chunks/*.arrow", "chunks/*.tmp", "parts/*.tmp"):
             for path in self.folder.glob(pattern):
                 if path.relative_to(self.folder).as_posix() not in keep:
                     path.unlink(missing_ok=True)

@@ -1,22 +1,29 @@
-"""Exact deduplication: which rows of one id lose to another, and to which.
+"""Exact deduplication: which files lose to another file of the same id (URL), and to which.
 
-In: rows of one bucket (at least the columns `KEY_COLUMNS`). Out: the rows to drop, and a
-`LOSERS_SCHEMA` table naming each dropped file's outcome and the file it lost to. A URL is one
-row however many files carry it: byte-identical files are duplicates of the first such file (in
+In: the file table (see `filetable`), a batch at a time. Out: a `LOSERS_SCHEMA` table naming
+each losing file, its outcome, the file it lost to, its id and its partition (where its row
+sits, to be left out of the shard). A URL is one row however many files carry it, whatever
+months their versions fall in: byte-identical files are duplicates of the first such file (in
 path order); otherwise the version with the later modified time (failing that, the later
 published time; failing that, the later file) supersedes the others.
+
+This runs over the file table's narrow columns, before the reduce: memory is 16 bytes per
+article for the ids, plus the rows of the ids that repeat.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_tools.records import Outcome
 
-KEY_COLUMNS = ["id", "source_file", "source_sha256", "published_at", "modified_at"]  # what decides
+KEY_COLUMNS = ["id", "path", "sha256", "published_at", "modified_at", "part"]  # of the file table: what decides
 LOSERS_SCHEMA = pa.schema(
-    [("path", pa.string()), ("outcome", pa.string()), ("other", pa.string()), ("id", pa.string()), ("bucket", pa.int16())]
+    [("path", pa.string()), ("outcome", pa.string()), ("other", pa.string()), ("id", pa.string()), ("part", pa.int32())]
 )
 
 
@@ -24,45 +31,50 @@ def empty_losers() -> pa.Table:
     return pa.Table.from_batches([], schema=LOSERS_SCHEMA)
 
 
-def duplicate_rows(table: pa.Table, bucket: int = 0) -> tuple[set[int], pa.Table]:
-    """Which rows of `table` lose to another row of the same id (see the module's docstring).
+def find_losers(files: Callable[[], Iterable[pa.RecordBatch]]) -> pa.Table:
+    """Every file of the file table (`files()` yields it batch by batch) that loses to
+    another, in path order (see the module's docstring)."""
+    repeated = _repeated_ids(files())
+    if not len(repeated):
+        return empty_losers()
+    members = [batch.filter(pc.is_in(batch.column("id"), repeated)).select(KEY_COLUMNS) for batch in files()]
+    table = pa.Table.from_batches([m for m in members if m.num_rows]) if any(m.num_rows for m in members) else None
+    if table is None:
+        return empty_losers()
+    return duplicate_rows(table).sort_by("path")
 
-    Returns:
-        the indices of the rows to drop, and a LOSERS_SCHEMA table: (path, "duplicate" |
-        "superseded", the original or winning path, id, bucket) per dropped row.
-    """
-    if table.num_rows == 0:
-        return set(), empty_losers()
-    counts = pc.value_counts(table.column("id"))
-    repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
-    if len(repeated) == 0:
-        return set(), empty_losers()
-    mask = pc.is_in(table.column("id"), repeated)
-    subset = table.filter(mask).select(KEY_COLUMNS)
-    index = pc.indices_nonzero(mask).to_pylist()
-    groups: dict[str, list[tuple[int, str, str, object]]] = {}
-    for row, (id_, path, sha, published, modified) in zip(
-        index, zip(*(subset.column(c).to_pylist() for c in subset.column_names))
-    ):
-        groups.setdefault(id_, []).append((row, path, sha, modified or published))
-    drop: set[int] = set()
+
+def _repeated_ids(batches: Iterable[pa.RecordBatch]) -> pa.Array:
+    """The ids that more than one file has. Ids are 16 hex digits: held as fixed-width bytes
+    (copied out of each batch, so that no batch is kept alive)."""
+    parts = [np.array(pc.drop_null(batch.column("id")).to_numpy(zero_copy_only=False), dtype="S16") for batch in batches]
+    ids = np.concatenate(parts) if parts else np.array([], dtype="S16")
+    values, counts = np.unique(ids, return_counts=True)
+    return pa.array([value.decode() for value in values[counts > 1]], pa.string())
+
+
+def duplicate_rows(table: pa.Table) -> pa.Table:
+    """The losers among the rows of `table` (KEY_COLUMNS; ids that repeat), as LOSERS_SCHEMA."""
+    groups: dict[str, list[tuple[str, str, object, int]]] = {}
+    for id_, path, sha, published, modified, part in zip(*(table.column(c).to_pylist() for c in KEY_COLUMNS)):
+        groups.setdefault(id_, []).append((path, sha, modified or published, part))
     lost: dict[str, list] = {name: [] for name in LOSERS_SCHEMA.names}
 
-    def lose(path: str, outcome: Outcome, other: str, id_: str) -> None:
-        for key, value in zip(LOSERS_SCHEMA.names, (path, outcome.value, other, id_, bucket)):
+    def lose(member: tuple, outcome: Outcome, other: str, id_: str) -> None:
+        for key, value in zip(LOSERS_SCHEMA.names, (member[0], outcome.value, other, id_, member[3])):
             lost[key].append(value)
 
     for id_, members in groups.items():
-        members.sort(key=lambda m: m[1])
-        originals: dict[str, tuple[int, str, str, object]] = {}
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda m: m[0])
+        originals: dict[str, tuple] = {}
         for member in members:
-            first = originals.setdefault(member[2], member)
+            first = originals.setdefault(member[1], member)
             if first is not member:
-                drop.add(member[0])
-                lose(member[1], Outcome.DUPLICATE, first[1], id_)
-        versions = sorted(originals.values(), key=lambda m: (m[3], m[1]))
+                lose(member, Outcome.DUPLICATE, first[0], id_)
+        versions = sorted(originals.values(), key=lambda m: (m[2], m[0]))
         winner = versions[-1]
         for member in versions[:-1]:
-            drop.add(member[0])
-            lose(member[1], Outcome.SUPERSEDED, winner[1], id_)
-    return drop, pa.table(lost, schema=LOSERS_SCHEMA)
+            lose(member, Outcome.SUPERSEDED, winner[0], id_)
+    return pa.table(lost, schema=LOSERS_SCHEMA)

@@ -1,7 +1,8 @@
 """The file table: one bookkeeping row per raw file, whatever became of it.
 
 Each row holds the file's path, size, mtime and SHA-256 and what the map made of it: an
-article (its id, bucket and language) or a reject (its reason and detail). It is kept in path
+article (its id, partition, published and modified times and language: what deduplication and
+the input listings need) or a reject (its reason and detail). It is kept in path
 order, spilled and cached as Arrow IPC, and read a batch at a time by the outputs (report.json,
 manifest.json): at a million inputs it is never held as Python objects.
 """
@@ -14,10 +15,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataset_tools.build.partition import bucket_of
+from dataset_tools.build.partition import month_keys
 from dataset_tools.records import Article, Reject
 
-ARTICLE, REJECTED = "article", "rejected"  # the `kind` of a row (duplicates are found later, by the reduce)
+ARTICLE, REJECTED = "article", "rejected"  # the `kind` of a row (duplicates are found later, see `dedup`)
 
 FILES_SCHEMA = pa.schema(
     [
@@ -27,7 +28,9 @@ FILES_SCHEMA = pa.schema(
         ("sha256", pa.string()),
         ("kind", pa.string()),  # ARTICLE | REJECTED
         ("id", pa.string()),
-        ("bucket", pa.int16()),
+        ("part", pa.int32()),  # the article's partition (see `partition`), null for a reject
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("modified_at", pa.timestamp("us", tz="UTC")),
         ("language", pa.string()),
         ("language_source", pa.string()),
         ("reason", pa.string()),
@@ -35,10 +38,20 @@ FILES_SCHEMA = pa.schema(
     ]
 )
 
+ARTICLE_COLUMNS = ("id", "published_at", "modified_at", "language", "language_source")  # null for a reject
+
 
 def new_columns() -> dict[str, list]:
-    """Empty FILES_SCHEMA columns, to `account` rows into."""
-    return {name: [] for name in FILES_SCHEMA.names}
+    """Empty FILES_SCHEMA columns but `part`, to `account` rows into (see `to_batch`)."""
+    return {name: [] for name in FILES_SCHEMA.names if name != "part"}
+
+
+def to_batch(files: dict[str, list]) -> pa.RecordBatch:
+    """The columns `account` filled, as a FILES_SCHEMA record batch: each article's partition
+    is its month (`partition.month_keys`)."""
+    published = pa.array(files["published_at"], FILES_SCHEMA.field("published_at").type)
+    columns = {**files, "published_at": published, "part": month_keys(published)}
+    return pa.RecordBatch.from_pydict({name: columns[name] for name in FILES_SCHEMA.names}, schema=FILES_SCHEMA)
 
 
 def account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, int, int]]) -> None:
@@ -51,17 +64,16 @@ def account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, 
         if isinstance(record, Article):
             files["kind"].append(ARTICLE)
             files["id"].append(record.id)
-            files["bucket"].append(bucket_of(record.id))
+            files["published_at"].append(record.published_at)
+            files["modified_at"].append(record.modified_at)
             files["language"].append(record.language)
             files["language_source"].append(record.language_source)
             files["reason"].append(None)
             files["detail"].append(None)
         else:
             files["kind"].append(REJECTED)
-            files["id"].append(None)
-            files["bucket"].append(None)
-            files["language"].append(None)
-            files["language_source"].append(None)
+            for name in ARTICLE_COLUMNS:
+                files[name].append(None)
             files["reason"].append(record.reason)
             files["detail"].append(record.detail)
 
@@ -69,7 +81,7 @@ def account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, 
 def reject_row(files: dict[str, list], row: int, reason: str, detail: str) -> None:
     """Turn bookkeeping row `row`, an article, into a reject."""
     files["kind"][row] = REJECTED
-    for name in ("id", "bucket", "language", "language_source"):
+    for name in ARTICLE_COLUMNS:
         files[name][row] = None
     files["reason"][row] = reason
     files["detail"][row] = detail

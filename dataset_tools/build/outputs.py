@@ -1,10 +1,15 @@
-"""The build's bookkeeping files: report.json (what became of every input) and manifest.json
-(versions, and the SHA-256 of every file that went in and came out).
+"""The build's bookkeeping: what became of every input, and the SHA-256 of every file.
 
-In: the file table (a batch at a time, see `filetable`), the losers the reduce found (see
-`dedup`), the shards written. Out: the two files, each a head followed by one line per input
-(written column-wise, never held whole: a million inputs take a few batches of memory), and
-the report's head as a `ReportSummary` (see `dataset_tools.report`).
+In: the file table (a batch at a time, see `filetable`), the losers (see `dedup`), the files
+written. Out:
+- report.json: the counts, rejects by reason, language sources (a `ReportSummary`, see
+  `dataset_tools.report`), then one line per rejected input with its reason;
+- the input listings `inputs/YYYY/MM.parquet` (see `layout`): one row per input whose article
+  fell in that month, in path order: its size, SHA-256 and outcome (row, duplicate, superseded,
+  with the file it lost to). They are partitioned like the data, so a release that adds
+  articles to the newest month rewrites that month's listing only;
+- manifest.json: the versions, and every file of the folder with its SHA-256 and size.
+Nothing is held whole: a million inputs take a few batches of memory.
 """
 
 from __future__ import annotations
@@ -16,68 +21,122 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from dataset_tools import __version__
 from dataset_tools.build.filetable import ARTICLE, REJECTED
-from dataset_tools.fileio import json_lines, sha256_file, write_json_listing_lines
-from dataset_tools.layout import MANIFEST_FILE
+from dataset_tools.build.reduce import parquet_options
+from dataset_tools.fileio import json_lines, sha256_file, write_json, write_json_listing_lines
+from dataset_tools.layout import MANIFEST_FILE, inputs_name
 from dataset_tools.readers import PARSER_VERSION
 from dataset_tools.records import Outcome
 from dataset_tools.report import LANGUAGE_SOURCES, ReportSummary
 from dataset_tools.schema import TableSchema
 
 FileBatches = Callable[[], Iterable[pa.RecordBatch]]  # the file table, batch by batch, in path order
+LISTING_SCHEMA = pa.schema(
+    [
+        ("path", pa.string()),
+        ("size", pa.int64()),
+        ("sha256", pa.string()),
+        ("outcome", pa.string()),  # row | duplicate | superseded
+        ("id", pa.string()),
+        ("other", pa.string()),  # the file a duplicate is a copy of, or that supersedes it
+        ("language", pa.string()),
+        ("language_source", pa.string()),
+    ]
+)
+LISTING_GROUP_ROWS = 4096  # rows per row group of a listing, whatever the batches they arrive in
 
 
 def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str) -> tuple[ReportSummary, dict]:
-    """Write report.json (counts, rejects by reason, language sources, then one outcome per
-    input, a line each); return its summary and the file's {"sha256", "bytes"}.
+    """Write report.json (the summary, then one line per rejected input with its reason and
+    detail); return its summary and the file's {"sha256", "bytes"}.
 
     `files()` yields the file table (FILES_SCHEMA, in path order) batch by batch; it is read
     twice, once to count and once to write the lines, and never held whole. `losers`
-    (LOSERS_SCHEMA) names every duplicate and superseded file and the file it lost to.
+    (LOSERS_SCHEMA) names every duplicate and superseded file.
     """
-    lost = {
-        p: (outcome, other)
-        for p, outcome, other in zip(
-            losers.column("path").to_pylist(), losers.column("outcome").to_pylist(), losers.column("other").to_pylist()
-        )
-    }
+    lost = dict(zip(losers.column("path").to_pylist(), losers.column("outcome").to_pylist()))
     lost_paths = pa.array(list(lost), pa.string())
     summary = _count(files, lost, lost_paths, version)
 
-    def entry(path_: str, kind: str, id_, language, language_source, reason, detail) -> dict:
-        if kind == REJECTED:
-            return {"path": path_, "outcome": Outcome.REJECTED.value, "reason": reason, "detail": detail}
-        if path_ in lost:
-            outcome, other = lost[path_]
-            return {"path": path_, "outcome": outcome, "id": id_, ("of" if outcome == Outcome.DUPLICATE else "by"): other}
-        return {"path": path_, "outcome": Outcome.ROW.value, "id": id_, "language": language, "language_source": language_source}
-
     def lines() -> Iterator[pa.Array]:
-        # Rows (nearly every input) are written column-wise; rejects, duplicates and superseded
-        # versions, a few, entry by entry.
-        columns = ["path", "kind", "id", "language", "language_source", "reason", "detail"]
         for part in files():
-            other = pc.or_(pc.not_equal(part.column("kind"), ARTICLE), pc.is_in(part.column("path"), lost_paths))
+            rejects = part.filter(pc.equal(part.column("kind"), REJECTED))
+            if not rejects.num_rows:
+                continue
 
-            def slow(indices: list[int], part: pa.RecordBatch = part) -> list[bytes]:
-                picked = part.take(pa.array(indices, pa.int64()))
-                values = zip(*(picked.column(c).to_pylist() for c in columns))
-                return [orjson.dumps(entry(*row)) for row in values]
+            def slow(indices: list[int], rejects: pa.RecordBatch = rejects) -> list[bytes]:
+                picked = rejects.take(pa.array(indices, pa.int64()))
+                values = zip(*(picked.column(c).to_pylist() for c in ("path", "reason", "detail")))
+                return [orjson.dumps({"path": p, "reason": r, "detail": d}) for p, r, d in values]
 
-            yield json_lines(
-                [("path", part.column("path")), ("outcome", pa.scalar(Outcome.ROW.value)), ("id", part.column("id")),
-                 ("language", part.column("language")), ("language_source", part.column("language_source"))],
-                slow,
-                other,
-                verbatim=frozenset({"outcome", "id", "language", "language_source"}),  # hex ids, codes
-            )
+            yield json_lines([("path", rejects.column("path")), ("reason", rejects.column("reason")), ("detail", rejects.column("detail"))], slow)
 
-    return summary, write_json_listing_lines(path, summary.to_json(), "files", lines())
+    return summary, write_json_listing_lines(path, summary.to_json(), "rejected", lines())
 
 
-def _count(files: FileBatches, lost: dict[str, tuple[str, str]], lost_paths: pa.Array, version: str) -> ReportSummary:
+def write_listings(folder: Path, files: FileBatches, losers: pa.Table, parts: set[int]) -> dict[str, dict]:
+    """Write the input listings of the partitions `parts` (see the module's docstring) into
+    the build folder; returns each written file's {"sha256", "bytes"} by relative path."""
+    lost = pa.table({"path": losers.column("path"), "lost_outcome": losers.column("outcome"), "other": losers.column("other")})
+    writers: dict[int, _Listing] = {}
+    wanted = pa.array(sorted(parts), pa.int32())
+    for batch in files():
+        articles = batch.filter(pc.and_(pc.equal(batch.column("kind"), ARTICLE), pc.is_in(batch.column("part"), wanted)))
+        if not articles.num_rows:
+            continue
+        rows = _listing_rows(pa.Table.from_batches([articles]), lost)
+        for part in pc.unique(rows.column("part")).to_pylist():
+            if part not in writers:
+                writers[part] = _Listing(folder, part)
+            writers[part].append(rows.filter(pc.equal(rows.column("part"), part)).drop_columns(["part"]))
+    return {writer.name: writer.close() for writer in writers.values()}
+
+
+def _listing_rows(articles: pa.Table, lost: pa.Table) -> pa.Table:
+    """Listing rows (LISTING_SCHEMA and `part`) of a batch of the file table's articles, in its order."""
+    joined = articles.select(["path", "size", "sha256", "id", "part", "language", "language_source"]).join(lost, "path", join_type="left outer")
+    joined = joined.sort_by("path")  # a join does not keep the order
+    outcome = pc.if_else(pc.is_null(joined.column("lost_outcome")), Outcome.ROW.value, joined.column("lost_outcome"))
+    return pa.table(
+        [joined.column(name) if name != "outcome" else outcome for name in LISTING_SCHEMA.names] + [joined.column("part")],
+        schema=LISTING_SCHEMA.append(pa.field("part", pa.int32())),
+    )
+
+
+class _Listing:
+    """One partition's listing, written in row groups of LISTING_GROUP_ROWS rows."""
+
+    def __init__(self, folder: Path, part: int) -> None:
+        self.name = inputs_name(part)
+        self.path = folder / self.name
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(self.path, LISTING_SCHEMA, **parquet_options())
+        self.pending: list[pa.Table] = []
+        self.rows = 0
+
+    def append(self, table: pa.Table) -> None:
+        self.pending.append(table)
+        self.rows += table.num_rows
+        while self.rows >= LISTING_GROUP_ROWS:
+            self._flush(LISTING_GROUP_ROWS)
+
+    def _flush(self, rows: int) -> None:
+        table = pa.concat_tables(self.pending).combine_chunks()
+        self.writer.write_table(table.slice(0, rows), row_group_size=rows)
+        rest = table.slice(rows)
+        self.pending, self.rows = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def close(self) -> dict:
+        if self.rows:
+            self._flush(self.rows)
+        self.writer.close()
+        return {"sha256": sha256_file(self.path), "bytes": self.path.stat().st_size}
+
+
+def _count(files: FileBatches, lost: dict[str, str], lost_paths: pa.Array, version: str) -> ReportSummary:
     reasons: Counter = Counter()
     sources: Counter = Counter()
     inputs = rows = rejected = 0
@@ -90,7 +149,7 @@ def _count(files: FileBatches, lost: dict[str, tuple[str, str]], lost_paths: pa.
         inputs += part.num_rows
         rows += pc.sum(is_row).as_py() or 0
         rejected += pc.sum(is_rejected).as_py() or 0
-    outcomes = Counter(outcome for outcome, _ in lost.values())
+    outcomes = Counter(lost.values())
     return ReportSummary(
         dataset_version=version,
         parser_version=PARSER_VERSION,
@@ -109,20 +168,10 @@ def _value_counts(values: pa.ChunkedArray | pa.Array) -> Counter:
     return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
 
 
-def write_manifest(
-    path: Path,
-    folder: Path,
-    shards: list[dict],
-    schema: TableSchema,
-    version: str,
-    *,
-    files: FileBatches | None = None,
-    digests: dict[str, dict] | None = None,
-) -> None:
-    """Write manifest.json: versions, what came out (SHA-256, rows, bytes), then what went in
-    (path, size, SHA-256 of every raw file, a line each, from `files()`). `digests` holds the
-    {"sha256", "bytes"} of files of the folder taken as they were written (the others are
-    read and hashed here)."""
+def write_manifest(path: Path, folder: Path, shards: list[dict], schema: TableSchema, version: str, *, digests: dict[str, dict] | None = None) -> None:
+    """Write manifest.json: versions, the shards (SHA-256, rows, bytes), then every other file
+    of the folder (SHA-256, bytes). `digests` holds the {"sha256", "bytes"} of files taken as
+    they were written (the others are read and hashed here)."""
     digests = digests or {}
     data_paths = {s["path"] for s in shards}
     others = sorted(
@@ -139,20 +188,4 @@ def write_manifest(
         "data_files": shards,
         "files": [{"path": rel, **(digests.get(rel) or {"sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size})} for rel in others],
     }
-    write_json_listing_lines(path, head, "inputs", manifest_input_lines(files or (lambda: iter(()))))
-
-
-def manifest_input_lines(files: FileBatches) -> Iterator[pa.Array]:
-    """manifest.json's `inputs` lines, {"path", "size", "sha256"} per raw file, batch by batch."""
-    for part in files():
-
-        def slow(rows: list[int], part: pa.RecordBatch = part) -> list[bytes]:
-            picked = part.take(pa.array(rows, pa.int64()))
-            values = zip(*(picked.column(c).to_pylist() for c in ("path", "size", "sha256")))
-            return [orjson.dumps({"path": p, "size": size, "sha256": sha}) for p, size, sha in values]
-
-        yield json_lines(
-            [("path", part.column("path")), ("size", part.column("size")), ("sha256", part.column("sha256"))],
-            slow,
-            verbatim=frozenset({"sha256"}),
-        )
+    write_json(path, head)

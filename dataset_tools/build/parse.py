@@ -1,12 +1,12 @@
-"""The parse stage (the map): a task reads a chunk of raw files and spills their rows, by bucket.
+"""The parse stage (the map): a task reads a chunk of raw files and spills their rows, by partition.
 
 In: a task's files (path, size, mtime, the SHA-256 the cache knows or None). For each file:
 read it (unless it is over the size limit) -> the reader that claims it -> `Article | Reject`
 -> every BATCH_FILES files, the articles become one Arrow record batch with the schema's exact
 types. Then the schema's row checks run over all the task's rows (a row that breaks one is a
-`schema-violation` reject, never a row), and the rows go to one chunk file (see `spill`).
-Out: a `MapResult`: one bookkeeping row per file (see `filetable`), where each bucket's rows
-are, and the paths whose bytes equal the cached version. The rows never pass through the main
+`schema-violation` reject, never a row), and the rows go to one chunk file (see `spill`), a
+run per partition. Out: a `MapResult`: one bookkeeping row per file (see `filetable`), where
+each partition's rows are, and the paths whose bytes equal the cached version. The rows never pass through the main
 process.
 """
 
@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from dataset_tools.build import filetable
 from dataset_tools.build.engines import release_memory
-from dataset_tools.build.partition import bucket_array
+from dataset_tools.build.partition import SORT_KEYS, month_keys
 from dataset_tools.build.spill import spill_schema, write_chunk
 from dataset_tools.inputs import RawSource
 from dataset_tools.readers import parse_file
@@ -37,7 +37,7 @@ BATCH_FILES = 512  # a map task turns its parsed articles into a record batch th
 class MapResult:
     files: pa.RecordBatch  # one FILES_SCHEMA row per file read
     chunk: str | None  # the IPC file (relative to the cache) holding this task's rows
-    batches: dict[int, int]  # bucket -> index of the record batch holding its rows in `chunk`
+    batches: dict[int, int]  # partition -> index of the record batch holding its rows in `chunk`
     unchanged: list[str]  # paths whose bytes equal the cached version (only their mtime changed)
 
 
@@ -106,16 +106,16 @@ def map_chunk(
     batches: dict[int, int] = {}
     chunk = None
     if table.num_rows:
-        buckets = bucket_array(table.column("id"))
-        # By bucket, and by id within a bucket: every batch in the cache is a sorted run, which
-        # the reduce merges a slice at a time (stable: rows of one id stay in path order).
-        keys = pa.table({"bucket": buckets, "id": table.column("id")})
-        order = pc.sort_indices(keys, [("bucket", "ascending"), ("id", "ascending")])
+        parts = month_keys(table.column("published_at"))
+        # By partition, and in partition order within one: every batch in the cache is a sorted
+        # run, which the reduce merges a slice at a time (stable: equal keys stay in path order).
+        keys = table.select([name for name, _ in SORT_KEYS]).add_column(0, "part", parts)
+        order = pc.sort_indices(keys, [("part", "ascending"), *SORT_KEYS])
         table = table.take(order).combine_chunks()
-        batches = write_chunk(table, buckets.take(order).to_pylist(), Path(cache_root) / chunk_name)
+        batches = write_chunk(table, parts.take(order).to_pylist(), Path(cache_root) / chunk_name)
         chunk = chunk_name
         del table
-    result = MapResult(pa.RecordBatch.from_pydict(files, schema=filetable.FILES_SCHEMA), chunk, batches, unchanged)
+    result = MapResult(filetable.to_batch(files), chunk, batches, unchanged)
     release_memory()
     return result
 

@@ -1,11 +1,12 @@
-"""The plan: what this build must read and which shards it must write, from the listing and
-the cache.
+"""The plan: what this build must read and which partitions it must write, from the listing
+and the cache.
 
 In: the listing (path, size, mtime of every raw file) and the cache's state of the last build.
 Out, before the parse stage: `FilesToRead` (the files whose size or mtime changed, those gone,
 and the map tasks' bounds, written to a to-do file). Out, after it: the new file table, and a
-`WritePlan` (per shard to write, its `BucketJob`s; the unchanged shards of the previous output,
-linked into the new one as they are).
+`WritePlan`: the partitions (months) to write, each a `PartitionJob` with the paths that lose
+to another file; the files of the other months (shards and input listings) are linked from the
+previous output as they are.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ import pyarrow.compute as pc
 from dataset_tools import __version__
 from dataset_tools.build.cache import BuildCache, CacheState
 from dataset_tools.build.filetable import ARTICLE, replace_rows
-from dataset_tools.build.partition import BUCKETS, Shard, bucket_counts, plan_shards
-from dataset_tools.build.spill import ALL_BATCHES, BucketJob, DeltaRefs, Ref
+from dataset_tools.build.partition import partition_counts
+from dataset_tools.build.spill import ALL_BATCHES, DeltaRefs, PartitionJob, Ref
 from dataset_tools.config import Settings
 from dataset_tools.fileio import read_ipc
+from dataset_tools.layout import DATA_DIR
 from dataset_tools.inputs import RawSource
 from dataset_tools.readers import PARSER_VERSION
 from dataset_tools.schema import TableSchema
@@ -37,7 +39,7 @@ from dataset_tools.schema import TableSchema
 CHUNK_FILES = 8192
 TAIL_FILES = 512  # the smallest task, except for a small corpus
 CHUNK_BYTES = 256 * 1024 * 1024  # raw bytes per map task, at most
-MAX_REFS = 64  # a bucket spread over more spill files than this is compacted into one
+MAX_REFS = 64  # a partition spread over more spill files than this is compacted into one
 
 
 def cache_key(source: RawSource, schema: TableSchema, settings: Settings) -> dict:
@@ -49,7 +51,7 @@ def cache_key(source: RawSource, schema: TableSchema, settings: Settings) -> dic
         "pyarrow": pa.__version__,
         "raw": source.describe(),
         "max_file_bytes": settings.max_file_bytes,
-        "buckets": BUCKETS,
+        "partitions": "month",
     }
 
 
@@ -131,15 +133,15 @@ def task_bounds(sizes: pa.ChunkedArray, workers: int, files: int, max_bytes: int
 @dataclass
 class FileTableUpdate:
     """The new file table (None on a first build: the parse stage's spill is the table), the
-    cached articles that are stale (path, bucket), and the articles per bucket."""
+    cached articles that are stale (path, partition), and the articles per partition."""
 
     files: pa.Table | None
     stale: list[tuple[str, int]]
-    bucket_rows: np.ndarray
+    part_rows: dict[int, int]
 
 
 def update_file_table(
-    old_files: pa.Table | None, reading: FilesToRead, delta_path: Path, todo_path: Path, unchanged: list[str], delta_counts: np.ndarray
+    old_files: pa.Table | None, reading: FilesToRead, delta_path: Path, todo_path: Path, unchanged: list[str], delta_counts: dict[int, int]
 ) -> FileTableUpdate:
     """The last build's file table (`old_files`, None on a first build) with the rows of the
     files read replaced by what the parse stage made of them (`delta_path`, its spill), the
@@ -150,7 +152,7 @@ def update_file_table(
     gone = pa.concat_arrays([reading.removed.combine_chunks().cast(pa.string()), delta.column("path").combine_chunks().cast(pa.string())])
     stale = pc.is_in(old_files.column("path"), gone)
     stale_rows = old_files.filter(pc.and_(stale, pc.equal(old_files.column("kind"), ARTICLE)))
-    stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("bucket").to_pylist()))
+    stale_pairs = list(zip(stale_rows.column("path").to_pylist(), stale_rows.column("part").to_pylist()))
     if unchanged:
         # Their new mtime is in the to-do list (a file whose bytes were read was on it).
         todo = read_ipc(todo_path)
@@ -159,113 +161,139 @@ def update_file_table(
         column = [mtimes.get(p, m) for p, m in zip(old_files.column("path").to_pylist(), old_files.column("mtime_ns").to_pylist())]
         old_files = old_files.set_column(old_files.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
     files = replace_rows(old_files, stale, delta)
-    return FileTableUpdate(files, stale_pairs, bucket_counts(files))
+    return FileTableUpdate(files, stale_pairs, partition_counts(files))
 
 
 @dataclass
-class ShardWrite:
-    """A shard to write, and its buckets' jobs."""
+class PartitionWrite:
+    """A partition to write: its job, and the paths of its files that lose to another."""
 
-    shard: Shard
-    jobs: list[BucketJob]
+    job: PartitionJob
+    losers: list[str]
 
 
 @dataclass
 class WritePlan:
-    """The shards to write, the previous output's shards kept as they are (linked into the
-    staging folder), and each bucket's refs once the shards are written (for the cache)."""
+    """The partitions to write; the previous output's files kept as they are (linked into the
+    staging folder: shards and input listings); and each partition's refs once the partitions
+    are written (for the cache)."""
 
-    writes: list[ShardWrite]
+    writes: list[PartitionWrite]
     kept: list[dict]
-    shard_count: int
-    buckets: dict[int, list[Ref]] = field(default_factory=dict)
+    kept_listings: list[dict]
+    parts: dict[int, list[Ref]] = field(default_factory=dict)
 
     @property
-    def buckets_written(self) -> set[int]:
-        return {job.bucket for write in self.writes for job in write.jobs}
+    def parts_written(self) -> set[int]:
+        return {write.job.part for write in self.writes}
 
     @property
     def rewritten(self) -> set[str]:
-        """The bucket files the reduce rewrites (relative to the cache)."""
-        return {job.new for write in self.writes for job in write.jobs if job.new}
+        """The partition files the reduce rewrites (relative to the cache)."""
+        return {write.job.new for write in self.writes if write.job.new}
 
 
 def plan_writes(
     previous: CacheState | None,
     update: FileTableUpdate,
     new_refs: DeltaRefs,
+    losers: pa.Table,
+    old_losers: pa.Table | None,
     shard_rows: int,
     generation: int,
     out: Path,
     staging: Path,
 ) -> WritePlan:
-    """Which shards to write (those with a bucket whose rows changed, or that cannot be kept)
-    and how: per bucket, its cached refs without the stale rows plus this build's; a bucket
-    with stale rows or spread over more than MAX_REFS files is rewritten in the cache. The
-    shards kept are hard-linked into `staging` here."""
-    drop_by_bucket: dict[int, list[str]] = {}
-    for path, bucket in update.stale:
-        drop_by_bucket.setdefault(bucket, []).append(path)
-    changed_buckets = set(drop_by_bucket) | new_refs.buckets()
+    """Which partitions to write: those with rows parsed by this build or stale rows, those
+    where a file now loses (or no longer loses) to another, and those whose files in the
+    previous output are not intact. Per partition, its cached refs without the stale rows plus
+    this build's; a partition with stale rows or spread over more than MAX_REFS files is
+    rewritten in the cache. The files of the partitions kept are hard-linked into `staging` here."""
+    drop_by_part: dict[int, list[str]] = {}
+    for path, part in update.stale:
+        drop_by_part.setdefault(part, []).append(path)
+    lost_by_part: dict[int, list[str]] = {}
+    for path, part in zip(losers.column("path").to_pylist(), losers.column("part").to_pylist()):
+        lost_by_part.setdefault(part, []).append(path)
+    dirty = set(drop_by_part) | new_refs.partitions() | _losers_changed(old_losers, losers)
 
-    shards = plan_shards(update.bucket_rows, shard_rows)
-    old_shards = previous.shards if previous else {}
-    reusable = {}
-    if old_shards.get("out") == str(out) and old_shards.get("count") == len(shards):
-        reusable = {item["name"]: item for item in old_shards.get("items", [])}
+    record = previous.shards if previous else {}
+    usable = record.get("out") == str(out) and record.get("shard_rows") == shard_rows
+    old_items: dict[int, list[dict]] = {}
+    for item in record.get("items", []) + record.get("listings", []) if usable else []:
+        old_items.setdefault(item["part"], []).append(item)
 
-    buckets: dict[int, list[Ref]] = {b: [tuple(r) for r in refs] for b, refs in (previous.buckets if previous else {}).items()}
-    plan = WritePlan([], [], len(shards), buckets)
-    for shard in shards:
-        dirty = any(b in changed_buckets for b in shard.buckets)
-        old = reusable.get(shard.name)
-        if not dirty and old and _link_intact(out / shard.name, staging / shard.name, old):
-            plan.kept.append(old)
+    refs: dict[int, list[Ref]] = {p: [tuple(r) for r in refs] for p, refs in (previous.parts if previous else {}).items()}
+    plan = WritePlan([], [], [], refs)
+    for part in sorted(set(update.part_rows) | dirty):
+        if not update.part_rows.get(part):
+            refs.pop(part, None)  # no file of this month is left
             continue
-        jobs = []
-        for b in shard.buckets:
-            cached = buckets.get(b, [])
-            drop = drop_by_bucket.get(b, [])
-            this_build = new_refs.refs(b)
-            new = None
-            if drop or len(cached) + len(this_build) > MAX_REFS:
-                # Stale rows to drop, or rows spread over too many files: rewrite the bucket.
-                new = f"buckets/{generation}-{b:03d}.arrow"
-            jobs.append(BucketJob(b, cached + this_build, len(cached), drop, new, int(update.bucket_rows[b])))
-            buckets[b] = [(new, ALL_BATCHES)] if new else cached + this_build
-        plan.writes.append(ShardWrite(shard, jobs))
+        if part not in dirty and usable and _link_all(out, staging, old_items.get(part, [])):
+            for item in old_items.get(part, []):
+                (plan.kept if item["name"].startswith(DATA_DIR + "/") else plan.kept_listings).append(item)
+            continue
+        cached = refs.get(part, [])
+        drop = drop_by_part.get(part, [])
+        this_build = new_refs.refs(part)
+        new = None
+        if drop or len(cached) + len(this_build) > MAX_REFS:
+            # Stale rows to drop, or rows spread over too many files: rewrite the partition.
+            new = f"parts/{generation}-{part}.arrow"
+        plan.writes.append(PartitionWrite(PartitionJob(part, cached + this_build, len(cached), drop, new, update.part_rows[part]), lost_by_part.get(part, [])))
+        refs[part] = [(new, ALL_BATCHES)] if new else cached + this_build
     return plan
 
 
-def kept_bucket_refs(plan: WritePlan, cache: BuildCache) -> dict[int, list[Ref]]:
-    """The refs the cache keeps per bucket: a bucket without rows has none; a bucket this build
-    rewrote must have its file (the other refs were checked when they were made)."""
+def _losers_changed(old: pa.Table | None, losers: pa.Table) -> set[int]:
+    """The partitions of the files whose loss changed: they lose now and did not, lost and do
+    not, or lose otherwise (`old`: the last build's losers, None on a first build)."""
+    if old is None:
+        return set(losers.column("part").to_pylist())
+    both = pa.concat_tables([old, losers])
+    # A file's outcome and the file it lost to are in its partition's input listing.
+    keys = pc.binary_join_element_wise(both.column("path"), both.column("outcome"), both.column("other"), "\x00")
+    counts = pc.value_counts(keys)
+    once = pc.filter(counts.field("values"), pc.equal(counts.field("counts"), 1))
+    return set(both.filter(pc.is_in(keys, once)).column("part").to_pylist())
+
+
+def kept_partition_refs(plan: WritePlan, cache: BuildCache) -> dict[int, list[Ref]]:
+    """The refs the cache keeps per partition: a partition without rows has none; a partition
+    this build rewrote must have its file (the other refs were checked when they were made)."""
     rewritten = plan.rewritten
-    return {b: refs for b, refs in plan.buckets.items() if refs and all(n not in rewritten or cache.path(n).exists() for n, _ in refs)}
+    return {p: refs for p, refs in plan.parts.items() if refs and all(n not in rewritten or cache.path(n).exists() for n, _ in refs)}
 
 
-def _link_intact(previous: Path, target: Path, item: dict) -> bool:
-    """Hard-link an unchanged shard of the previous output into the staging folder, if that
-    file is still exactly what the last build wrote (same inode, size and mtime)."""
-    try:
-        stat = previous.stat()
-    except FileNotFoundError:
-        return False
-    if (stat.st_ino, stat.st_size, stat.st_mtime_ns) != (item.get("inode"), item.get("bytes"), item.get("mtime_ns")):
-        return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(previous, target)
-    except OSError:
-        shutil.copy2(previous, target)
+def _link_all(previous: Path, staging: Path, items: list[dict]) -> bool:
+    """Hard-link a kept partition's files of the previous output into the staging folder, if
+    every one is still exactly what the last build wrote (same inode, size and mtime); checked
+    for all before any is linked, so that a partition is kept whole or written whole."""
+    for item in items:
+        try:
+            stat = (previous / item["name"]).stat()
+        except FileNotFoundError:
+            return False
+        if (stat.st_ino, stat.st_size, stat.st_mtime_ns) != (item.get("inode"), item.get("bytes"), item.get("mtime_ns")):
+            return False
+    for item in items:
+        target = staging / item["name"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(previous / item["name"], target)
+        except OSError:
+            shutil.copy2(previous / item["name"], target)
     return True
 
 
-def record_shards(out: Path, shards: dict) -> dict:
-    """The cache's record of the shards written, with each file's inode and mtime once it is in
-    place (what `_link_intact` checks next time)."""
-    items = []
-    for item in shards["items"]:
-        stat = (out / item["name"]).stat()
-        items.append({**item, "inode": stat.st_ino, "mtime_ns": stat.st_mtime_ns})
-    return {**shards, "items": items}
+def record_outputs(out: Path, record: dict) -> dict:
+    """The cache's record of the files written, with each file's inode and mtime once it is in
+    place (what `_link_all` checks next time)."""
+    def stamped(items: list[dict]) -> list[dict]:
+        out_items = []
+        for item in items:
+            stat = (out / item["name"]).stat()
+            out_items.append({**item, "inode": stat.st_ino, "mtime_ns": stat.st_mtime_ns})
+        return out_items
+
+    return {**record, "items": stamped(record["items"]), "listings": stamped(record.get("listings", []))}

@@ -1,29 +1,31 @@
-"""The reduce stage: one task writes one shard.
+"""The reduce stage: one task writes one partition's shards.
 
-In: the shard's `BucketJob`s (where each bucket's rows are, which cached rows are stale). For
-each bucket in order: its runs merged into id order a slice at a time (`merge`), duplicates and
-superseded versions dropped (`dedup`), the rows appended to the shard's Parquet file in row
-groups packed row by row (`RowGroups`), and counted for the card. A bucket with stale rows or
-too many runs is rewritten in the cache as one sorted run as it is merged. Out: a `ShardResult`
-(rows, SHA-256, bytes, the losers found).
+In: the partition's `PartitionJob` (where its rows are, which cached rows are stale) and the
+paths of the files that lose to another (see `dedup`). Its runs are merged into partition
+order a slice at a time (`merge`), the losers left out, and the rows appended to the month's
+parts, `shard_rows` rows each, in row groups packed row by row (`RowGroups`), and counted for
+the card. A partition with stale rows or too many runs is rewritten in the cache as one sorted
+run as it is merged (losers included: a later build may need them). Out: a `PartitionResult`,
+one `ShardResult` (name, rows, SHA-256, bytes) per part written.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dataset_tools.build.dedup import duplicate_rows, empty_losers
 from dataset_tools.build.engines import release_memory
-from dataset_tools.build.merge import bucket_runs, merged_slices, row_sizes
-from dataset_tools.build.spill import BucketJob
+from dataset_tools.build.merge import RUN_BATCH_ROWS, merged_slices, partition_runs, row_sizes
+from dataset_tools.build.spill import PartitionJob
 from dataset_tools.fileio import sha256_file
+from dataset_tools.layout import shard_name
 from dataset_tools.schema import worker_table_schema
 
 # Row groups stay far below the Hub dataset viewer's limit on uncompressed row-group size.
@@ -38,79 +40,120 @@ class ShardResult:
     rows: int
     sha256: str
     bytes: int
-    losers: pa.Table
 
 
-def reduce_shard(jobs: list[BucketJob], cache_root: str, target: str, name: str, schema_path: str, stats_dir: str | None) -> ShardResult:
-    """Write the shard `name` at `target` from its buckets' rows (see the module's docstring);
-    with `stats_dir`, its counts for the card are kept there under its SHA-256."""
-    from dataset_tools.card.stats import COVERAGE, DatasetStats, count_batch, shard_info, store_shard_stats
+@dataclass(slots=True)
+class PartitionResult:
+    part: int
+    shards: list[ShardResult] = field(default_factory=list)
 
-    schema = worker_table_schema(schema_path)
-    arrow = schema.arrow_schema
-    losers: list[pa.Table] = []
-    stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    # The card's counts are taken over a few thousand rows at a time: a bucket of a small corpus
-    # holds a few rows, and counting each bucket's on its own cost 1.4 ms a bucket.
-    uncounted: list[pa.Table] = []
-    uncounted_rows = 0
-    freed_at = 0  # the rows written when the memory pool was last trimmed
-    with pq.ParquetWriter(path, arrow, **parquet_options()) as writer:
-        groups = RowGroups(writer)
-        for job, runs in bucket_runs(jobs, arrow, Path(cache_root)):
-            drop, lost = duplicate_rows(runs.meta, job.bucket)
-            losers.append(lost)
-            compact = sink = None
-            if job.new is not None:
-                # The rewritten bucket: written as it merges, so it is one sorted run, in slices.
-                sink = pa.OSFile(str(Path(cache_root) / (job.new + ".tmp")), "wb")
-                compact = pa.ipc.new_file(sink, runs.schema)
-            # The bucket's rows in id order, merged from its sorted runs a slice at a time: memory
-            # holds the runs once at most, and never a sorted (or concatenated) copy of the bucket.
-            for merged in merged_slices(runs):
-                if compact is not None:
-                    compact.write_table(merged.table)  # every row (losers too), in id order
-                part = merged.table
-                if drop:
-                    keep = [i for i, row in enumerate(merged.rows) if row not in drop]
-                    if len(keep) < part.num_rows:
-                        part = part.take(pa.array(keep, pa.int64()))
-                if not part.num_rows:
-                    continue
-                part = part.cast(arrow)
-                uncounted.append(part)
-                uncounted_rows += part.num_rows
-                if uncounted_rows >= STATS_ROWS:
-                    count_batch(stats, pa.concat_tables(uncounted))
-                    uncounted, uncounted_rows = [], 0
-                groups.append(part)
-                rows += part.num_rows
+
+def reduce_partition(
+    job: PartitionJob, losers: list[str], shard_rows: int, cache_root: str, folder: str, schema_path: str, stats_dir: str | None
+) -> PartitionResult:
+    """Write the shards of partition `job.part` into the build folder `folder` (see the
+    module's docstring); with `stats_dir`, each shard's counts for the card are kept there under
+    its SHA-256."""
+    arrow = worker_table_schema(schema_path).arrow_schema
+    root = Path(cache_root)
+    runs = partition_runs(job, arrow, root)
+    lost = pa.array(losers, pa.string()) if losers else None
+    shards = _Shards(Path(folder), job.part, shard_rows, arrow, stats_dir)
+    compact = sink = None
+    try:
+        if job.new is not None:
+            # The rewritten partition: written as it merges, so it is one sorted run, in small batches.
+            sink = pa.OSFile(str(root / (job.new + ".tmp")), "wb")
+            compact = pa.ipc.new_file(sink, runs.schema)
+        for merged in merged_slices(runs):
             if compact is not None:
-                compact.close()
-                sink.close()
-                os.replace(Path(cache_root) / (job.new + ".tmp"), Path(cache_root) / job.new)
-            runs.close()
-            del runs
-            if rows - freed_at >= STATS_ROWS:
-                release_memory()  # buckets grow with the corpus: do not let freed ones pile up
-                freed_at = rows
-        if uncounted:
-            count_batch(stats, pa.concat_tables(uncounted))
-            del uncounted
-        groups.close()
-    sha = sha256_file(path)
-    if stats_dir is not None:
-        # The card counts the same things; done here, in parallel, while the rows are at hand.
-        stats.shards.append(shard_info(path.parent.parent, path))
-        store_shard_stats(Path(stats_dir), sha, stats)
-    lost_all = pa.concat_tables(losers) if losers else empty_losers()
-    result = ShardResult(name, rows, sha, path.stat().st_size, lost_all)
+                compact.write_table(merged.table, max_chunksize=RUN_BATCH_ROWS)  # every row but stale ones
+            rows = merged.table
+            if lost is not None:
+                rows = rows.filter(pc.invert(pc.is_in(rows.column("source_file"), lost)))
+            if rows.num_rows:
+                shards.append(rows.cast(arrow))
+        shards.close()
+    finally:
+        runs.close()
+        if compact is not None:
+            compact.close()
+            sink.close()
+    if job.new is not None:
+        os.replace(root / (job.new + ".tmp"), root / job.new)
     release_memory()
-    return result
+    return PartitionResult(job.part, shards.written)
 
+
+class _Shards:
+    """A partition's rows, appended in order, written as parts of `shard_rows` rows."""
+
+    def __init__(self, folder: Path, part: int, shard_rows: int, arrow: pa.Schema, stats_dir: str | None) -> None:
+        self.folder, self.part, self.shard_rows, self.arrow = folder, part, max(1, shard_rows), arrow
+        self.stats_dir = Path(stats_dir) if stats_dir else None
+        self.written: list[ShardResult] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._groups: RowGroups | None = None
+        self._rows = 0  # in the part being written
+        self._uncounted: list[pa.Table] = []
+        self._uncounted_rows = 0
+        self._stats = None
+
+    def append(self, table: pa.Table) -> None:
+        start = 0
+        while start < table.num_rows:
+            if self._writer is None:
+                self._open()
+            take = min(table.num_rows - start, self.shard_rows - self._rows)
+            piece = table.slice(start, take)
+            self._groups.append(piece)
+            self._count(piece)
+            self._rows += take
+            start += take
+            if self._rows == self.shard_rows:
+                self._finish()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._finish()
+
+    def _open(self) -> None:
+        from dataset_tools.card.stats import COVERAGE, DatasetStats
+
+        self._path = self.folder / shard_name(self.part, len(self.written))
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(self._path, self.arrow, **parquet_options())
+        self._groups = RowGroups(self._writer)
+        self._rows = 0
+        self._stats = DatasetStats(coverage={name: 0 for name in COVERAGE})
+
+    def _count(self, piece: pa.Table) -> None:
+        # The card's counts are taken over a few thousand rows at a time (a call per slice cost more).
+        from dataset_tools.card.stats import count_batch
+
+        self._uncounted.append(piece)
+        self._uncounted_rows += piece.num_rows
+        if self._uncounted_rows >= STATS_ROWS:
+            count_batch(self._stats, pa.concat_tables(self._uncounted))
+            self._uncounted, self._uncounted_rows = [], 0
+
+    def _finish(self) -> None:
+        from dataset_tools.card.stats import count_batch, shard_info, store_shard_stats
+
+        self._groups.close()
+        self._writer.close()
+        if self._uncounted:
+            count_batch(self._stats, pa.concat_tables(self._uncounted))
+            self._uncounted, self._uncounted_rows = [], 0
+        sha = sha256_file(self._path)
+        if self.stats_dir is not None:
+            # The card counts the same things; done here, in parallel, while the rows are at hand.
+            self._stats.shards.append(shard_info(self.folder, self._path))
+            store_shard_stats(self.stats_dir, sha, self._stats)
+        name = self._path.relative_to(self.folder).as_posix()
+        self.written.append(ShardResult(name, self._rows, sha, self._path.stat().st_size))
+        self._writer = self._groups = None
+        release_memory()
 
 
 class RowGroups:
