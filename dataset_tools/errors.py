@@ -93,6 +93,15 @@ class JsonTooDeep(DatasetToolsError, ValueError):
         super().__init__(f"{path} nests arrays or objects more than {limit} levels deep: not read")
 
 
+class ParquetTooLarge(DatasetToolsError, ValueError):
+    """A Parquet file would take more memory once decompressed or decoded than validate allows
+    (a compression or dictionary bomb); it is not read."""
+
+    def __init__(self, path: str, part: str, size: int, limit: int, unit: str = "bytes") -> None:
+        self.path, self.part, self.size, self.limit, self.unit = path, part, size, limit, unit
+        super().__init__(f"{path}: {part} holds {size} {unit} once read, more than the {limit} allowed: not read")
+
+
 class ExternalReference(DatasetToolsError, ValueError):
     """A metadata file refers to something outside the folder (a profile, a JSON-LD context, a URL); it is not fetched."""
 
