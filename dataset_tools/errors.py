@@ -108,3 +108,16 @@ class ExternalReference(DatasetToolsError, ValueError):
     def __init__(self, path: str, where: str, reference: object) -> None:
         self.path, self.where, self.reference = path, where, reference
         super().__init__(f"{path}: {where} {shown(reference)} is outside the folder: not fetched")
+
+
+class UnlistedFiles(DatasetToolsError, ValueError):
+    """The folder holds files that manifest.json does not list, or links and special files; nothing is sent."""
+
+    hint = "Remove them from the folder, or rebuild it with `dataset-tools build`: publish sends only what manifest.json lists."
+
+    def __init__(self, folder: object, entries: list[tuple[str, str]]) -> None:
+        self.folder, self.entries = folder, entries
+        named = ", ".join(plain(path) + (f" ({kind})" if kind else "") for path, kind in entries[:10])
+        more = f" and {len(entries) - 10} more" if len(entries) > 10 else ""
+        super().__init__(f"{folder} holds {len(entries)} file(s) that publish does not send: {named}{more}; "
+                         "nothing was sent to the Hub")
