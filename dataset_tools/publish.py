@@ -16,7 +16,9 @@
    with `parent_commit` set to the head it was planned against, then `create_tag` on exactly
    that commit. Transient failures (connection errors, 408/429/5xx) are retried with
    exponential backoff; before each retry the branch head is read again, so a commit that
-   landed although its answer was lost is recognised instead of made twice;
+   landed although its answer was lost is recognised instead of made twice. A request that
+   huggingface_hub already retries itself (the upload steps of a commit, the file listing) is
+   not retried again, so no request is tried more than `max(attempts, 6)` times in all;
 5. verifies the tag: file list, sizes and hashes against `manifest.json`, and with
    `verify_load` the row count `datasets.load_dataset(repo, revision=tag)` returns.
 
@@ -464,9 +466,11 @@ class _Hub:
         self.say(f"{what} failed ({reason}); retrying in {delay:g} s (attempt {attempt + 1} of {self.attempts})")
         time.sleep(delay)
 
-    def _read(self, what: str, call):
-        """A read, retried on transient failures; other errors become one-line errors."""
-        for attempt in range(1, self.attempts + 1):
+    def _read(self, what: str, call, *, retried_by_client: bool = False):
+        """A read, retried on transient failures unless the client already retried it; other
+        errors become one-line errors."""
+        attempts = 1 if retried_by_client else self.attempts
+        for attempt in range(1, attempts + 1):
             try:
                 return call()
             except Exception as exc:
@@ -474,7 +478,7 @@ class _Hub:
                 if denied:
                     raise denied from None
                 reason = transient_reason(exc)
-                if reason is None or attempt == self.attempts:
+                if reason is None or attempt == attempts:
                     raise PublishFailed(f"could not {what} on the Hub ({reason or _short(exc)}). Nothing was written by "
                                         "this step.", hint="Check the network and HF_ENDPOINT, then run the same "
                                         "command again.") from None
@@ -501,7 +505,8 @@ class _Hub:
             items = self.api.list_repo_tree(self.repo_id, repo_type="dataset", revision=revision, recursive=True)
             return {item.path: RemoteFile(item.path, item.size, item.blob_id, item.lfs.sha256 if item.lfs else None)
                     for item in items if isinstance(item, RepoFile)}
-        return self._read(f"list the files at {revision[:12]}", call)
+        # list_repo_tree pages through http_backoff, which retries each page itself.
+        return self._read(f"list the files at {revision[:12]}", call, retried_by_client=True)
 
     def write(self, what: str, call, *, state: str, done: Callable[[], bool] | None = None):
         """A write, retried on transient failures. `done()` tells whether a lost attempt landed."""
@@ -558,6 +563,12 @@ class _Hub:
                 if denied:
                     raise denied from None
                 reason = transient_reason(exc)
+                if reason is not None and "/commit/" not in (_failed_request_path(exc) or "/commit/"):
+                    # The steps before the commit request (upload modes, LFS batch, upload, verify)
+                    # go through the client's http_backoff, which has tried each 6 times already:
+                    # trying them again here would multiply the tries (the issue saw 90).
+                    raise PublishFailed(f"could not upload the files to {self.repo_id} ({reason}, after huggingface_hub's "
+                                        f"own retries). {state}") from None
                 if (reason is not None or _status(exc) == 412) and did_land():
                     self.say(f"the commit landed although its answer was lost ({landed[0][:8]})")
                     return landed[0]
@@ -574,6 +585,22 @@ class _Hub:
                                 "folder; no tag was created.",
                                 hint="Check the repo's history, then run the same command again.")
         raise AssertionError("unreachable")
+
+
+def _failed_request_path(exc: BaseException) -> str | None:
+    """The URL path of the HTTP request whose failure `exc` (or one of its causes) reports."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for holder in (getattr(exc, "response", None), exc):
+            try:
+                request = holder.request  # httpx raises RuntimeError when a response or error has none
+            except (AttributeError, RuntimeError):
+                continue
+            if request is not None:
+                return request.url.path
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _quiet(check: Callable[[], bool]) -> bool:

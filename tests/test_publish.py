@@ -529,3 +529,20 @@ def test_publish_sends_exactly_the_listed_regular_files(v1, tmp_path):
     with pytest.raises(UnlistedFiles) as refused:
         publish_paths(v1.out, manifest)
     assert refused.value.entries == [(".env", ""), ("data/link.parquet", "symbolic link"), ("images/pipe", "FIFO")]
+
+
+def test_a_permanently_failing_lfs_upload_is_tried_six_times_in_all(project, v1, hub, run, fast_retries):
+    hub.fail_always("PUT", r"^/lfs-storage/", status=500)
+    done = run("publish", cwd=project)
+    assert done.returncode == 1
+    assert ("Error: could not upload the files to dataset-tools/news-articles (HTTP 500, after huggingface_hub's own "
+            "retries). Nothing was committed") in done.stderr
+    tries: dict[str, int] = {}
+    for request in hub.requests:
+        if request.method == "PUT":
+            tries[request.path] = tries.get(request.path, 0) + 1
+    # huggingface_hub tries each upload 6 times (1 + 5 retries); dataset-tools adds none on top.
+    lfs_files = [p for p in local_files(v1.out) if p.endswith((".parquet", ".png"))]
+    assert len(tries) == len(lfs_files) and set(tries.values()) == {6}
+    assert not any(r.method == "POST" and "/commit/" in r.path for r in hub.requests)
+    assert hub.refs(REPO)["tags"] == {}
