@@ -245,15 +245,16 @@ class _CompactReader:
 
 
 def dictionary_columns(metadata: pq.FileMetaData, columns: list[str]) -> list[str]:
-    """The leaf paths of `columns` that some row group stores with a dictionary page: read
-    with `read_dictionary`, their values stay a dictionary plus indices until decoded."""
+    """The string columns among `columns` that some row group stores with a dictionary page:
+    read with `read_dictionary`, their values stay a dictionary plus indices until decoded."""
     wanted = set(columns)
     paths = set()
     for i in range(metadata.num_row_groups):
         group = metadata.row_group(i)
         for j in range(group.num_columns):
             chunk = group.column(j)
-            if chunk.has_dictionary_page and chunk.path_in_schema in wanted:  # a top-level column, not a list's items
+            # A top-level column (not a list's items) of strings: the only kind a value can be long.
+            if chunk.has_dictionary_page and chunk.path_in_schema in wanted and chunk.physical_type == "BYTE_ARRAY":
                 paths.add(chunk.path_in_schema)
     return sorted(paths)
 

@@ -57,3 +57,11 @@ def test_a_long_list_item_in_a_dictionary_is_counted_per_use(tmp_path, monkeypat
     with open(path, "rb") as handle:
         with pytest.raises(ParquetTooLarge, match="row group 0 holds"):
             parquet_limits.check_sizes(handle, metadata, "t.parquet")
+
+
+def test_only_top_level_string_columns_are_read_as_dictionaries(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(_table(4_000), path)  # every column has a dictionary page
+    metadata = pq.ParquetFile(path).metadata
+    assert parquet_limits.dictionary_columns(metadata, ["id", "section", "tags", "word_count", "flag"]) == ["id", "section"]
+    assert parquet_limits.dictionary_columns(metadata, ["section"]) == ["section"]

@@ -646,7 +646,10 @@ def test_deep_json_is_an_error_not_a_crash(project, dist, capsys, monkeypatch):
     _edit_json(dist / "croissant.json", lambda document: document.update(extra=nested))
     report_json = dist / "report.json"
     report_json.write_text('{\n  "counts": ' + "[" * 5000 + "]" * 5000 + ',\n  "files": []\n}\n')
+    card = dist / "README.md"
+    card.write_text(card.read_text().replace("---\n", "---\nnested: " + "[" * 100_000 + "]" * 100_000 + "\n", 1))
     report = _validate(project)
+    assert "README.md's YAML header does not parse: maximum recursion depth exceeded" in _messages(report, "card-yaml")[0]
     deep = sorted((e.file, e.message) for e in report.errors if e.type == "json-too-deep")
     assert deep == [(name, f"{name} nests arrays or objects more than 64 levels deep: not read")
                     for name in ("croissant.json", "datapackage.json", "manifest.json", "report.json")]
