@@ -75,7 +75,7 @@ class Inventory:
                 try:
                     status = entry.stat(follow_symlinks=False)
                 except OSError:
-                    inventory.others[rel] = "entry that cannot be read"
+                    inventory.others[rel] = "file that cannot be read"
                     continue
                 if stat.S_ISDIR(status.st_mode):
                     pending.append(rel)
