@@ -89,3 +89,81 @@ class StrictModeFailure(DatasetToolsError):
     def __init__(self, rejected: int) -> None:
         self.rejected = rejected
         super().__init__(f"{rejected} input(s) rejected and --strict was given")
+
+# -- a folder or revision we did not write (validate, publish) ---------------------------------
+# Their messages name the file and what is wrong with it, never the content of a file that is
+# not ours: an untrusted path or URL is shown through `shown`, cut short and with its control
+# characters escaped, so a crafted name cannot fill or rewrite the terminal.
+
+
+def shown(text: object, limit: int = 80) -> str:
+    """`text` as a quoted, escaped string of at most about `limit` characters."""
+    quoted = repr(str(text))
+    return quoted if len(quoted) <= limit else quoted[: limit - 4] + "...'"
+
+
+def plain(name: str) -> str:
+    """A file name as it is when it prints as itself, else as `shown` gives it."""
+    return name if name.isprintable() and len(name) <= 200 else shown(name, 200)
+
+
+class UnsafePath(DatasetToolsError, ValueError):
+    """A path named inside the folder is not a plain relative path that stays inside it."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"{shown(path)} {reason}")
+
+
+class NotRegularFile(DatasetToolsError, OSError):
+    """An entry of the folder is a symbolic link, FIFO, socket, device or unreadable folder: never opened."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        self.path, self.kind = path, kind
+        super().__init__(f"{plain(path)} is a {kind}, not a regular file: it is not opened")
+
+
+class FileTooLarge(DatasetToolsError, ValueError):
+    """A metadata file is larger than validate reads."""
+
+    def __init__(self, path: str, limit: int) -> None:
+        self.path, self.limit = path, limit
+        super().__init__(f"{path} is larger than {limit} bytes: not read")
+
+
+class JsonTooDeep(DatasetToolsError, ValueError):
+    """A JSON document nests arrays or objects deeper than validate follows."""
+
+    def __init__(self, path: str, limit: int) -> None:
+        self.path, self.limit = path, limit
+        super().__init__(f"{path} nests arrays or objects more than {limit} levels deep: not read")
+
+
+class ParquetTooLarge(DatasetToolsError, ValueError):
+    """A Parquet file would take more memory once decompressed or decoded than validate allows
+    (a compression or dictionary bomb); it is not read."""
+
+    def __init__(self, path: str, part: str, size: int, limit: int, unit: str = "bytes") -> None:
+        self.path, self.part, self.size, self.limit, self.unit = path, part, size, limit, unit
+        super().__init__(f"{path}: {part} holds {size} {unit} once read, more than the {limit} allowed: not read")
+
+
+class ExternalReference(DatasetToolsError, ValueError):
+    """A metadata file refers to something outside the folder (a profile, a JSON-LD context, a URL); it is not fetched."""
+
+    def __init__(self, path: str, where: str, reference: object) -> None:
+        self.path, self.where, self.reference = path, where, reference
+        super().__init__(f"{path}: {where} {shown(reference)} is outside the folder: not fetched")
+
+
+class UnlistedFiles(DatasetToolsError, ValueError):
+    """The folder holds files that manifest.json does not list, or links and special files; nothing is sent."""
+
+    hint = "Remove them from the folder, or rebuild it with `dataset-tools build`: publish sends only what manifest.json lists."
+
+    def __init__(self, folder: object, entries: list[tuple[str, str]]) -> None:
+        self.folder, self.entries = folder, entries
+        named = ", ".join(plain(path) + (f" ({kind})" if kind else "") for path, kind in entries[:10])
+        more = f" and {len(entries) - 10} more" if len(entries) > 10 else ""
+        super().__init__(f"{folder} holds {len(entries)} file(s) that publish does not send: {named}{more}; "
+                         "nothing was sent to the Hub")

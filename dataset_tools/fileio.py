@@ -24,10 +24,15 @@ _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 def sha256_file(path: Path | str) -> str:
     """SHA-256 (hex) of a file's bytes, read in blocks."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        return sha256_stream(handle)
+
+
+def sha256_stream(handle: BinaryIO) -> str:
+    """SHA-256 (hex) of the rest of an open binary file, read in blocks."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 

@@ -3,7 +3,10 @@
 `publish_dataset(folder, repo_id, schema, ...)`:
 
 1. validates the folder (`validate_dataset`) and reads the version the build stamped into
-   `manifest.json`; an invalid folder is refused before anything is sent;
+   `manifest.json`; an invalid folder is refused before anything is sent, and so is a folder
+   holding anything that `manifest.json` does not list (a stray `.env`, a symbolic link, a
+   FIFO): exactly `manifest.json` and the files it lists are sent, each a regular file opened
+   without following links (see untrusted.py);
 2. reads the repo's refs: if the tag `v<version>` exists, its files are compared with the
    folder's: equal means "already published" (nothing is written), different is refused;
 3. plans the commit by comparing every local file (SHA-256 and git blob id) with the files at
@@ -13,7 +16,9 @@
    with `parent_commit` set to the head it was planned against, then `create_tag` on exactly
    that commit. Transient failures (connection errors, 408/429/5xx) are retried with
    exponential backoff; before each retry the branch head is read again, so a commit that
-   landed although its answer was lost is recognised instead of made twice;
+   landed although its answer was lost is recognised instead of made twice. A request that
+   huggingface_hub already retries itself (the upload steps of a commit, the file listing) is
+   not retried again, so no request is tried more than `max(attempts, 6)` times in all;
 5. verifies the tag: file list, sizes and hashes against `manifest.json`, and with
    `verify_load` the row count `datasets.load_dataset(repo, revision=tag)` returns.
 
@@ -24,17 +29,18 @@ saved login (`hf auth login`) are honoured. The token is never part of a message
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataset_tools.errors import DatasetToolsError
+from dataset_tools.errors import DatasetToolsError, UnlistedFiles
 from dataset_tools.layout import MANIFEST_FILE
 from dataset_tools.schema import TableSchema
+from dataset_tools.untrusted import Inventory, open_regular, read_json, relative_path
 
 # Files the Hub itself keeps in a dataset repo; a publish never deletes them.
 KEEP_REMOTE = frozenset({".gitattributes"})
@@ -176,26 +182,56 @@ class PublishResult:
 
 def git_blob_id(path: Path, size: int) -> tuple[str, str]:
     """(SHA-256, git blob id) of a file, read once."""
-    sha256, sha1 = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % size)
     with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            sha256.update(chunk)
-            sha1.update(chunk)
+        return _digests(handle, size)
+
+
+def _digests(handle, size: int) -> tuple[str, str]:
+    sha256, sha1 = hashlib.sha256(), hashlib.sha1(b"blob %d\0" % size)
+    while chunk := handle.read(1 << 20):
+        sha256.update(chunk)
+        sha1.update(chunk)
     return sha256.hexdigest(), sha1.hexdigest()
 
 
-def local_files(folder: Path) -> dict[str, LocalFile]:
-    """Every file of the dataset folder by its path in the repo (POSIX, relative)."""
+def local_files(folder: Path, paths: list[str] | None = None) -> dict[str, LocalFile]:
+    """The files `paths` of the dataset folder (default: every regular file in it), by their
+    path in the repo (POSIX, relative). Links are never followed.
+
+    Raises:
+        NotRegularFile: a path given is a link or not a regular file.
+    """
     folder = Path(folder)
+    if paths is None:
+        paths = [rel for rel in Inventory.of(folder).files if not _SKIP_PARTS & set(rel.split("/"))]
     out: dict[str, LocalFile] = {}
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder)
-        if not path.is_file() or _SKIP_PARTS & set(rel.parts):
-            continue
-        size = path.stat().st_size
-        sha256, blob_id = git_blob_id(path, size)
-        out[rel.as_posix()] = LocalFile(rel.as_posix(), size, sha256, blob_id)
+    for rel in sorted(paths):
+        with open_regular(folder, rel) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            sha256, blob_id = _digests(handle, size)
+        out[rel] = LocalFile(rel, size, sha256, blob_id)
     return out
+
+
+def publish_paths(folder: Path, manifest: dict) -> list[str]:
+    """What a publish sends: manifest.json and every file it lists (its data files, and its
+    other files: the card, Croissant, Data Package, plot, report), when that is all the folder
+    holds, each a regular file.
+
+    Raises:
+        UnlistedFiles: the folder also holds other files (a stray `.env`), or links, FIFOs,
+            sockets or devices anywhere (even listed ones: a link is never followed).
+        UnsafePath: manifest.json lists a path that is absolute or leaves the folder.
+    """
+    listed = {MANIFEST_FILE}
+    for key in ("data_files", "files"):
+        listed.update(relative_path(entry.get("path")) for entry in manifest.get(key) or [])
+    inventory = Inventory.of(folder)
+    refused = [(rel, "") for rel in sorted(set(inventory.files) - listed)]
+    refused += sorted(inventory.others.items())
+    if refused:
+        raise UnlistedFiles(folder, refused)
+    return sorted(listed)
 
 
 def plan_commit(local: dict[str, LocalFile], remote: dict[str, RemoteFile]) -> PublishPlan:
@@ -214,10 +250,18 @@ def plan_commit(local: dict[str, LocalFile], remote: dict[str, RemoteFile]) -> P
 
 
 def read_manifest(folder: Path) -> dict:
+    """manifest.json's head (everything but its list of raw inputs), read as validate reads it.
+
+    Raises:
+        NotValid: it cannot be read, or is not a JSON object.
+    """
     try:
-        return json.loads((Path(folder) / MANIFEST_FILE).read_text(encoding="utf-8"))
+        manifest = read_json(Path(folder), MANIFEST_FILE, listing="inputs")
     except (OSError, ValueError) as exc:
         raise NotValid(f"{folder}/{MANIFEST_FILE} cannot be read: {type(exc).__name__}") from None
+    if not isinstance(manifest, dict):
+        raise NotValid(f"{folder}/{MANIFEST_FILE} is not a JSON object")
+    return manifest
 
 
 # -- the publish -----------------------------------------------------------------------------
@@ -286,7 +330,7 @@ def publish_dataset(
     if expected_version is not None and version != expected_version:
         raise VersionMismatch(f"{folder} was built as v{version} but CHANGELOG.md's top release is v{expected_version}")
     tag = f"v{version}"
-    local = local_files(folder)
+    local = local_files(folder, publish_paths(folder, manifest))
 
     if not dry_run and not (token or get_token()):
         raise HubAuthError("no Hub token: publishing needs one")
@@ -422,9 +466,11 @@ class _Hub:
         self.say(f"{what} failed ({reason}); retrying in {delay:g} s (attempt {attempt + 1} of {self.attempts})")
         time.sleep(delay)
 
-    def _read(self, what: str, call):
-        """A read, retried on transient failures; other errors become one-line errors."""
-        for attempt in range(1, self.attempts + 1):
+    def _read(self, what: str, call, *, retried_by_client: bool = False):
+        """A read, retried on transient failures unless the client already retried it; other
+        errors become one-line errors."""
+        attempts = 1 if retried_by_client else self.attempts
+        for attempt in range(1, attempts + 1):
             try:
                 return call()
             except Exception as exc:
@@ -432,7 +478,7 @@ class _Hub:
                 if denied:
                     raise denied from None
                 reason = transient_reason(exc)
-                if reason is None or attempt == self.attempts:
+                if reason is None or attempt == attempts:
                     raise PublishFailed(f"could not {what} on the Hub ({reason or _short(exc)}). Nothing was written by "
                                         "this step.", hint="Check the network and HF_ENDPOINT, then run the same "
                                         "command again.") from None
@@ -459,7 +505,8 @@ class _Hub:
             items = self.api.list_repo_tree(self.repo_id, repo_type="dataset", revision=revision, recursive=True)
             return {item.path: RemoteFile(item.path, item.size, item.blob_id, item.lfs.sha256 if item.lfs else None)
                     for item in items if isinstance(item, RepoFile)}
-        return self._read(f"list the files at {revision[:12]}", call)
+        # list_repo_tree pages through http_backoff, which retries each page itself.
+        return self._read(f"list the files at {revision[:12]}", call, retried_by_client=True)
 
     def write(self, what: str, call, *, state: str, done: Callable[[], bool] | None = None):
         """A write, retried on transient failures. `done()` tells whether a lost attempt landed."""
@@ -483,8 +530,10 @@ class _Hub:
         """One commit holding the plan, on top of `parent`; returns its id."""
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-        def operations():  # fresh objects each try: the client mutates them
-            ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(folder / p)) for p in plan.upload_paths()]
+        def operations(files: ExitStack):  # fresh objects each try: the client mutates them
+            # Open files, not paths: the client would open a path again, following a link put there since.
+            ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=files.enter_context(open_regular(folder, p)))
+                   for p in plan.upload_paths()]
             return ops + [CommitOperationDelete(path_in_repo=p) for p in plan.deleted]
 
         state = (f"Nothing was committed: {branch} is still at {parent[:8] if parent else 'its first commit'} and no "
@@ -505,14 +554,21 @@ class _Hub:
 
         for attempt in range(1, self.attempts + 1):
             try:
-                info = self.api.create_commit(self.repo_id, operations(), commit_message=title,
-                                              commit_description=description, repo_type="dataset", revision=branch,
-                                              parent_commit=parent)
+                with ExitStack() as files:
+                    info = self.api.create_commit(self.repo_id, operations(files), commit_message=title,
+                                                  commit_description=description, repo_type="dataset", revision=branch,
+                                                  parent_commit=parent)
             except Exception as exc:
                 denied = _auth_error(exc, self.repo_id, self.api.endpoint)
                 if denied:
                     raise denied from None
                 reason = transient_reason(exc)
+                if reason is not None and "/commit/" not in (_failed_request_path(exc) or "/commit/"):
+                    # The steps before the commit request (upload modes, LFS batch, upload, verify)
+                    # go through the client's http_backoff, which has tried each 6 times already:
+                    # trying them again here would multiply the tries (the issue saw 90).
+                    raise PublishFailed(f"could not upload the files to {self.repo_id} ({reason}, after huggingface_hub's "
+                                        f"own retries). {state}") from None
                 if (reason is not None or _status(exc) == 412) and did_land():
                     self.say(f"the commit landed although its answer was lost ({landed[0][:8]})")
                     return landed[0]
@@ -529,6 +585,22 @@ class _Hub:
                                 "folder; no tag was created.",
                                 hint="Check the repo's history, then run the same command again.")
         raise AssertionError("unreachable")
+
+
+def _failed_request_path(exc: BaseException) -> str | None:
+    """The URL path of the HTTP request whose failure `exc` (or one of its causes) reports."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        for holder in (getattr(exc, "response", None), exc):
+            try:
+                request = holder.request  # httpx raises RuntimeError when a response or error has none
+            except (AttributeError, RuntimeError):
+                continue
+            if request is not None:
+                return request.url.path
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _quiet(check: Callable[[], bool]) -> bool:

@@ -14,6 +14,13 @@
 - `croissant.json` (mlcroissant's own validation) and `datapackage.json` (frictionless)
   when present.
 
+The folder is untrusted (see untrusted.py): every entry is listed by lstat first, and only
+regular files inside it are opened, never through a link; a path named in its files must be
+relative and stay inside; nothing is fetched (no Data Package profile, no JSON-LD context: the
+only network access is the Hub download of a revision); JSON is read with bounded size and
+depth; a Parquet file's row groups and pages are sized from its footer and page headers before
+anything is decompressed (see parquet_limits.py). Each of these is an error entry.
+
 A broken dataset never raises: a corrupt file is an error entry. Memory is bounded by a few
 row groups plus 15 bytes per row for the uniqueness check (ids kept as uint64 in numpy).
 `validate_target(target, settings)` accepts a folder or `namespace/name[@revision]` on the
@@ -25,8 +32,9 @@ Row numbers in errors are 0-based row indices within the named Parquet file.
 
 from __future__ import annotations
 
+import copy
 import hashlib
-import json
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,11 +45,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from dataset_tools.errors import InputNotFound
-from dataset_tools.fileio import read_json_listing_head, sha256_file
+from dataset_tools import parquet_limits
+from dataset_tools.errors import (
+    ExternalReference,
+    FileTooLarge,
+    InputNotFound,
+    JsonTooDeep,
+    NotRegularFile,
+    ParquetTooLarge,
+    UnsafePath,
+)
+from dataset_tools.fileio import sha256_stream
 from dataset_tools.iso639 import UNDETERMINED
 from dataset_tools.layout import CARD_FILE, CROISSANT_FILE, DATA_DIR, DATAPACKAGE_FILE, MANIFEST_FILE, REPORT_FILE
 from dataset_tools.schema import TableSchema, check_batch
+from dataset_tools.untrusted import Inventory, load_json, open_regular, path_matches, read_bounded, read_json, relative_path
 
 # At most this many errors of one type are listed per (file, field); the rest are counted.
 MAX_ERRORS_PER_KEY = 20
@@ -73,6 +91,16 @@ ERROR_TYPES: dict[str, str] = {
     "card-metadata": "required card metadata (license, language, pretty_name) is missing or wrong",
     "croissant-invalid": "croissant.json fails mlcroissant's validation",
     "datapackage-invalid": "datapackage.json fails frictionless' validation",
+    "unsafe-path": "a path in manifest.json, datapackage.json, croissant.json or the card's configs is absolute, "
+                   "a URL, or leaves the folder; it is not opened",
+    "not-regular-file": "an entry of the folder is a symbolic link, FIFO, socket or device (or cannot be read); "
+                        "it is never opened or followed",
+    "external-reference": "datapackage.json or croissant.json refers to a profile or JSON-LD context outside the "
+                          "folder; it is not fetched",
+    "json-too-deep": "a JSON document nests arrays or objects too deeply to be read safely",
+    "file-too-large": "a metadata file (manifest, report, card, Croissant, Data Package) is too large to be read",
+    "parquet-too-large": "a Parquet file's footer, row group, page or batch would take too much memory once read "
+                         "(a compression or dictionary bomb); it is not read",
 }
 
 _CONSTRAINT_TYPES = {"required": "required-null"}
@@ -179,15 +207,18 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
     if not folder.is_dir():
         raise InputNotFound(f"dataset folder {folder} does not exist", hint="Run `dataset-tools build` first, or pass the folder.")
     errors = _Errors()
-    manifest = _check_manifest(folder, schema, errors)
-    parquet = _data_files_present(folder)
+    inventory = Inventory.of(folder)
+    for rel, kind in sorted(inventory.others.items()):
+        errors.add("not-regular-file", str(NotRegularFile(rel, kind)), rel)
+    manifest = _check_manifest(folder, inventory, schema, errors)
+    parquet = _data_files_present(inventory)
     listed = [entry["path"] for entry in manifest["data_files"]] if manifest else []
-    for rel in parquet | {p for p in _present(folder, DATA_DIR)}:
+    for rel in sorted(parquet | {p for p in inventory.files if p.startswith(DATA_DIR + "/")}):
         if manifest is not None and rel not in listed:
             errors.add("unlisted-file", f"{rel} is a data file that manifest.json does not list", rel)
 
     scan = _Scan(schema, errors)
-    for rel in sorted(parquet | {p for p in listed if (folder / p).is_file()}):
+    for rel in sorted(parquet | {p for p in listed if p in inventory.files}):
         scan.check_file(folder, rel)
     scan.check_shards()
     scan.check_unique()
@@ -196,44 +227,62 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
             rows = scan.rows_by_file.get(entry["path"])
             if rows is not None and "rows" in entry and rows != entry["rows"]:
                 errors.add("row-count-mismatch", f"{entry['path']} has {rows} rows, manifest.json says {entry['rows']}", entry["path"])
-    _check_report(folder, sum(scan.rows_by_file.values()), bool(scan.corrupt), errors)
-    _check_card(folder, schema, scan, manifest, errors)
-    _check_croissant(folder, errors)
-    _check_datapackage(folder, schema, errors)
+    _check_report(folder, inventory, sum(scan.rows_by_file.values()), bool(scan.corrupt), errors)
+    _check_card(folder, inventory, schema, scan, manifest, errors)
+    _check_croissant(folder, inventory, errors)
+    _check_datapackage(folder, inventory, schema, errors)
     listed_errors = errors.finish()
     stats = {"files": len(scan.rows_by_file) + len(scan.corrupt), "rows": sum(scan.rows_by_file.values()), "errors": errors.total}
     return Report(source or str(folder), not listed_errors, stats, listed_errors)
 
 
-def _present(folder: Path, sub: str) -> set[str]:
-    base = folder / sub
-    if not base.is_dir():
-        return set()
-    return {p.relative_to(folder).as_posix() for p in base.rglob("*") if p.is_file()}
-
-
-def _data_files_present(folder: Path) -> set[str]:
+def _data_files_present(inventory: Inventory) -> set[str]:
     """Every Parquet file in the folder, hidden folders (.cache of a Hub download) excepted."""
-    found = set()
-    for path in folder.rglob("*.parquet"):
-        rel = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in rel.parts):
-            found.add(rel.as_posix())
-    return found
+    return {rel for rel in inventory.files
+            if rel.endswith(".parquet") and not any(part.startswith(".") for part in rel.split("/"))}
 
 
-def _check_report(folder: Path, rows: int, corrupt: bool, errors: _Errors) -> None:
+def _read_metadata(folder: Path, inventory: Inventory, rel: str, errors: _Errors, invalid: str, *,
+                   listing: str | None = None) -> object | None:
+    """The JSON document `rel` (see untrusted.read_json), or None with the reason reported as an
+    error of type `invalid` (or of the bound it broke). A missing or irregular file gives None
+    silently: the manifest and the inventory report those."""
+    if rel not in inventory.files:
+        return None
+    try:
+        return read_json(folder, rel, listing=listing)
+    except JsonTooDeep as exc:
+        errors.add("json-too-deep", str(exc), rel)
+    except FileTooLarge as exc:
+        errors.add("file-too-large", str(exc), rel)
+    except NotRegularFile as exc:  # replaced by a link or FIFO since the inventory
+        errors.add("not-regular-file", str(exc), rel)
+    except (OSError, ValueError) as exc:
+        errors.add(invalid, f"{rel} cannot be read: {_reason(exc)}", rel)
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as one line that names no path of the machine."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_report(folder: Path, inventory: Inventory, rows: int, corrupt: bool, errors: _Errors) -> None:
     """report.json accounts for every input: its counts add up to the inputs, and its row count
     is the number of rows in the Parquet files. (Only its head is read, not the list of files.)"""
-    path = folder / REPORT_FILE
-    if not path.is_file():
-        return  # a build always writes it; manifest.json lists it, so its absence is reported there
+    # A build always writes it; manifest.json lists it, so its absence is reported there.
+    report = _read_metadata(folder, inventory, REPORT_FILE, errors, "report-mismatch", listing="files")
+    if report is None:
+        return
     try:
-        counts = read_json_listing_head(path, "files").get("counts") or {}
+        counts = report.get("counts") or {}
         inputs, rows_said = int(counts["inputs"]), int(counts["rows"])
         lost = sum(int(counts[key]) for key in ("duplicates", "superseded", "rejected"))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        errors.add("report-mismatch", f"report.json has no readable counts: {exc}", REPORT_FILE)
+    except (AttributeError, ValueError, KeyError, TypeError) as exc:
+        errors.add("report-mismatch", f"report.json has no readable counts: {type(exc).__name__} {exc}", REPORT_FILE)
         return
     if rows_said + lost != inputs:
         errors.add(
@@ -245,24 +294,24 @@ def _check_report(folder: Path, rows: int, corrupt: bool, errors: _Errors) -> No
         errors.add("report-mismatch", f"report.json says {rows_said} rows, the Parquet files hold {rows}", REPORT_FILE)
 
 
-def _check_manifest(folder: Path, schema: TableSchema, errors: _Errors) -> dict | None:
-    """Read manifest.json and check its hashes; None when it is missing or unreadable."""
-    path = folder / MANIFEST_FILE
-    if not path.is_file():
-        errors.add("missing-file", "manifest.json is missing: the files cannot be checked against it", MANIFEST_FILE)
+def _check_manifest(folder: Path, inventory: Inventory, schema: TableSchema, errors: _Errors) -> dict | None:
+    """Read manifest.json and check its hashes; None when it is missing or unreadable. Entries
+    whose path is not a plain relative path inside the folder are reported and left out of the
+    manifest returned, so nothing downstream opens them."""
+    if MANIFEST_FILE not in inventory.files:
+        if MANIFEST_FILE not in inventory.others:  # a link or FIFO is already reported as such
+            errors.add("missing-file", "manifest.json is missing: the files cannot be checked against it", MANIFEST_FILE)
         return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict):
-            raise ValueError("not a JSON object")
-        for key in ("data_files", "files"):
-            entries = manifest.get(key)
-            if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("path"), str) for e in entries):
-                raise ValueError(f"'{key}' is not a list of entries with a path")
-    except (ValueError, UnicodeDecodeError) as exc:
-        errors.add("manifest-invalid", f"manifest.json cannot be read: {exc}", MANIFEST_FILE)
+    # Only its head is read: the list of inputs last in it names raw files, never opened here.
+    manifest = _read_metadata(folder, inventory, MANIFEST_FILE, errors, "manifest-invalid", listing="inputs")
+    if manifest is None:
         return None
-    recorded = (manifest.get("schema") or {}).get("sha256")
+    problem = _manifest_problem(manifest)
+    if problem:
+        errors.add("manifest-invalid", f"manifest.json cannot be read: {problem}", MANIFEST_FILE)
+        return None
+    built_with = manifest.get("schema")
+    recorded = built_with.get("sha256") if isinstance(built_with, dict) else None
     if recorded != schema.sha256:
         errors.add(
             "schema-hash",
@@ -270,17 +319,48 @@ def _check_manifest(folder: Path, schema: TableSchema, errors: _Errors) -> dict 
             MANIFEST_FILE,
         )
     for key in ("data_files", "files"):
+        safe = []
         for entry in manifest[key]:
-            rel = entry["path"]
-            target = folder / rel
-            if not target.is_file():
-                errors.add("missing-file", f"{rel} is listed in manifest.json but missing", rel)
-                continue
-            if "sha256" in entry:
-                actual = sha256_file(target)
-                if actual != entry["sha256"]:
-                    errors.add("hash-mismatch", f"{rel} has sha256 {actual}, manifest.json says {entry['sha256']}", rel)
+            try:
+                safe.append(dict(entry, path=relative_path(entry["path"])))
+            except UnsafePath as exc:
+                errors.add("unsafe-path", f"manifest.json {key}: the path {exc}; it is not opened", MANIFEST_FILE)
+        manifest[key] = safe
+        for entry in safe:
+            _check_listed_file(folder, inventory, entry, errors)
     return manifest
+
+
+def _manifest_problem(manifest: object) -> str | None:
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    for key in ("data_files", "files"):
+        entries = manifest.get(key)
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("path"), str) for e in entries):
+            return f"'{key}' is not a list of entries with a path"
+    return None
+
+
+def _check_listed_file(folder: Path, inventory: Inventory, entry: dict, errors: _Errors) -> None:
+    """A file manifest.json lists is a regular file of the folder with the SHA-256 it records."""
+    rel = entry["path"]
+    if rel not in inventory.files:
+        if rel not in inventory.others:  # a link or FIFO is already reported as such
+            errors.add("missing-file", f"{rel} is listed in manifest.json but missing", rel)
+        return
+    if "sha256" not in entry:
+        return
+    try:
+        with open_regular(folder, rel) as handle:
+            actual = sha256_stream(handle)
+    except NotRegularFile as exc:
+        errors.add("not-regular-file", str(exc), rel)
+        return
+    except OSError as exc:
+        errors.add("missing-file", f"{rel} is listed in manifest.json but cannot be read: {_reason(exc)}", rel)
+        return
+    if actual != entry["sha256"]:
+        errors.add("hash-mismatch", f"{rel} has sha256 {actual}, manifest.json says {entry['sha256']}", rel)
 
 
 def _schema_differences(actual: pa.Schema, expected: pa.Schema) -> list[tuple[str, str | None, str]]:
@@ -325,15 +405,35 @@ class _Scan:
         self.unique_fields = [f.name for f in schema.fields if f.unique]
         self.keys: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]] = {n: [] for n in self.unique_fields}
         self.files: list[str] = []
+        self.sizes: dict[str, tuple[int, int, int]] = {}  # rows, bytes on disk, bytes uncompressed (footer)
 
     def check_file(self, folder: Path, rel: str) -> None:
         try:
+            handle = open_regular(folder, rel)
+        except NotRegularFile as exc:  # replaced by a link or FIFO since the inventory
+            self._not_read(rel, "not-regular-file", str(exc))
+            return
+        except OSError as exc:
+            self._not_read(rel, "corrupt-file", f"{rel} cannot be opened: {_reason(exc)}")
+            return
+        with handle:
+            self._check_open_file(handle, rel)
+
+    def _not_read(self, rel: str, type_: str, message: str) -> None:
+        self.corrupt.add(rel)
+        self.errors.add(type_, message, rel)
+
+    def _check_open_file(self, handle, rel: str) -> None:
+        try:
+            parquet_limits.check_footer_size(handle, rel)
             # No pre-buffering: one column chunk in memory at a time, not a whole row group's.
-            handle = pq.ParquetFile(folder / rel, pre_buffer=False)
-            actual = handle.schema_arrow
+            parquet = pq.ParquetFile(handle, pre_buffer=False)
+            actual = parquet.schema_arrow
+        except ParquetTooLarge as exc:
+            self._not_read(rel, "parquet-too-large", str(exc))
+            return
         except Exception as exc:  # any reader failure is the file's fault, not ours
-            self.corrupt.add(rel)
-            self.errors.add("corrupt-file", f"{rel} cannot be read as Parquet: {exc}", rel)
+            self._not_read(rel, "corrupt-file", f"{rel} cannot be read as Parquet: {exc}")
             return
         self.schemas[rel] = actual
         differences = _schema_differences(actual, self.expected)
@@ -341,18 +441,41 @@ class _Scan:
             self.errors.add(type_, f"{rel}: {message}", rel, field=name)
         if not differences:
             self._check_features_metadata(rel, actual)
+        metadata = parquet.metadata
+        try:
+            parquet_limits.check_sizes(handle, metadata, rel)
+        except ParquetTooLarge as exc:
+            self._not_read(rel, "parquet-too-large", str(exc))
+            return
+        except (ValueError, OSError) as exc:
+            self._not_read(rel, "corrupt-file", f"{rel} cannot be read as Parquet: {exc}")
+            return
+        data_bytes = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+        self.sizes[rel] = (metadata.num_rows, os.fstat(handle.fileno()).st_size, data_bytes)
         file_index = len(self.files)
         self.files.append(rel)
-        columns = [n for n in self.schema.names if n in actual.names]
+        # Only columns of the schema's type are read: another type is reported above, and its
+        # values could cost anything to read (a fixed-size binary of a gigabyte per row).
+        columns = [n for n in self.schema.names if n in actual.names and actual.field(n).type == self.expected.field(n).type]
+        # Strings stored with a dictionary are read as dictionary and indices, and decoded only
+        # once the batch is known to fit (parquet_limits.decoded_bytes).
+        dictionaries = parquet_limits.dictionary_columns(metadata, columns)
+        reader = pq.ParquetFile(handle, pre_buffer=False, metadata=metadata, read_dictionary=dictionaries)
         offset = 0
         try:
-            with handle:
-                for batch in handle.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-                    self._check_batch(rel, file_index, batch, offset)
-                    offset += batch.num_rows
+            for batch in reader.iter_batches(batch_size=BATCH_ROWS, columns=columns):
+                size = parquet_limits.decoded_bytes(batch)
+                if size > parquet_limits.MAX_BATCH_BYTES:
+                    raise ParquetTooLarge(rel, f"rows {offset}-{offset + batch.num_rows - 1}", size, parquet_limits.MAX_BATCH_BYTES)
+                if dictionaries:
+                    batch = batch.cast(pa.schema([actual.field(n) for n in batch.schema.names]))
+                self._check_batch(rel, file_index, batch, offset)
+                offset += batch.num_rows
+        except ParquetTooLarge as exc:
+            self._not_read(rel, "parquet-too-large", str(exc))
+            return
         except Exception as exc:
-            self.corrupt.add(rel)
-            self.errors.add("corrupt-file", f"{rel} cannot be read after row {offset}: {exc}", rel)
+            self._not_read(rel, "corrupt-file", f"{rel} cannot be read after row {offset}: {exc}")
             return
         self.rows_by_file[rel] = offset
 
@@ -360,7 +483,7 @@ class _Scan:
         raw = (actual.metadata or {}).get(b"huggingface")
         expected = self.schema.features.to_dict()
         try:
-            features = json.loads(raw)["info"]["features"] if raw else None
+            features = load_json(raw, rel)["info"]["features"] if raw else None
         except (ValueError, KeyError, TypeError):
             features = None
         if features != expected:
@@ -470,20 +593,32 @@ def _card_dataset_info(data: dict) -> dict | None:
     return info if isinstance(info, dict) else None
 
 
-def _check_card(folder: Path, schema: TableSchema, scan: _Scan, manifest: dict | None, errors: _Errors) -> None:
-    path = folder / CARD_FILE
-    if not path.is_file():
-        errors.add("missing-file", "README.md (the data card) is missing", CARD_FILE)
+def _check_card(folder: Path, inventory: Inventory, schema: TableSchema, scan: _Scan, manifest: dict | None,
+                errors: _Errors) -> None:
+    if CARD_FILE not in inventory.files:
+        if CARD_FILE not in inventory.others:  # a link or FIFO is already reported as such
+            errors.add("missing-file", "README.md (the data card) is missing", CARD_FILE)
         return
     from huggingface_hub import DatasetCard
 
-    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        with open_regular(folder, CARD_FILE) as handle:
+            text = read_bounded(handle, CARD_FILE).decode("utf-8", errors="replace")
+    except FileTooLarge as exc:
+        errors.add("file-too-large", str(exc), CARD_FILE)
+        return
+    except NotRegularFile as exc:
+        errors.add("not-regular-file", str(exc), CARD_FILE)
+        return
+    except OSError as exc:
+        errors.add("card-yaml", f"README.md cannot be read: {_reason(exc)}", CARD_FILE)
+        return
     if not re.match(r"^\s*---\s*\n.*?\n---\s*(\n|$)", text, re.DOTALL):
         errors.add("card-yaml", "README.md has no YAML metadata header between '---' lines", CARD_FILE)
         return
     try:
         data = DatasetCard(text).data.to_dict()
-    except Exception as exc:  # yaml.YAMLError or ValueError: the header is the dataset's fault
+    except Exception as exc:  # yaml.YAMLError, ValueError, RecursionError: the header is the dataset's fault
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         errors.add("card-yaml", f"README.md's YAML header does not parse: {first}", CARD_FILE)
         return
@@ -492,10 +627,10 @@ def _check_card(folder: Path, schema: TableSchema, scan: _Scan, manifest: dict |
         if not data.get(key):
             errors.add("card-metadata", f"README.md has no {key!r} in its metadata", CARD_FILE, field=key)
     card_languages = data.get("language")
-    card_languages = [card_languages] if isinstance(card_languages, str) else card_languages
+    card_languages = sorted(map(str, card_languages if isinstance(card_languages, list) else [card_languages]))
     data_languages = sorted(scan.languages - {UNDETERMINED})
-    if card_languages and not scan.corrupt and sorted(card_languages) != data_languages:
-        errors.add("card-metadata", f"README.md lists languages {sorted(card_languages)}, the data has {data_languages}", CARD_FILE, field="language")
+    if data.get("language") and not scan.corrupt and card_languages != data_languages:
+        errors.add("card-metadata", f"README.md lists languages {card_languages}, the data has {data_languages}", CARD_FILE, field="language")
     if manifest is not None and data.get("version") and manifest.get("dataset_version") and str(data["version"]) != str(manifest["dataset_version"]):
         errors.add("card-metadata", f"README.md says version {data['version']}, manifest.json says {manifest['dataset_version']}", CARD_FILE, field="version")
 
@@ -504,8 +639,8 @@ def _check_card(folder: Path, schema: TableSchema, scan: _Scan, manifest: dict |
         errors.add("card-features", "README.md has no dataset_info", CARD_FILE)
     else:
         _check_card_features(info.get("features"), schema, errors)
-        _check_card_splits(folder, info, scan, errors)
-    _check_card_configs(folder, data.get("configs"), manifest, errors)
+        _check_card_splits(info, scan, errors)
+    _check_card_configs(inventory, data.get("configs"), manifest, errors)
 
 
 def _check_card_features(features, schema: TableSchema, errors: _Errors) -> None:
@@ -533,17 +668,17 @@ def _check_card_features(features, schema: TableSchema, errors: _Errors) -> None
         errors.add("card-features", "README.md's features are not in the data's column order", CARD_FILE)
 
 
-def _check_card_splits(folder: Path, info: dict, scan: _Scan, errors: _Errors) -> None:
-    from dataset_tools.card.stats import split_sizes
+def _check_card_splits(info: dict, scan: _Scan, errors: _Errors) -> None:
+    from dataset_tools.layout import DATA_GLOB
 
     if scan.corrupt:
         return  # sizes of an unreadable file are unknown; the corrupt file is already reported
-    try:
-        sizes = split_sizes(folder)
-    except Exception:
-        return
+    # The sizes `card.stats.split_sizes` gives, from the footers the scan read.
+    shards = [sizes for rel, sizes in scan.sizes.items() if path_matches(rel, DATA_GLOB)]
+    sizes = {"num_examples": sum(s[0] for s in shards), "num_bytes": sum(s[2] for s in shards),
+             "download_size": sum(s[1] for s in shards)}
     splits = info.get("splits") or []
-    by_name = {s.get("name"): s for s in splits if isinstance(s, dict)}
+    by_name = {s.get("name"): s for s in splits if isinstance(s, dict)} if isinstance(splits, list) else {}
     train = by_name.get("train")
     if train is None:
         errors.add("card-splits", "README.md's dataset_info has no 'train' split", CARD_FILE)
@@ -559,7 +694,7 @@ def _check_card_splits(folder: Path, info: dict, scan: _Scan, errors: _Errors) -
             errors.add("card-splits", f"README.md says {key}={info[key]}, the Parquet files have {actual}", CARD_FILE, field=key)
 
 
-def _check_card_configs(folder: Path, configs, manifest: dict | None, errors: _Errors) -> None:
+def _check_card_configs(inventory: Inventory, configs, manifest: dict | None, errors: _Errors) -> None:
     if not configs:
         errors.add("card-config", "README.md has no 'configs': the Hub cannot tell which files to load", CARD_FILE)
         return
@@ -569,36 +704,89 @@ def _check_card_configs(folder: Path, configs, manifest: dict | None, errors: _E
         entries = config.get("data_files") if isinstance(config, dict) else None
         if isinstance(entries, (str, dict)):
             entries = [entries]
-        if not entries:
+        if not entries or not isinstance(entries, list):
             errors.add("card-config", f"README.md config {name!r} has no data_files", CARD_FILE)
             continue
         for entry in entries:
             patterns = entry.get("path") if isinstance(entry, dict) else entry
             split = entry.get("split", "train") if isinstance(entry, dict) else "train"
-            for pattern in [patterns] if isinstance(patterns, str) else (patterns or []):
-                matches = [p for p in folder.glob(pattern) if p.is_file()] if not Path(pattern).is_absolute() and ".." not in pattern else []
+            for pattern in patterns if isinstance(patterns, list) else [patterns]:
+                try:
+                    matches = inventory.glob(relative_path(pattern))
+                except UnsafePath as exc:
+                    errors.add("unsafe-path", f"README.md config {name!r} split {split!r}: the path {exc}; it is not matched", CARD_FILE)
+                    continue
                 if not matches:
                     errors.add("card-config", f"README.md config {name!r} split {split!r} path {pattern!r} matches no file", CARD_FILE)
-                covered.update(p.relative_to(folder).as_posix() for p in matches)
+                covered.update(matches)
     for entry in (manifest or {}).get("data_files", []):
-        if (folder / entry["path"]).is_file() and entry["path"] not in covered:
+        if entry["path"] in inventory.files and entry["path"] not in covered:
             errors.add("card-config", f"{entry['path']} is not matched by any config in README.md", CARD_FILE)
 
 
-def _check_croissant(folder: Path, errors: _Errors) -> None:
-    path = folder / CROISSANT_FILE
-    if not path.is_file():
+def _check_croissant(folder: Path, inventory: Inventory, errors: _Errors) -> None:
+    document = _read_metadata(folder, inventory, CROISSANT_FILE, errors, "croissant-invalid")
+    if document is None:
         return
+    if not isinstance(document, dict):
+        errors.add("croissant-invalid", "croissant.json: not a JSON object", CROISSANT_FILE)
+        return
+    references = _jsonld_references(document)
+    for where, reference in references:
+        errors.add("external-reference", str(ExternalReference(CROISSANT_FILE, where, reference)), CROISSANT_FILE)
+    _check_croissant_files(document, inventory, errors)
+    if references:
+        return  # mlcroissant's JSON-LD parser (rdflib) would fetch them
     import mlcroissant as mlc
 
     try:
-        json.loads(path.read_text(encoding="utf-8"))
-        mlc.Dataset(jsonld=str(path))
+        mlc.Dataset(jsonld=document)  # the document, not the path: mlcroissant would open it by path again
     except mlc.ValidationError as exc:
         for line in _issue_lines(str(exc)):
             errors.add("croissant-invalid", f"croissant.json: {line}", CROISSANT_FILE)
-    except Exception as exc:  # not JSON, or mlcroissant fails on malformed metadata
-        errors.add("croissant-invalid", f"croissant.json: {type(exc).__name__}: {exc}", CROISSANT_FILE)
+    except Exception as exc:  # mlcroissant fails on malformed metadata
+        errors.add("croissant-invalid", f"croissant.json: {type(exc).__name__}: {_reason(exc)}", CROISSANT_FILE)
+
+
+def _jsonld_references(document: dict) -> list[tuple[str, object]]:
+    """Every JSON-LD context the document loads from elsewhere: an `@context` (at any level,
+    term definitions included) that is or lists a string, and every `@import`. rdflib fetches
+    those by URL or opens them as local paths."""
+    found = []
+    stack: list = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        context = item.get("@context")
+        for value in context if isinstance(context, list) else [context]:
+            if isinstance(value, str):
+                found.append(("the JSON-LD @context", value))
+        if "@import" in item:
+            found.append(("the JSON-LD @import", item["@import"]))
+        stack.extend(item.values())
+    return found
+
+
+def _check_croissant_files(document: dict, inventory: Inventory, errors: _Errors) -> None:
+    """The distribution's FileObject `contentUrl`s and FileSet `includes` are paths inside the folder."""
+    distribution = document.get("distribution")
+    for item in distribution if isinstance(distribution, list) else []:
+        if not isinstance(item, dict):
+            continue
+        for key in ("contentUrl", "includes"):
+            values = item.get(key)
+            for value in values if isinstance(values, list) else [] if values is None else [values]:
+                try:
+                    matches = inventory.glob(relative_path(value))
+                except UnsafePath as exc:
+                    errors.add("unsafe-path", f"croissant.json {key}: the path {exc}; it is not opened", CROISSANT_FILE)
+                    continue
+                if not matches:
+                    errors.add("croissant-invalid", f"croissant.json: {key} {value!r} names no file in the folder", CROISSANT_FILE)
 
 
 def _issue_lines(text: str) -> list[str]:
@@ -608,43 +796,83 @@ def _issue_lines(text: str) -> list[str]:
     return issues or [text.strip()]
 
 
-def _check_datapackage(folder: Path, schema: TableSchema, errors: _Errors) -> None:
+# The profiles frictionless knows without fetching anything; any other is a URL or path it would
+# fetch or open (even "fiscal-data-package" stands for a URL).
+_PACKAGE_PROFILES = frozenset({"data-package", "tabular-data-package"})
+_RESOURCE_PROFILES = frozenset({"data-resource", "tabular-data-resource"})
+
+
+def _check_datapackage(folder: Path, inventory: Inventory, schema: TableSchema, errors: _Errors) -> None:
     """The descriptor by frictionless' own metadata validation, its resource schema against
     schemas/, and its resource paths. The rows are not re-read through frictionless: its
     cell-by-cell reader rejects Parquet list columns and is slow; the column-wise scan above
     already checks every row against the same Table Schema."""
-    path = folder / DATAPACKAGE_FILE
-    if not path.is_file():
-        return
-    from frictionless import FrictionlessException, Package
-
-    try:
-        descriptor = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        errors.add("datapackage-invalid", f"datapackage.json is not valid JSON: {exc}", DATAPACKAGE_FILE)
+    descriptor = _read_metadata(folder, inventory, DATAPACKAGE_FILE, errors, "datapackage-invalid")
+    if descriptor is None:
         return
     if not isinstance(descriptor, dict):
         errors.add("datapackage-invalid", "datapackage.json is not a JSON object", DATAPACKAGE_FILE)
         return
-    try:
-        for error in Package.metadata_validate(descriptor):
-            errors.add("datapackage-invalid", f"datapackage.json: {error.message}", DATAPACKAGE_FILE)
-    except FrictionlessException as exc:
-        errors.add("datapackage-invalid", f"datapackage.json: {exc.error.message}", DATAPACKAGE_FILE)
+    offline = copy.deepcopy(descriptor)
+    for where, reference in _remove_profiles(offline):
+        errors.add("external-reference", str(ExternalReference(DATAPACKAGE_FILE, where, reference)), DATAPACKAGE_FILE)
+    for message in _frictionless_messages(offline):
+        errors.add("datapackage-invalid", f"datapackage.json: {message}", DATAPACKAGE_FILE)
     from dataset_tools.card.datapackage import resource_schema
 
     # Compared with the schema as the Data Package must declare it (list fields as `any`).
     want = [(f["name"], f["type"]) for f in resource_schema(schema).get("fields", [])]
-    for resource in descriptor.get("resources") or []:
-        table_schema = resource.get("schema") if isinstance(resource, dict) else None
-        if isinstance(table_schema, dict):
+    resources = descriptor.get("resources")
+    for resource in resources if isinstance(resources, list) else []:
+        if not isinstance(resource, dict):
+            continue
+        table_schema = resource.get("schema")
+        if isinstance(table_schema, dict) and isinstance(table_schema.get("fields", []), list):
             have = [(f.get("name"), f.get("type")) for f in table_schema.get("fields", []) if isinstance(f, dict)]
             for problem in _field_list_differences(have, want):
                 errors.add("datapackage-invalid", f"datapackage.json resource {resource.get('name', '?')!r}: {problem}", DATAPACKAGE_FILE)
-        paths = resource.get("path") if isinstance(resource, dict) else None
-        for rel in [paths] if isinstance(paths, str) else (paths or []):
-            if isinstance(rel, str) and not rel.startswith(("http://", "https://")) and not (folder / rel).is_file():
+        paths = resource.get("path")
+        for rel in paths if isinstance(paths, list) else [paths] if paths is not None else []:
+            try:
+                relative_path(rel)
+            except UnsafePath as exc:
+                errors.add("unsafe-path", f"datapackage.json resource path: the path {exc}; it is not opened", DATAPACKAGE_FILE)
+                continue
+            if rel not in inventory.files:
                 errors.add("datapackage-invalid", f"datapackage.json resource path {rel!r} does not exist", DATAPACKAGE_FILE)
+
+
+def _remove_profiles(descriptor: dict) -> list[tuple[str, object]]:
+    """Take out of `descriptor` every profile frictionless would fetch by URL or open as a
+    local path (resolved against the working directory, not the folder); return them."""
+    found = []
+    if "profile" in descriptor and descriptor["profile"] not in _PACKAGE_PROFILES:
+        found.append(("the package profile", descriptor.pop("profile")))
+    resources = descriptor.get("resources")
+    for resource in resources if isinstance(resources, list) else []:
+        if isinstance(resource, dict) and "profile" in resource and resource["profile"] not in _RESOURCE_PROFILES:
+            found.append((f"resource {resource.get('name', '?')!r} profile", resource.pop("profile")))
+    return found
+
+
+def _frictionless_messages(descriptor: dict) -> list[str]:
+    """frictionless' metadata errors for the descriptor, with an HTTP session that sends
+    nothing, so no URL a check missed can be fetched either."""
+    import requests
+    from frictionless import FrictionlessException, Package, system
+
+    class Offline(requests.Session):
+        def request(self, method, url, *args, **kwargs):
+            raise ConnectionRefusedError("validate fetches nothing")
+
+    # use_context restores the session only when its block ends normally: nothing may escape it.
+    with system.use_context(trusted=False, http_session=Offline()):
+        try:
+            return [error.message for error in Package.metadata_validate(descriptor)]
+        except FrictionlessException as exc:
+            return [exc.error.message]
+        except Exception as exc:  # frictionless trips over some malformed descriptors
+            return [f"frictionless cannot check it: {type(exc).__name__}"]
 
 
 def _field_list_differences(have: list[tuple], want: list[tuple]) -> list[str]:

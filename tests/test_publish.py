@@ -484,3 +484,65 @@ def test_validate_checks_a_published_revision(project, v1, hub, run):
     missing = run("validate", f"{REPO}@v9.9.9", cwd=project)
     assert missing.returncode == 2
     assert "revision 'v9.9.9' of dataset dataset-tools/news-articles not found on the Hub" in missing.stderr
+
+
+# -- only what manifest.json lists is sent ----------------------------------------------------
+
+
+def test_a_stray_file_is_refused_before_any_request(project, v1, hub, run):
+    (v1.out / ".env").write_text("HF_TOKEN=hf_local_secret_not_for_the_hub\n")
+    (v1.out / "images" / "draft.png").write_bytes(b"not listed")
+    done = run("publish", cwd=project)
+    assert done.returncode == 1
+    assert (f"Error: {v1.out} holds 2 file(s) that publish does not send: .env, images/draft.png; "
+            "nothing was sent to the Hub") in done.stderr
+    assert "Hint: Remove them from the folder, or rebuild it with `dataset-tools build`" in done.stderr
+    assert "hf_local_secret_not_for_the_hub" not in done.stdout + done.stderr
+    assert hub.requests == []
+
+
+def test_a_symlink_is_refused_before_any_request(project, v1, hub, run, tmp_path):
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (v1.out / "notes.txt").symlink_to(secret)
+    done = run("publish", cwd=project)
+    assert done.returncode == 1
+    # validate, which publish runs first, names it; publish_paths would refuse it as well.
+    assert "not-regular-file in notes.txt: notes.txt is a symbolic link, not a regular file" in done.stderr
+    assert "nothing was sent to the Hub" in done.stderr
+    assert "root:x:0" not in done.stdout + done.stderr
+    assert hub.requests == []
+
+
+def test_publish_sends_exactly_the_listed_regular_files(v1, tmp_path):
+    from dataset_tools.errors import UnlistedFiles
+    from dataset_tools.publish import publish_paths, read_manifest
+
+    manifest = read_manifest(v1.out)
+    listed = publish_paths(v1.out, manifest)
+    assert listed == sorted(["manifest.json", *(e["path"] for e in manifest["data_files"] + manifest["files"])])
+    assert set(listed) == set(local_files(v1.out))  # a clean build holds nothing else
+
+    (v1.out / ".env").write_text("x")
+    (v1.out / "data" / "link.parquet").symlink_to(v1.out / manifest["data_files"][0]["path"])
+    os.mkfifo(v1.out / "images" / "pipe")
+    with pytest.raises(UnlistedFiles) as refused:
+        publish_paths(v1.out, manifest)
+    assert refused.value.entries == [(".env", ""), ("data/link.parquet", "symbolic link"), ("images/pipe", "FIFO")]
+
+
+def test_a_permanently_failing_lfs_upload_is_tried_six_times_in_all(project, v1, hub, run, fast_retries):
+    hub.fail_always("PUT", r"^/lfs-storage/", status=500)
+    done = run("publish", cwd=project)
+    assert done.returncode == 1
+    assert ("Error: could not upload the files to dataset-tools/news-articles (HTTP 500, after huggingface_hub's own "
+            "retries). Nothing was committed") in done.stderr
+    tries: dict[str, int] = {}
+    for request in hub.requests:
+        if request.method == "PUT":
+            tries[request.path] = tries.get(request.path, 0) + 1
+    # huggingface_hub tries each upload 6 times (1 + 5 retries); dataset-tools adds none on top.
+    lfs_files = [p for p in local_files(v1.out) if p.endswith((".parquet", ".png"))]
+    assert len(tries) == len(lfs_files) and set(tries.values()) == {6}
+    assert not any(r.method == "POST" and "/commit/" in r.path for r in hub.requests)
+    assert hub.refs(REPO)["tags"] == {}

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -440,3 +443,266 @@ def test_every_error_type_is_documented():
     source = Path(module.__file__).read_text()
     used = set(re.findall(r'errors\.add\(\s*"([a-z\-]+)"', source)) | set(re.findall(r'self\.errors\.add\("([a-z\-]+)"', source))
     assert used <= set(ERROR_TYPES)
+
+
+# -- an untrusted folder: nothing outside it is read, nothing is fetched, nothing hangs ---------
+
+
+def _validate_within(seconds: float, project: Path):
+    """validate_dataset in a daemon thread; the test fails instead of hanging when it blocks
+    (on a FIFO, a device, an endless file)."""
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(_validate(project)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert result, f"validate did not return within {seconds} s"
+    return result[0]
+
+
+def _secret(project: Path) -> tuple[Path, str]:
+    """A file next to dist/ (outside it) and its SHA-256: neither may reach any output."""
+    secret = project / "secret.txt"
+    secret.write_text("HF_TOKEN=hf_not_to_be_read\n")
+    return secret, _sha256(secret)
+
+
+def _edit_json(path: Path, change) -> None:
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document, indent=2))
+
+
+def test_manifest_paths_outside_the_folder_are_not_opened(project, dist, tmp_path, capsys, monkeypatch):
+    secret, digest = _secret(project)
+    fifo = tmp_path / "outside.fifo"
+    os.mkfifo(fifo)  # opening it would hang validate
+
+    def add_paths(manifest):
+        manifest["data_files"] += [{"path": str(secret), "sha256": "0" * 64, "rows": 1}, {"path": "../secret.txt", "rows": 1}]
+        manifest["files"] += [{"path": str(fifo)}, {"path": "/proc/kmsg"}, {"path": "data/../../secret.txt"}, {"path": 5}]
+
+    _edit_json(dist / "manifest.json", add_paths)
+    report = _validate_within(30, project)
+    assert report.types() == {"manifest-invalid"}  # a path that is not a string: the manifest is unusable
+    _edit_json(dist / "manifest.json", lambda m: m["files"].pop())
+    report = _validate_within(30, project)
+    assert report.types() == {"unsafe-path"}
+    messages = _messages(report, "unsafe-path")
+    assert len(messages) == 5 and all(m.startswith("manifest.json ") and m.endswith("; it is not opened") for m in messages)
+    assert "manifest.json data_files: the path '../secret.txt' leaves the folder; it is not opened" in messages
+    assert "manifest.json files: the path '/proc/kmsg' is absolute; it is not opened" in messages
+    assert "manifest.json files: the path 'data/../../secret.txt' leaves the folder; it is not opened" in messages
+    code, out, err = _run(capsys, monkeypatch, "validate", str(dist), "--json", "--project", str(project))
+    assert code == 1 and json.loads(out)["errors"] == [e.to_dict() for e in report.errors]
+    for text in (out + err, json.dumps(report.to_dict())):
+        assert digest not in text and "hf_not_to_be_read" not in text
+
+
+def test_links_fifos_and_devices_in_the_folder_are_never_opened(project, dist, tmp_path, capsys, monkeypatch):
+    secret, digest = _secret(project)
+    (dist / "notes.txt").symlink_to(secret)  # a stray link to a file outside
+    (dist / SHARDS[1]).unlink()
+    (dist / SHARDS[1]).symlink_to("/dev/zero")  # a listed shard: hashing it would never end
+    (dist / "data" / "copy.parquet").symlink_to(dist / SHARDS[0])  # even a link inside the folder is not followed
+    os.mkfifo(dist / "data" / "train-00003-of-00003.parquet")  # named like a shard: opening it would hang
+    os.mkfifo(dist / "report.json.tmp")
+
+    report = _validate_within(30, project)
+    irregular = [(e.file, e.message) for e in report.errors if e.type == "not-regular-file"]
+    assert irregular == [
+        ("data/copy.parquet", "data/copy.parquet is a symbolic link, not a regular file: it is not opened"),
+        ("data/train-00001-of-00003.parquet", "data/train-00001-of-00003.parquet is a symbolic link, not a regular file: it is not opened"),
+        ("data/train-00003-of-00003.parquet", "data/train-00003-of-00003.parquet is a FIFO, not a regular file: it is not opened"),
+        ("notes.txt", "notes.txt is a symbolic link, not a regular file: it is not opened"),
+        ("report.json.tmp", "report.json.tmp is a FIFO, not a regular file: it is not opened"),
+    ]
+    # The shard behind the link is not read, so its rows are missing from the counts: said, not guessed.
+    assert report.stats["files"] == 2
+    assert not any(e.file == SHARDS[1] and e.type in ("missing-file", "hash-mismatch", "corrupt-file") for e in report.errors)
+    code, out, err = _run(capsys, monkeypatch, "validate", str(dist), "--json", "--project", str(project))
+    assert code == 1
+    assert digest not in out + err and "hf_not_to_be_read" not in out + err
+
+
+def test_paths_in_the_card_croissant_and_data_package_must_stay_inside(project, dist):
+    secret, digest = _secret(project)
+    _edit_card(dist, "path: data/train-*.parquet", "path:\n    - data/train-*.parquet\n    - ../*.txt\n    - /etc/*")
+
+    def croissant(document):
+        document["distribution"][0]["includes"] = ["data/train-*.parquet", "/etc/*"]
+        document["distribution"][1]["contentUrl"] = "../secret.txt"
+
+    def datapackage(package):
+        package["resources"][0]["path"] = str(secret)
+        package["resources"][1]["path"] = "../secret.txt"
+
+    _edit_json(dist / "croissant.json", croissant)
+    _edit_json(dist / "datapackage.json", datapackage)
+    for name in ("README.md", "croissant.json", "datapackage.json"):
+        _reseal_file(dist, name)
+    report = _validate(project)
+    unsafe = _messages(report, "unsafe-path")
+    assert unsafe[:4] == [
+        "README.md config 'default' split 'train': the path '../*.txt' leaves the folder; it is not matched",
+        "README.md config 'default' split 'train': the path '/etc/*' is absolute; it is not matched",
+        "croissant.json includes: the path '/etc/*' is absolute; it is not opened",
+        "croissant.json contentUrl: the path '../secret.txt' leaves the folder; it is not opened",
+    ]
+    assert unsafe[4].startswith("datapackage.json resource path: the path '/") and unsafe[4].endswith("is absolute; it is not opened")
+    assert unsafe[5] == "datapackage.json resource path: the path '../secret.txt' leaves the folder; it is not opened"
+    assert len(unsafe) == 6
+    assert digest not in json.dumps(report.to_dict())
+
+
+class _RecordingServer:
+    """An HTTP server on 127.0.0.1 that answers every GET with a JSON document and records the path."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        requests = self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                requests.append(self.path)
+                body = b'{"@context": {}, "type": "object"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def recording_server():
+    server = _RecordingServer()
+    yield server
+    server.close()
+
+
+def test_profiles_and_json_ld_contexts_are_not_fetched(project, dist, recording_server):
+    from conftest_hub import BLOCKED_CONNECTIONS
+
+    url = recording_server.url
+    blocked = len(BLOCKED_CONNECTIONS)
+
+    def datapackage(package):
+        package["profile"] = f"{url}/package-profile.json"
+        package["resources"][0]["profile"] = f"{url}/resource-profile.json"
+        package["resources"][1]["profile"] = "fiscal-data-package-like.json"  # a local path, resolved against the cwd
+        package["resources"][2]["profile"] = "http://192.0.2.1/profile.json"  # off the machine: the socket guard records it
+
+    def croissant(document):
+        document["@context"]["@import"] = f"{url}/import.jsonld"
+        document["distribution"][1]["@context"] = f"{url}/context.jsonld"
+
+    _edit_json(dist / "datapackage.json", datapackage)
+    _edit_json(dist / "croissant.json", croissant)
+    _reseal_file(dist, "datapackage.json")
+    _reseal_file(dist, "croissant.json")
+    report = _validate(project)
+    shards = [json.loads((dist / "datapackage.json").read_text())["resources"][i]["name"] for i in range(3)]
+    assert sorted(_messages(report, "external-reference")) == sorted([
+        f"datapackage.json: the package profile '{url}/package-profile.json' is outside the folder: not fetched",
+        f"datapackage.json: resource {shards[0]!r} profile '{url}/resource-profile.json' is outside the folder: not fetched",
+        f"datapackage.json: resource {shards[1]!r} profile 'fiscal-data-package-like.json' is outside the folder: not fetched",
+        f"datapackage.json: resource {shards[2]!r} profile 'http://192.0.2.1/profile.json' is outside the folder: not fetched",
+        f"croissant.json: the JSON-LD @import '{url}/import.jsonld' is outside the folder: not fetched",
+        f"croissant.json: the JSON-LD @context '{url}/context.jsonld' is outside the folder: not fetched",
+    ])
+    assert report.types() == {"external-reference"}
+    assert recording_server.requests == []
+    assert BLOCKED_CONNECTIONS[blocked:] == []
+
+
+def test_frictionless_and_rdflib_would_fetch_them(recording_server):
+    """What the test above guards against: left alone, both libraries fetch the URL."""
+    import rdflib
+    from frictionless import Package
+
+    list(Package.metadata_validate({"name": "p", "profile": f"{recording_server.url}/profile.json",
+                                    "resources": [{"name": "r", "path": "r.csv"}]}))
+    rdflib.Graph().parse(data=json.dumps({"@context": f"{recording_server.url}/context.jsonld", "@id": "x"}),
+                         format="json-ld")
+    assert recording_server.requests == ["/profile.json", "/context.jsonld"]
+
+
+def test_deep_json_is_an_error_not_a_crash(project, dist, capsys, monkeypatch):
+    (dist / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)  # deeper than any parser follows
+    nested: list = []
+    for _ in range(200):  # within orjson's 1,024 levels, deeper than validate's 64
+        nested = [nested]
+    _edit_json(dist / "datapackage.json", lambda package: package.update(extra=nested))
+    _edit_json(dist / "croissant.json", lambda document: document.update(extra=nested))
+    report_json = dist / "report.json"
+    report_json.write_text('{\n  "counts": ' + "[" * 5000 + "]" * 5000 + ',\n  "files": []\n}\n')
+    card = dist / "README.md"
+    card.write_text(card.read_text().replace("---\n", "---\nnested: " + "[" * 100_000 + "]" * 100_000 + "\n", 1))
+    report = _validate(project)
+    assert "README.md's YAML header does not parse: maximum recursion depth exceeded" in _messages(report, "card-yaml")[0]
+    deep = sorted((e.file, e.message) for e in report.errors if e.type == "json-too-deep")
+    assert deep == [(name, f"{name} nests arrays or objects more than 64 levels deep: not read")
+                    for name in ("croissant.json", "datapackage.json", "manifest.json", "report.json")]
+    code, out, err = _run(capsys, monkeypatch, "validate", str(dist), "--project", str(project))
+    assert code == 1 and "json-too-deep" in out
+    assert "RecursionError" not in out + err and "unexpected" not in err
+
+
+_MEASURE = """
+import json, resource, sys
+from pathlib import Path
+from dataset_tools.schema import load_table_schema
+from dataset_tools.validate import validate_dataset
+
+schema = load_table_schema(Path(sys.argv[1]))
+peaks, reports = [], []
+for folder in sys.argv[2:]:
+    reports.append(validate_dataset(Path(folder), schema).to_dict())
+    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+print(json.dumps({"peaks": peaks, "reports": reports}))
+"""
+
+
+def test_compression_and_dictionary_bombs_are_reported_without_being_read(built, project, dist):
+    from parquet_bombs import compression_bomb, dictionary_bomb
+
+    sizes = [
+        compression_bomb(dist / SHARDS[0], 1984 << 20),  # the footer says so
+        compression_bomb(dist / SHARDS[1], 1984 << 20, footer_says=4096),  # the footer lies, the page header does not
+        dictionary_bomb(dist / SHARDS[2], 60 << 20, rows=64),  # 60 MiB per row once decoded
+        dictionary_bomb(dist / "data" / "train-00003-of-00003.parquet", 60 << 20, rows=64, in_list=True),
+    ]
+    assert max(sizes) < 100_000
+    # Peak memory of a fresh process that validates the intact build, then the bombs.
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(project / "schemas" / "article.schema.json"),
+                           str(built / "dist"), str(dist)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(Path(__file__).parent)])})
+    assert done.returncode == 0, done.stderr
+    measured = json.loads(done.stdout)
+    before, after = measured["peaks"]
+    assert measured["reports"][0]["valid"]
+    assert after - before < 150 << 20, f"validating the bombs took {(after - before) >> 20} MiB more"
+    bombs = sorted((e["file"], e["message"]) for e in measured["reports"][1]["errors"] if e["type"] == "parquet-too-large")
+    stated = pq.ParquetFile(dist / SHARDS[0]).metadata.row_group(0).total_byte_size  # the page and its header
+    # The list's pages as stored (the dictionary page and its header among them), plus 64 uses of the value.
+    listed = pq.ParquetFile(dist / "data" / "train-00003-of-00003.parquet").metadata.row_group(0).total_byte_size
+    listed += 64 * (60 << 20)
+    assert bombs == [
+        (SHARDS[0], f"{SHARDS[0]}: row group 0 holds {stated} bytes once read, more than the 268435456 allowed: not read"),
+        (SHARDS[1], f"{SHARDS[1]}: a page of row group 0 column word_count holds {1984 << 20} bytes once read, "
+                    "more than the 67108864 allowed: not read"),
+        (SHARDS[2], f"{SHARDS[2]}: rows 0-63 holds {64 * (60 << 20)} bytes once read, more than the 268435456 allowed: not read"),
+        ("data/train-00003-of-00003.parquet", f"data/train-00003-of-00003.parquet: row group 0 holds {listed} bytes "
+                                              "once read, more than the 268435456 allowed: not read"),
+    ]

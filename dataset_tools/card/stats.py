@@ -113,17 +113,6 @@ def shard_info(folder: Path, path: Path, meta: pq.FileMetaData | None = None) ->
     )
 
 
-def split_sizes(folder: Path) -> dict:
-    """The train split's `num_examples`, `num_bytes` (uncompressed) and `download_size`, as the
-    card states them, from the Parquet footers only."""
-    infos = [shard_info(folder, path) for path in data_files(folder)]
-    return {
-        "num_examples": sum(i.rows for i in infos),
-        "num_bytes": sum(i.data_bytes for i in infos),
-        "download_size": sum(i.file_bytes for i in infos),
-    }
-
-
 def collect_stats(folder: Path, *, cache: Path | None = None, hashes: dict[str, str] | None = None) -> DatasetStats:
     """Count what the card reports over every shard of `folder`, batch by batch.
 
