@@ -57,7 +57,7 @@ from dataset_tools.errors import (
 )
 from dataset_tools.fileio import sha256_stream
 from dataset_tools.iso639 import UNDETERMINED
-from dataset_tools.layout import CARD_FILE, CROISSANT_FILE, DATA_DIR, DATAPACKAGE_FILE, MANIFEST_FILE, REPORT_FILE
+from dataset_tools.layout import CARD_FILE, CROISSANT_FILE, DATA_DIR, DATAPACKAGE_FILE, INPUTS_DIR, INPUTS_GLOB, MANIFEST_FILE, REPORT_FILE
 from dataset_tools.schema import TableSchema, check_batch
 from dataset_tools.untrusted import Inventory, load_json, open_regular, path_matches, read_bounded, read_json, relative_path
 
@@ -84,6 +84,7 @@ ERROR_TYPES: dict[str, str] = {
     "missing-file": "a file that should be there is missing",
     "manifest-invalid": "manifest.json cannot be read or lacks its lists",
     "report-mismatch": "report.json's counts do not add up, or its row count differs from the Parquet files'",
+    "inputs-mismatch": "the input listings (inputs/) do not hold one line per input that report.json counts, or cannot be read",
     "card-yaml": "the card's YAML header is missing or does not parse",
     "card-features": "the card's dataset_info.features differ from the schema's features",
     "card-splits": "the card's split sizes differ from the Parquet files",
@@ -227,7 +228,9 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
             rows = scan.rows_by_file.get(entry["path"])
             if rows is not None and "rows" in entry and rows != entry["rows"]:
                 errors.add("row-count-mismatch", f"{entry['path']} has {rows} rows, manifest.json says {entry['rows']}", entry["path"])
-    _check_report(folder, inventory, sum(scan.rows_by_file.values()), bool(scan.corrupt), errors)
+    counts = _check_report(folder, inventory, sum(scan.rows_by_file.values()), bool(scan.corrupt), errors)
+    if counts is not None:
+        _check_inputs(folder, inventory, counts, errors)
     _check_card(folder, inventory, schema, scan, manifest, errors)
     _check_croissant(folder, inventory, errors)
     _check_datapackage(folder, inventory, schema, errors)
@@ -237,9 +240,11 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
 
 
 def _data_files_present(inventory: Inventory) -> set[str]:
-    """Every Parquet file in the folder, hidden folders (.cache of a Hub download) excepted."""
+    """Every Parquet file in the folder but the input listings, hidden folders (.cache of a Hub
+    download) excepted."""
     return {rel for rel in inventory.files
-            if rel.endswith(".parquet") and not any(part.startswith(".") for part in rel.split("/"))}
+            if rel.endswith(".parquet") and not rel.startswith(INPUTS_DIR + "/")
+            and not any(part.startswith(".") for part in rel.split("/"))}
 
 
 def _read_metadata(folder: Path, inventory: Inventory, rel: str, errors: _Errors, invalid: str, *,
@@ -270,20 +275,21 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _check_report(folder: Path, inventory: Inventory, rows: int, corrupt: bool, errors: _Errors) -> None:
+def _check_report(folder: Path, inventory: Inventory, rows: int, corrupt: bool, errors: _Errors) -> dict | None:
     """report.json accounts for every input: its counts add up to the inputs, and its row count
-    is the number of rows in the Parquet files. (Only its head is read, not the list of files.)"""
+    is the number of rows in the Parquet files. (Only its head is read, not the list of
+    rejects.) Returns its counts, or None when they cannot be read."""
     # A build always writes it; manifest.json lists it, so its absence is reported there.
-    report = _read_metadata(folder, inventory, REPORT_FILE, errors, "report-mismatch", listing="files")
+    report = _read_metadata(folder, inventory, REPORT_FILE, errors, "report-mismatch", listing="rejected")
     if report is None:
-        return
+        return None
     try:
-        counts = report.get("counts") or {}
-        inputs, rows_said = int(counts["inputs"]), int(counts["rows"])
-        lost = sum(int(counts[key]) for key in ("duplicates", "superseded", "rejected"))
+        counts = {key: int((report.get("counts") or {})[key]) for key in ("inputs", "rows", "duplicates", "superseded", "rejected")}
+        inputs, rows_said = counts["inputs"], counts["rows"]
+        lost = sum(counts[key] for key in ("duplicates", "superseded", "rejected"))
     except (AttributeError, ValueError, KeyError, TypeError) as exc:
         errors.add("report-mismatch", f"report.json has no readable counts: {type(exc).__name__} {exc}", REPORT_FILE)
-        return
+        return None
     if rows_said + lost != inputs:
         errors.add(
             "report-mismatch",
@@ -292,6 +298,44 @@ def _check_report(folder: Path, inventory: Inventory, rows: int, corrupt: bool, 
         )
     if not corrupt and rows_said != rows:
         errors.add("report-mismatch", f"report.json says {rows_said} rows, the Parquet files hold {rows}", REPORT_FILE)
+    return counts
+
+
+def _check_inputs(folder: Path, inventory: Inventory, counts: dict, errors: _Errors) -> None:
+    """The input listings hold one line per input that became a row, a duplicate or a
+    superseded version, as many of each as report.json counts (read as untrusted Parquet: its
+    sizes checked before anything is decompressed, one column read)."""
+    found: Counter = Counter()
+    for rel in inventory.glob(INPUTS_GLOB):
+        try:
+            with open_regular(folder, rel) as handle:
+                parquet_limits.check_footer_size(handle, rel)
+                parquet = pq.ParquetFile(handle, pre_buffer=False)
+                parquet_limits.check_sizes(handle, parquet.metadata, rel)
+                for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=["outcome"]):
+                    if parquet_limits.decoded_bytes(batch) > parquet_limits.MAX_BATCH_BYTES:
+                        raise ParquetTooLarge(rel, "a batch of outcomes", parquet_limits.decoded_bytes(batch), parquet_limits.MAX_BATCH_BYTES)
+                    found.update(_value_counts(batch.column("outcome")))
+        except ParquetTooLarge as exc:
+            errors.add("parquet-too-large", str(exc), rel)
+            return
+        except NotRegularFile as exc:
+            errors.add("not-regular-file", str(exc), rel)
+            return
+        except Exception as exc:  # any reader failure is the file's fault
+            errors.add("inputs-mismatch", f"{rel} cannot be read as an input listing: {_reason(exc)}", rel)
+            return
+    for outcome, key in (("row", "rows"), ("duplicate", "duplicates"), ("superseded", "superseded")):
+        if found[outcome] != counts[key]:
+            errors.add("inputs-mismatch", f"the input listings name {found[outcome]} input(s) as {outcome}, report.json counts {counts[key]} {key}", INPUTS_DIR)
+    others = sum(n for outcome, n in found.items() if outcome not in ("row", "duplicate", "superseded"))
+    if others:
+        errors.add("inputs-mismatch", f"the input listings hold {others} line(s) with an unknown outcome", INPUTS_DIR)
+
+
+def _value_counts(values: pa.Array) -> Counter:
+    counts = pc.value_counts(values)
+    return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
 
 
 def _check_manifest(folder: Path, inventory: Inventory, schema: TableSchema, errors: _Errors) -> dict | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from dataset_tools.build import build_dataset
+from dataset_tools.report import read_outcomes
 from dataset_tools.schema import load_table_schema
 from rawfiles import collected_article, write_raw
 from conftest import SEED
@@ -125,13 +127,14 @@ def test_report_accounts_for_every_input(settings, project):
     assert counts["rows"] == counts["inputs"] - counts["duplicates"] - counts["superseded"] - counts["rejected"]
     assert report["rejects_by_reason"] == {"binary-file": 1, "empty-file": 1, "not-a-url": 1, "not-an-article": 1}
 
-    by_path = {entry["path"]: entry for entry in report["files"]}
+    by_path = read_outcomes(project / "dist")
     assert sorted(by_path) == sorted(p.relative_to(raw).as_posix() for p in raw.rglob("*") if p.is_file())
     assert by_path["010_bbbb000000000001.txt"]["outcome"] == "duplicate"
-    assert by_path["010_bbbb000000000001.txt"]["of"] == "001_aaaa000000000001.txt"
+    assert by_path["010_bbbb000000000001.txt"]["other"] == "001_aaaa000000000001.txt"
     assert by_path["002_aaaa000000000002.txt"]["outcome"] == "superseded"
-    assert by_path["002_aaaa000000000002.txt"]["by"] == "011_bbbb000000000002.txt"
+    assert by_path["002_aaaa000000000002.txt"]["other"] == "011_bbbb000000000002.txt"
     assert by_path["nested/023_cccc000000000004.txt"]["detail"] == "not a collected article: the file is a JSON document"
+    assert [entry["path"] for entry in report["rejected"]] == sorted(p for p, e in by_path.items() if e["outcome"] == "rejected")
 
     table = pq.read_table(project / "dist" / "data")
     assert table.num_rows == result.rows == 4
@@ -142,8 +145,10 @@ def test_report_accounts_for_every_input(settings, project):
     assert story2["modified_at"] == datetime(2026, 1, 6, 10, 0, tzinfo=timezone.utc)
 
     manifest = json.loads((project / "dist" / "manifest.json").read_text())
-    assert [i["path"] for i in manifest["inputs"]] == sorted(by_path)
-    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    listed = {e["path"] for e in manifest["files"]}
+    assert {"inputs/2026/01.parquet", "report.json"} <= listed  # the listings are covered by the manifest's hashes
+    assert all(len(e["sha256"]) == 64 and e["sha256"] == hashlib.sha256((project / "dist" / e["path"]).read_bytes()).hexdigest() for e in manifest["files"])
+    assert all(len(e["sha256"]) == 64 for e in by_path.values() if e["outcome"] != "rejected")
     data = manifest["data_files"][0]
     assert data["rows"] == 4
     assert data["sha256"] == hashlib.sha256((project / "dist" / data["path"]).read_bytes()).hexdigest()
@@ -170,24 +175,28 @@ def test_every_row_that_breaks_the_schema_is_rejected_however_many_there_are(pro
     report = json.loads((project / "dist" / "report.json").read_text())
     assert report["counts"]["rows"] == result.rows == 5
     assert report["rejects_by_reason"] == {"schema-violation": 45}
-    by_path = {entry["path"]: entry for entry in report["files"]}
+    by_path = read_outcomes(project / "dist")
     assert all(by_path[name]["reason"] == "schema-violation" and "word_count is below 40" in by_path[name]["detail"] for name in short)
     table = pq.read_table(project / "dist" / "data")
     assert min(table.column("word_count").to_pylist()) >= 40
     assert sorted(table.column("source_file").to_pylist()) == [f"{n:03d}_long.txt" for n in range(45, 50)]
 
 
-def test_rows_are_sorted_by_id_and_parallel_build_is_identical(settings, project, tmp_path):
+def test_rows_are_in_month_shards_ordered_by_time_then_id_and_a_parallel_build_is_identical(settings, project, tmp_path):
     raw = project / "raw"
-    for n in range(40):
-        day = 1 + (n * 7) % 27
-        stamp = f"2026-02-{day:02d}T08:{n:02d}+0000"
+    for n in range(90):
+        month, day = 1 + n % 3, 1 + (n * 7) % 27
+        stamp = f"2026-{month:02d}-{day:02d}T08:{n % 4:02d}+0000"  # times shared by several stories: the id decides
         write_raw(raw, f"{n:03d}_{n:016x}.txt", _article(n, timestamps=(stamp,)))
+    settings = dataclasses.replace(settings, shard_rows=20)
     build_dataset(settings, out=tmp_path / "one", workers=1)
     build_dataset(settings, out=tmp_path / "two", workers=2)
-    table = pq.read_table(tmp_path / "one" / "data")
-    ids = table.column("id").to_pylist()
-    assert ids == sorted(ids) and len(set(ids)) == 40
+    shards = sorted(p.relative_to(tmp_path / "one").as_posix() for p in (tmp_path / "one" / "data").rglob("*.parquet"))
+    assert shards == [f"data/2026/{m:02d}/train-{p:04d}.parquet" for m in (1, 2, 3) for p in range(2)]  # 30 rows a month: 20 + 10
+    rows = [row for shard in shards for row in pq.read_table(tmp_path / "one" / shard).to_pylist()]
+    keys = [(row["published_at"], row["id"]) for row in rows]
+    assert keys == sorted(keys) and len({row["id"] for row in rows}) == 90
+    assert all(shard[5:12] == f"{row['published_at']:%Y/%m}" for shard in shards for row in pq.read_table(tmp_path / "one" / shard).to_pylist())
     assert _tree_digest(tmp_path / "one") == _tree_digest(tmp_path / "two")
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from dataset_tools.build import build_dataset
+from dataset_tools import layout
+from dataset_tools.report import read_outcomes
 from rawfiles import collected_article, write_raw
 
 
@@ -138,8 +140,7 @@ def test_a_rebuild_that_adds_a_copy_and_a_newer_version_reports_them_as_a_clean_
     write_raw(raw, "601_newer.txt", newer)
     added = build_dataset(settings, workers=1)
     assert (added.parsed, added.shards_written, added.duplicates, added.superseded) == (2, 1, 1, 1)
-    report = json.loads((settings.out / "report.json").read_text())
-    outcomes = {item["path"]: item["outcome"] for item in report["files"]}
+    outcomes = {path: item["outcome"] for path, item in read_outcomes(settings.out).items()}
     assert (outcomes["600_copy.txt"], outcomes["601_newer.txt"], outcomes["005_0000000000000005.txt"]) == ("duplicate", "row", "superseded")
     build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert _digest(tmp_path / "clean") == _digest(settings.out)
@@ -162,8 +163,7 @@ def test_a_rewritten_shard_keeps_the_copies_found_in_its_unchanged_buckets(corpu
     write_raw(raw, "017_0000000000000011.txt", _story(17, lead="RIVERTON (Example Wire) - A corrected lead for item seventeen."))
     changed = build_dataset(settings, workers=1)
     assert (changed.parsed, changed.shards_written, changed.duplicates) == (1, 1, 40)
-    report = json.loads((settings.out / "report.json").read_text())
-    copies = {item["path"] for item in report["files"] if item["outcome"] == "duplicate"}
+    copies = {path for path, item in read_outcomes(settings.out).items() if item["outcome"] == "duplicate"}
     assert copies == {f"7{n:02d}_copy.txt" for n in range(0, 80, 2)}
     build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert _digest(tmp_path / "clean") == _digest(settings.out)
@@ -277,7 +277,7 @@ def test_a_bucket_compacted_from_many_chunks_keeps_all_its_rows(settings, projec
 
     import pyarrow.parquet as pq
 
-    assert sum(pq.ParquetFile(p).metadata.num_rows for p in (settings.out / "data").glob("*.parquet")) == 40
+    assert sum(pq.ParquetFile(p).metadata.num_rows for p in layout.data_files(settings.out)) == 40
     clean = build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert clean.rows == 40
     assert _digest(tmp_path / "clean") == _digest(settings.out)

@@ -24,12 +24,16 @@ def test_no_other_module_spells_the_folders_file_names():
 
 
 def test_shard_names_match_the_glob_the_card_and_readers_use(tmp_path):
-    for index, count in ((0, 1), (3, 12)):
-        path = tmp_path / layout.shard_name(index, count)
+    for month, part in ((202511, 0), (202512, 3), (199001, 0)):
+        path = tmp_path / layout.shard_name(month, part)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
     (tmp_path / "data" / "notes.parquet").write_bytes(b"")  # not a shard
+    (tmp_path / "inputs" / "2025").mkdir(parents=True)
+    (tmp_path / "inputs" / "2025" / "11.parquet").write_bytes(b"")
     assert [p.relative_to(tmp_path).as_posix() for p in layout.data_files(tmp_path)] == [
-        "data/train-00000-of-00001.parquet",
-        "data/train-00003-of-00012.parquet",
+        "data/1990/01/train-0000.parquet",
+        "data/2025/11/train-0000.parquet",
+        "data/2025/12/train-0003.parquet",
     ]
+    assert [p.relative_to(tmp_path).as_posix() for p in layout.input_listings(tmp_path)] == ["inputs/2025/11.parquet"]

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from dataset_tools.build.parse import map_chunk
-from dataset_tools.build.partition import bucket_of
+from dataset_tools.build.partition import SORT_KEYS, month_keys
 from dataset_tools.inputs import source_for
 from rawfiles import collected_article, write_raw
 
@@ -59,11 +59,11 @@ def test_every_file_gets_a_bookkeeping_row_and_every_article_a_sorted_row(raw, t
 
     with pa.memory_map(str(tmp_path / "cache" / result.chunk)) as source:
         reader = pa.ipc.open_file(source)
-        runs = {bucket: reader.get_batch(index) for bucket, index in result.batches.items()}
+        runs = {part: reader.get_batch(index) for part, index in result.batches.items()}
     assert sum(run.num_rows for run in runs.values()) == 6
-    for bucket, run in runs.items():
-        ids = run.column("id").to_pylist()
-        assert ids == sorted(ids) and {bucket_of(i) for i in ids} == {bucket}
+    for part, run in runs.items():
+        keys = list(zip(*(run.column(name).to_pylist() for name, _ in SORT_KEYS)))
+        assert keys == sorted(keys) and set(month_keys(run.column("published_at")).to_pylist()) == {part}
     assert {f["id"] for f in files if f["kind"] == "article"} == {i for run in runs.values() for i in run.column("id").to_pylist()}
 
 

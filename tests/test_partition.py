@@ -1,43 +1,42 @@
-"""partition: rows to buckets by id, buckets to shards of about `shard_rows` rows, none empty."""
+"""partition: rows to months (UTC of published_at), months to parts of `shard_rows` rows."""
 
 from __future__ import annotations
 
-import numpy as np
+from datetime import datetime, timedelta, timezone
+
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataset_tools.build.partition import BUCKETS, bucket_array, bucket_counts, bucket_of, plan_shards
-from dataset_tools.layout import shard_name
+from dataset_tools.build.partition import month_keys, part_bounds, partition_counts, sort_order
+from dataset_tools.layout import inputs_name, shard_name
+
+UTC = pa.timestamp("us", tz="UTC")
 
 
-def test_a_bucket_is_the_first_byte_of_the_id():
-    assert bucket_of("00ffffffffffffff") == 0 and bucket_of("7f00000000000000") == 127 and bucket_of("ff00000000000000") == 255
-    assert bucket_array(pa.array(["a1b2", "0003", "ff10"])).to_pylist() == [161, 0, 255]
+def test_a_rows_partition_is_its_utc_month():
+    stamps = [datetime(2025, 11, 30, 23, 59, tzinfo=timezone.utc), datetime(2025, 12, 1, tzinfo=timezone.utc),
+              datetime(2026, 1, 1, 2, tzinfo=timezone(timedelta(hours=5)))]  # 2025-12-31 21:00 UTC
+    assert month_keys(pa.array(stamps, UTC)).to_pylist() == [202511, 202512, 202512]
+    assert shard_name(202512, 3) == "data/2025/12/train-0003.parquet"
+    assert inputs_name(202512) == "inputs/2025/12.parquet" and inputs_name(None) == "inputs/rejected.parquet"
 
 
-def test_articles_are_counted_per_bucket_and_rejects_are_not():
-    files = pa.table({"bucket": pa.array([3, None, 3, 255], pa.int16())})
-    counts = bucket_counts(files)
-    assert len(counts) == BUCKETS and counts[3] == 2 and counts[255] == 1 and counts.sum() == 3
+def test_articles_are_counted_per_partition_and_rejects_are_not():
+    files = pa.table({"part": pa.array([202511, None, 202511, 199001], pa.int32())})
+    assert partition_counts(files) == {202511: 2, 199001: 1}
 
 
+@given(st.integers(min_value=0, max_value=5000), st.integers(min_value=1, max_value=700))
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=200), min_size=BUCKETS, max_size=BUCKETS), st.integers(min_value=1, max_value=5000))
-def test_shards_cover_every_bucket_once_in_order_and_none_is_empty(per_bucket, shard_rows):
-    rows = np.array(per_bucket, np.int64)
-    shards = plan_shards(rows, shard_rows)
-    covered = [b for shard in shards for b in shard.buckets]
-    assert covered == list(range(BUCKETS))  # contiguous ranges, in order: rows sorted by id across shards
-    assert [s.name for s in shards] == [shard_name(i, len(shards)) for i in range(len(shards))]
-    assert 1 <= len(shards) <= BUCKETS and len(shards) <= max(1, -(-int(rows.sum()) // shard_rows))
-    if len(shards) > 1:
-        assert all(rows[s.buckets.start : s.buckets.stop].sum() > 0 for s in shards)
+def test_parts_cut_a_month_into_shard_rows_rows_the_last_fewer(rows, shard_rows):
+    bounds = list(part_bounds(rows, shard_rows))
+    assert [i for start, stop in bounds for i in range(start, stop)] == list(range(rows))
+    assert all(stop - start == shard_rows for start, stop in bounds[:-1])
+    assert not bounds or 0 < bounds[-1][1] - bounds[-1][0] <= shard_rows
 
 
-def test_shards_hold_about_shard_rows_rows():
-    rows = np.full(BUCKETS, 100, np.int64)  # 25,600 rows
-    shards = plan_shards(rows, 10_000)
-    assert len(shards) == 3
-    assert [int(rows[s.buckets.start : s.buckets.stop].sum()) for s in shards] == [8500, 8500, 8600]
-    assert plan_shards(np.zeros(BUCKETS, np.int64), 10_000)[0].name == "data/train-00000-of-00001.parquet"
+def test_rows_are_ordered_by_published_at_then_id_stably():
+    t = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    table = pa.table({"published_at": pa.array([t, t - timedelta(days=1), t, t], UTC), "id": ["b", "z", "a", "b"], "n": [0, 1, 2, 3]})
+    assert table.take(sort_order(table)).column("n").to_pylist() == [1, 2, 0, 3]

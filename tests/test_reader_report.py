@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from dataset_tools.build import build_dataset
+from dataset_tools.report import read_outcomes
 from rawfiles import collected_article, write_raw
 
 
@@ -22,7 +23,7 @@ def test_report_counts_declared_detected_and_unknown_languages(settings, project
     report = json.loads((project / "dist" / "report.json").read_text())
     assert report["parser_version"] == "collector/1.1"
     assert report["language_sources"] == {"declared": 1, "detected": 1, "unknown": 1}
-    by_path = {entry["path"]: entry for entry in report["files"]}
+    by_path = read_outcomes(project / "dist")
     assert [(by_path[p]["language"], by_path[p]["language_source"]) for p in sorted(by_path)[:3]] == [
         ("en", "declared"), ("en", "detected"), ("und", "unknown"),
     ]

@@ -15,6 +15,7 @@ from dataset_tools.build import build_dataset
 from dataset_tools.readers import PARSER_VERSION, READERS, Reader, parse_file, reader_for
 from dataset_tools.readers.common import url_identity
 from dataset_tools.records import Article, Reject
+from dataset_tools.report import read_outcomes
 from rawfiles import collected_article, write_raw
 
 
@@ -52,8 +53,7 @@ def test_a_second_reader_is_one_registry_line(settings, project, monkeypatch):
     rows = {row["source_file"]: row for row in pq.read_table(settings.out / "data").to_pylist()}
     assert rows["b.json"]["parser_version"] == "jsonl/0.1" and rows["b.json"]["title"] == item["title"]
     assert rows["a.txt"]["parser_version"] == "collector/1.1"
-    report = json.loads((settings.out / "report.json").read_text())
-    assert {f["path"]: f.get("reason") for f in report["files"]}["c.json"] == "not-an-article"
+    assert read_outcomes(settings.out)["c.json"]["reason"] == "not-an-article"
 
 
 @pytest.mark.parametrize("path", ["x.txt", "deep/x.json.txt"])

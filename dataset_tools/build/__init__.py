@@ -30,9 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dataset_tools.build import outputs, plan
 from dataset_tools.build.cache import BuildCache, CacheState

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from dataset_tools.config import Settings
 from dataset_tools.card.stats import DatasetStats
+from dataset_tools.layout import DATA_DIR
 from dataset_tools.schema import TableSchema
 
 PARQUET_MEDIATYPE = "application/vnd.apache.parquet"
@@ -54,7 +55,7 @@ def datapackage_descriptor(
     for shard in stats.shards:
         resources.append(
             {
-                "name": Path(shard.path).stem,
+                "name": _resource_name(shard.path),
                 "type": "table",
                 "path": shard.path,
                 "format": "parquet",
@@ -80,3 +81,9 @@ def datapackage_descriptor(
         package["contributors"] = [{"title": settings.creator, "role": "author"}]
     package["resources"] = resources
     return package
+
+
+def _resource_name(path: str) -> str:
+    """A shard's resource name, unique in the package: its path without the data folder and the
+    suffix, '/' as '-' ('data/2025/11/train-0000.parquet' -> '2025-11-train-0000')."""
+    return path.removeprefix(DATA_DIR + "/").removesuffix(".parquet").replace("/", "-").lower()

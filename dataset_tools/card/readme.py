@@ -16,7 +16,7 @@ from dataset_tools.card.escape import md_code, md_text
 from dataset_tools.card.stats import COVERAGE, DatasetStats, size_category
 from dataset_tools.config import Settings
 from dataset_tools.fileio import human_size
-from dataset_tools.layout import DATA_GLOB, PLOT_FILE, SPLIT
+from dataset_tools.layout import DATA_DIR, DATA_GLOB, PLOT_FILE, SPLIT
 from dataset_tools.report import ReportSummary
 from dataset_tools.schema import TableSchema
 
@@ -94,6 +94,7 @@ def render_card(
         language_count=len([code for code in stats.languages if code != "und"]),
         first_published=stats.first_published,
         last_published=stats.last_published,
+        month_files=_last_months(stats, 2),
         languages=_count_rows(stats.languages, stats.rows, limit=None),
         language_note=_language_note(inputs.report),
         schema_path=f"schemas/{schema.path.name}",
@@ -245,6 +246,12 @@ def _length_rows(stats: DatasetStats) -> list[dict]:
         {"name": names.get(q, f"p{round(q * 100)}"), "chars": chars[q], "words": words.get(q, "-")}
         for q in chars
     ]
+
+
+def _last_months(stats: DatasetStats, count: int) -> list[str]:
+    """The `data_files` patterns of the dataset's last `count` months (an example date range)."""
+    months = sorted(stats.months)[-count:]
+    return [f"{DATA_DIR}/{month[:4]}/{month[5:7]}/*.parquet" for month in months]
 
 
 def _size(size: int) -> str:
