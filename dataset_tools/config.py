@@ -49,6 +49,7 @@ class Settings:
     source_datasets: tuple[str, ...] = ()
     schema: Path = field(default=PROJECT_SCHEMA)  # or PACKAGED_SCHEMA: see load_settings
     changelog: Path = field(default=Path("CHANGELOG.md"))
+    card_text: Path | None = field(default=Path("card.md"))  # None: the project has no card text file
     raw: Path = field(default=Path("raw"))
     out: Path = field(default=Path("dist"))
     max_file_bytes: int = 5_000_000
@@ -61,7 +62,7 @@ class Settings:
 
 
 _REQUIRED = ("name", "pretty_name", "repo_id", "license", "description")
-_PATHS = ("schema", "changelog", "raw", "out")
+_PATHS = ("schema", "changelog", "card_text", "raw", "out")
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -124,9 +125,12 @@ def settings_from_table(root: Path, table: dict, path: Path) -> Settings:
         values[key] = value
     for key in _PATHS:
         values.setdefault(key, (root / _default_path(key)).resolve())
-    # A project that names no schema and has none uses the packaged one.
+    # Files a project may lack when it does not name them: the packaged schema stands in for
+    # the first, the Hub's "[More Information Needed]" for the card's texts (see card/texts.py).
     if "schema" not in table and not values["schema"].is_file():
         values["schema"] = PACKAGED_SCHEMA
+    if "card_text" not in table and not values["card_text"].is_file():
+        values["card_text"] = None
     return Settings(**values)
 
 

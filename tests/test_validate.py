@@ -43,6 +43,7 @@ def built(tmp_path_factory) -> Path:
     (root / "pyproject.toml").write_text(text)
     shutil.copytree(REPO / "schemas", root / "schemas")
     shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    shutil.copy(REPO / "card.md", root / "card.md")
     for n in range(12):
         write_raw(
             root / "raw",

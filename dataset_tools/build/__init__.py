@@ -167,6 +167,9 @@ def build_dataset(
     source = source_for(raw if raw is not None else settings.raw)
     out = Path(out or settings.out).resolve()
     schema = load_table_schema(settings.schema, frictionless=False)
+    from dataset_tools.card.texts import load_card_text
+
+    load_card_text(settings.card_text)  # a broken card text fails now, not after the parse
     notify = progress or (lambda stage, done, total: None)
     watch = Stopwatch()
     cache_folder = Path(cache_dir or default_cache_dir(settings)).resolve() if use_cache else None
