@@ -126,6 +126,22 @@ class BuildFailed(DatasetToolsError, RuntimeError):
     """The build could not write a complete dataset; the previous output was left untouched."""
 
 
+class NothingToBuild(BuildFailed):
+    """The build would make a dataset without rows: the raw folder `raw` holds no file, or every
+    one of its `inputs` files was rejected (`rejects_by_reason`). The previous output is untouched."""
+
+    def __init__(self, raw: str, inputs: int, rejects_by_reason: dict[str, int]) -> None:
+        self.raw, self.inputs, self.rejects_by_reason = raw, inputs, dict(rejects_by_reason)
+        if not inputs:
+            message = f"the raw folder {raw} has no files: nothing to build"
+            hint = "Put the collected pages (one text file per article) in it, or pass --raw DIR. The previous output is unchanged."
+        else:
+            reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(self.rejects_by_reason.items()))
+            message = f"no rows: all {inputs} input file(s) in {raw} were rejected ({reasons})"
+            hint = "Check that the files are collected pages in the collector layout. The previous output is unchanged."
+        super().__init__(message, hint=hint)
+
+
 class StrictModeFailure(DatasetToolsError):
     """--strict was given and the build rejected at least one input."""
 

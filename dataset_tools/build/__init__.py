@@ -44,7 +44,7 @@ from dataset_tools.build.reduce import ShardResult, reduce_shard
 from dataset_tools.build.spill import DeltaRefs
 from dataset_tools.build.staging import scratch_cache_folder, staging_folder, swap_in
 from dataset_tools.config import Settings, default_cache_dir
-from dataset_tools.errors import BuildFailed
+from dataset_tools.errors import BuildFailed, NothingToBuild
 from dataset_tools.fileio import ipc_batches, table_batches
 from dataset_tools.inputs import RawSource, source_for
 from dataset_tools.layout import MANIFEST_FILE, REPORT_FILE
@@ -161,6 +161,7 @@ def build_dataset(
 
     Raises:
         InputNotFound: the raw folder does not exist.
+        NothingToBuild: no input became a row (none, or all rejected); the previous output is intact.
         BuildFailed: the output could not be written; the previous output is intact.
         CacheBusy: another build uses the cache folder.
     """
@@ -285,6 +286,8 @@ def _build_into(
     digests: dict[str, dict] = {}  # of the files written besides the shards, for manifest.json
     summary, digests[REPORT_FILE] = outputs.write_report(staging / REPORT_FILE, files, losers, settings.version)
     watch.lap("report")
+    if not summary.rows:  # a dataset without rows is no dataset (validate would refuse it)
+        raise NothingToBuild(source.describe(), summary.inputs, summary.rejects_by_reason)
 
     shards = _shard_entries(written, writes.kept)
     rows = sum(s["rows"] for s in shards)
