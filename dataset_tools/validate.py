@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from dataset_tools.errors import InputNotFound
 from dataset_tools.fileio import read_json_listing_head, sha256_file
+from dataset_tools.layout import CARD_FILES
 from dataset_tools.iso639 import UNDETERMINED
 from dataset_tools.schema import TableSchema, check_batch
 
@@ -66,6 +67,7 @@ ERROR_TYPES: dict[str, str] = {
     "constraint": "a value breaks a constraint of the schema (pattern, length, range, language code...)",
     "corrupt-file": "a Parquet file cannot be read",
     "hash-mismatch": "a file's SHA-256 differs from the one in manifest.json",
+    "card-edited": "a card file (README.md, croissant.json, datapackage.json, the plot) changed after the build wrote it: `dataset-tools card` renders it again",
     "row-count-mismatch": "a Parquet file's row count differs from the one in manifest.json",
     "unlisted-file": "a data file that manifest.json does not list",
     "missing-file": "a file that should be there is missing",
@@ -283,7 +285,13 @@ def _check_manifest(folder: Path, schema: TableSchema, errors: _Errors) -> dict 
                 continue
             if "sha256" in entry:
                 actual = sha256_file(target)
-                if actual != entry["sha256"]:
+                if actual != entry["sha256"] and rel in CARD_FILES:
+                    errors.add(
+                        "card-edited",
+                        f"{rel} changed after the build wrote it (edited by hand?): run `dataset-tools card` to render it again; lasting text belongs in card.md",
+                        rel,
+                    )
+                elif actual != entry["sha256"]:
                     errors.add("hash-mismatch", f"{rel} has sha256 {actual}, manifest.json says {entry['sha256']}", rel)
     return manifest
 
