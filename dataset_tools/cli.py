@@ -104,7 +104,7 @@ def _main_options(
 ) -> None:
     """Build, validate and publish a dataset of collected news articles.
 
-    Every command takes -h."""
+    Start with `dataset-tools init`; every command takes -h."""
 
 
 ProjectOption = Annotated[
@@ -146,6 +146,60 @@ def _progress(enabled: bool):
             bar.update(tasks[stage], completed=done, total=total)
 
         yield update
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="The project folder, made if missing (default: the current folder).")] = Path("."),
+    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name, a short id (default: the folder's name).", show_default=False)] = None,
+    pretty_name: Annotated[Optional[str], typer.Option("--pretty-name", help="The card's title (default: from the name).", show_default=False)] = None,
+    repo_id: Annotated[Optional[str], typer.Option("--repo-id", help="Hub dataset repo, namespace/name (default: <your login name>/<name>).", show_default=False)] = None,
+    license: Annotated[Optional[str], typer.Option("--license", help="A Hub license id such as cc-by-4.0 (default: 'unknown').", show_default=False)] = None,
+    description: Annotated[Optional[str], typer.Option("--description", help="One sentence on the dataset (default: a neutral one).", show_default=False)] = None,
+    creator: Annotated[Optional[str], typer.Option("--creator", help="Who makes the dataset, for the citation (default: the repo's namespace).", show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: take the options given and defaults for the rest (also what happens off a terminal).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the files of an existing project (raw/ is never touched).")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Start a dataset project: settings in pyproject.toml, schemas/, card.md, CHANGELOG.md, raw/, .gitignore and a CI workflow.
+
+    On a terminal it asks for the settings not given as options; `dataset-tools build` then works as is."""
+    from dataset_tools.project import QUESTIONS, ProjectAnswers, check_answer, check_new_project, init_project, suggest
+
+    check_new_project(folder, force=force)  # before any question
+    given = {"name": name, "pretty_name": pretty_name, "repo_id": repo_id, "license": license, "description": description}
+    ask = not yes and sys.stdin.isatty()
+    answers: dict[str, str] = {}
+    for field, question in QUESTIONS.items():
+        if given[field]:
+            answers[field] = given[field]
+        elif ask:
+            answers[field] = typer.prompt(question, default=suggest(field, folder, answers), value_proc=_checked(check_answer, field))
+        else:
+            answers[field] = suggest(field, folder, answers)
+    result = init_project(folder, ProjectAnswers(**answers, creator=creator), force=force)
+    if quiet:
+        return
+    where = _shown_path(result.folder.resolve())
+    _say(f"Made a dataset project in {where}: {', '.join(result.written)}")
+    if result.kept:
+        _say(f"Kept what was there: {', '.join(result.kept)}")
+    in_folder = "" if where == "." else f" in {where}"
+    _say(f"Next: put the collected pages (one text file per article) in {Path(where) / 'raw'}/, then run `dataset-tools build` and `dataset-tools validate`{in_folder}.")
+    _say("Before the first `dataset-tools publish`: check repo_id and license in pyproject.toml, and make card.md say what is true of your collection.")
+
+
+def _checked(check, field: str):
+    """A prompt's value_proc: `check(field, value)`, its ConfigError turned into the error click asks again after."""
+    from dataset_tools.errors import ConfigError
+
+    def proc(value: str) -> str:
+        try:
+            return check(field, value)
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return proc
 
 
 @app.command()
