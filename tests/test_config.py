@@ -23,7 +23,7 @@ def test_the_packaged_schema_is_package_data():
     import tomllib
 
     package_data = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["dataset_tools"]
-    assert "schemas/*.json" in package_data
+    assert "schemas/*.json" in package_data and "templates/project/*" in package_data  # the files init writes
     assert PACKAGED_SCHEMA.relative_to(REPO / "dataset_tools").as_posix() == "schemas/article.schema.json"
 
 
