@@ -2,8 +2,9 @@
 
 Each class inherits a builtin (so `except FileNotFoundError` catches a missing folder) and
 carries the fields its message is made of. The CLI prints any of them the same way, in one
-place: `str(error)` on one line, then its `hint`, and exits with its `exit_code` (2 for usage
-errors, 1 for a job that failed); a traceback only when DATASET_TOOLS_DEBUG=1.
+place: `str(error)` on one line, then its `hint` (or, after --json, both in one JSON object
+whose `type` is the class name), and exits with its `exit_code` (2 for usage errors, 1 for a
+job that failed); a traceback only when DATASET_TOOLS_DEBUG=1.
 """
 
 from __future__ import annotations
