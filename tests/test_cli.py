@@ -183,7 +183,8 @@ def test_no_command_shows_the_help():
 
 def test_shell_completion_is_offered_and_completes():
     # As a user runs it, from a shell (typer finds which one in the process tree).
-    done = subprocess.run(["bash", "-c", f"{sys.executable} -m dataset_tools --show-completion"], capture_output=True, text=True)
+    # (`; exit $?` keeps bash from exec-ing the command, so bash stays its parent.)
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m dataset_tools --show-completion; exit $?"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "_DATASET_TOOLS_COMPLETE=complete_bash" in done.stdout and "dataset-tools" in done.stdout
     assert "--install-completion" in run("--help").stdout
