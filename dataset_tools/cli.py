@@ -1,8 +1,11 @@
 """The `dataset-tools` command: parse arguments, call the library, print, set the exit code.
 
 Exit codes: 0 success; 1 the job failed (invalid dataset, rejects under --strict, a failed
-publish); 2 usage errors (bad options, missing folders or settings). Errors print as one line
-plus a hint; set DATASET_TOOLS_DEBUG=1 for the traceback.
+publish, nothing to build); 2 usage errors (bad options or values, missing folders, settings or
+schema file). Errors print as one line plus a hint on stderr, or, when `--json` was given, as
+`{"error": {"type", "message", "hint"}}` on stdout; set DATASET_TOOLS_DEBUG=1 for the traceback.
+When the reader of stdout goes away (`dataset-tools diff A B | head -1`), the command stops
+without a word and exits 141, as a shell reports a command killed by SIGPIPE (`cat`, `git log`).
 """
 
 from __future__ import annotations
@@ -18,15 +21,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from dataset_tools.errors import DatasetToolsError, InputNotFound, StrictModeFailure
+from dataset_tools.errors import DatasetToolsError, InputNotFound, StrictModeFailure, UsageError
 from dataset_tools.fileio import human_size
 
+PROG = "dataset-tools"
 app = typer.Typer(
-    help="Build, validate and publish a dataset of collected news articles.",
+    name=PROG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+# click's exception classes, wherever this typer takes click from (its own copy since 0.26).
+_ClickException = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
+
+
+class _ClosedPipe(Exception):
+    """The reader of stdout went away. Not an OSError, so that click (which would exit 1)
+    lets it through to `main`."""
 
 
 class _Console:
@@ -41,7 +54,11 @@ class _Console:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(**self._options)
+            class _PipeConsole(Console):
+                def on_broken_pipe(self) -> None:  # rich's own exits 1
+                    raise _ClosedPipe()
+
+            self._console = _PipeConsole(**self._options)
         return self._console
 
     def __getattr__(self, name: str):
@@ -57,15 +74,45 @@ def _print_json(text: str) -> None:
     pipe, the bytes rich would print, without importing it."""
     if sys.stdout.isatty():
         out_console.print_json(text)
-    else:
+        return
+    try:
         sys.stdout.write(json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+    except BrokenPipeError:
+        raise _ClosedPipe() from None
+
+
+def _say(text: str) -> None:
+    """Print plain text on stdout: no markup, no highlighting, no wrapping."""
+    out_console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from dataset_tools import __version__
+
+        print(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version of dataset-tools and exit (`dataset-tools version` prints the dataset's)."),
+    ] = False,
+) -> None:
+    """Build, validate and publish a dataset of collected news articles.
+
+    Start with `dataset-tools init`; every command takes -h."""
+
 
 ProjectOption = Annotated[
     Optional[Path],
     typer.Option("--project", help="Project folder holding pyproject.toml (default: found from the current folder).", show_default=False),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout (errors too, as {\"error\": ...}).")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors and what the command was asked for: no progress bar, notes or summary.")]
 
 
 def _settings(project: Path | None):
@@ -102,6 +149,60 @@ def _progress(enabled: bool):
 
 
 @app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="The project folder, made if missing (default: the current folder).")] = Path("."),
+    name: Annotated[Optional[str], typer.Option("--name", help="Dataset name, a short id (default: the folder's name).", show_default=False)] = None,
+    pretty_name: Annotated[Optional[str], typer.Option("--pretty-name", help="The card's title (default: from the name).", show_default=False)] = None,
+    repo_id: Annotated[Optional[str], typer.Option("--repo-id", help="Hub dataset repo, namespace/name (default: <your login name>/<name>).", show_default=False)] = None,
+    license: Annotated[Optional[str], typer.Option("--license", help="A Hub license id such as cc-by-4.0 (default: 'unknown').", show_default=False)] = None,
+    description: Annotated[Optional[str], typer.Option("--description", help="One sentence on the dataset (default: a neutral one).", show_default=False)] = None,
+    creator: Annotated[Optional[str], typer.Option("--creator", help="Who makes the dataset, for the citation (default: the repo's namespace).", show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: take the options given and defaults for the rest (also what happens off a terminal).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the files of an existing project (raw/ is never touched).")] = False,
+    quiet: QuietOption = False,
+) -> None:
+    """Start a dataset project: settings in pyproject.toml, schemas/, card.md, CHANGELOG.md, raw/, .gitignore and a CI workflow.
+
+    On a terminal it asks for the settings not given as options; `dataset-tools build` then works as is."""
+    from dataset_tools.project import QUESTIONS, ProjectAnswers, check_answer, check_new_project, init_project, suggest
+
+    check_new_project(folder, force=force)  # before any question
+    given = {"name": name, "pretty_name": pretty_name, "repo_id": repo_id, "license": license, "description": description}
+    ask = not yes and sys.stdin.isatty()
+    answers: dict[str, str] = {}
+    for field, question in QUESTIONS.items():
+        if given[field]:
+            answers[field] = given[field]
+        elif ask:
+            answers[field] = typer.prompt(question, default=suggest(field, folder, answers), value_proc=_checked(check_answer, field))
+        else:
+            answers[field] = suggest(field, folder, answers)
+    result = init_project(folder, ProjectAnswers(**answers, creator=creator), force=force)
+    if quiet:
+        return
+    where = _shown_path(result.folder.resolve())
+    _say(f"Made a dataset project in {where}: {', '.join(result.written)}")
+    if result.kept:
+        _say(f"Kept what was there: {', '.join(result.kept)}")
+    in_folder = "" if where == "." else f" in {where}"
+    _say(f"Next: put the collected pages (one text file per article) in {Path(where) / 'raw'}/, then run `dataset-tools build` and `dataset-tools validate`{in_folder}.")
+    _say("Before the first `dataset-tools publish`: check repo_id and license in pyproject.toml, and make card.md say what is true of your collection.")
+
+
+def _checked(check, field: str):
+    """A prompt's value_proc: `check(field, value)`, its ConfigError turned into the error click asks again after."""
+    from dataset_tools.errors import ConfigError
+
+    def proc(value: str) -> str:
+        try:
+            return check(field, value)
+        except ConfigError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return proc
+
+
+@app.command()
 def build(
     raw: Annotated[Optional[str], typer.Option("--raw", help="Folder (or fsspec URL) of collected raw files (default: settings' raw, 'raw/').", show_default=False)] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Output folder, replaced atomically (default: settings' out, 'dist/').", show_default=False)] = None,
@@ -112,9 +213,13 @@ def build(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Build from scratch and keep no cache.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 1 if any input is rejected (the dataset is still written).")] = False,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Add the time of each stage (list, plan, parse, write, report, card, ...) to the summary.")] = False,
     project: ProjectOption = None,
 ) -> None:
-    """Parse every file in the raw folder and write the dataset folder: Parquet shards, card, report, manifest."""
+    """Parse every file in the raw folder and write the dataset folder: Parquet shards, card, report, manifest.
+
+    Fails (exit 1, the previous output untouched) when no input becomes a row."""
     from dataset_tools.build import build_dataset
     from dataset_tools import runtime
 
@@ -124,7 +229,7 @@ def build(
         runtime.prepare_build_process()
         worker_setup = runtime.setup_worker
     settings = _settings(project)
-    with _progress(not as_json) as update:
+    with _progress(not as_json and not quiet) as update:
         result = build_dataset(
             settings,
             raw,
@@ -140,7 +245,7 @@ def build(
     summary = result.summary()
     if as_json:
         _print_json(json.dumps(summary))
-    else:
+    elif not quiet:
         out_console.print(f"Built {settings.pretty_name} v{result.version} -> {_shown_path(result.out)}", highlight=False, markup=False, soft_wrap=True)
         from rich.table import Table
 
@@ -159,6 +264,10 @@ def build(
         table.add_row("output size", human_size(result.output_bytes))
         if result.seconds:
             table.add_row("time", f"{result.seconds['total']:.1f} s (parse {result.seconds.get('parse', 0):.1f} s, write {result.seconds.get('write', 0):.1f} s)")
+            if verbose:
+                for stage, seconds in result.seconds.items():
+                    if stage != "total":
+                        table.add_row(f"  {stage}", f"{seconds:.3f} s")
         out_console.print(table)
     global _EXIT_NOW
     _EXIT_NOW = _owns_process()  # the output is written, the workers are gone
@@ -169,9 +278,12 @@ def build(
 @app.command()
 def card(
     path: Annotated[Optional[Path], typer.Argument(help="Build folder (default: settings' out, 'dist/').", show_default=False)] = None,
+    quiet: QuietOption = False,
     project: ProjectOption = None,
 ) -> None:
-    """Re-render the data card (README.md, croissant.json, datapackage.json, plot) of an existing build, without rebuilding the data."""
+    """Re-render the data card (README.md, croissant.json, datapackage.json, plot) of an existing build, without rebuilding the data.
+
+    Run it after editing card.md or the settings, or to undo hand edits of the card."""
     from dataset_tools.card import refresh_card
     from dataset_tools.schema import load_table_schema
 
@@ -180,7 +292,8 @@ def card(
     if not folder.is_dir():
         raise InputNotFound(f"build folder {folder} does not exist", path=folder, hint="Run `dataset-tools build` first, or pass the build folder.")
     card_version, written = refresh_card(folder, settings, load_table_schema(settings.schema))
-    out_console.print(f"Rendered the card of v{card_version} in {_shown_path(folder)}: {', '.join(written)}", highlight=False)
+    if not quiet:
+        _say(f"Rendered the card of v{card_version} in {_shown_path(folder)}: {', '.join(written)}")
 
 
 @app.command()
@@ -191,21 +304,23 @@ def validate(
     ] = None,
     schema_path: Annotated[
         Optional[Path],
-        typer.Option("--schema", help="Table schema to validate against (default: settings' schema, schemas/article.schema.json).", show_default=False),
+        typer.Option("--schema", help="Table schema to validate against (default: the settings' schema: schemas/article.schema.json, else the one shipped with dataset-tools).", show_default=False),
     ] = None,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="After the errors, say what each type of error found means.")] = False,
     project: ProjectOption = None,
 ) -> None:
     """Check a dataset folder or Hub revision against schemas/, its manifest and its card; exit 1 if invalid."""
     from dataset_tools.schema import load_table_schema
-    from dataset_tools.validate import validate_target
+    from dataset_tools.validate import ERROR_TYPES, validate_target
 
     settings = _settings(project) if schema_path is None or target is None else None
     schema = load_table_schema(schema_path or settings.schema)
     report = validate_target(target if target is not None else settings.out, schema)
     if as_json:
         _print_json(json.dumps(report.to_dict()))
-    else:
+    elif not (quiet and report.valid):
         stats = report.stats
         if report.errors:
             from rich.table import Table
@@ -217,10 +332,16 @@ def validate(
                 row = "" if error.row is None else str(error.row)
                 table.add_row(error.type, error.file or "", row, error.field or "", error.message)
             out_console.print(table)
+            if verbose:
+                for kind in sorted(report.types()):
+                    _say(f"{kind}: {ERROR_TYPES.get(kind, '')}")
+        from rich.markup import escape
+
         verdict = "[green]valid[/green]" if report.valid else "[red]invalid[/red]"
         out_console.print(
-            f"{verdict}: {report.source}: {stats['files']} Parquet file(s), {stats['rows']} rows, {stats['errors']} error(s)",
+            f"{verdict}: {escape(report.source)}: {stats['files']} Parquet file(s), {stats['rows']} rows, {stats['errors']} error(s)",
             highlight=False,
+            soft_wrap=True,
         )
     if not report.valid:
         raise typer.Exit(1)
@@ -228,7 +349,7 @@ def validate(
 
 @app.command()
 def version(project: ProjectOption = None) -> None:
-    """Print the dataset version (the top release heading of CHANGELOG.md)."""
+    """Print the DATASET's version: the top release heading of CHANGELOG.md (`dataset-tools --version` prints the tool's)."""
     out_console.print(_settings(project).version, highlight=False)
 
 
@@ -236,7 +357,7 @@ def version(project: ProjectOption = None) -> None:
 def diff(
     old: Annotated[str, typer.Argument(help="The old dataset: a build folder or REPO_ID@REVISION.", show_default=False)],
     new: Annotated[str, typer.Argument(help="The new dataset: a build folder or REPO_ID@REVISION.", show_default=False)],
-    limit: Annotated[int, typer.Option("--limit", min=0, help="Articles listed per kind of change in the table.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Articles listed per kind of change (added, removed, updated); the rest are counted.")] = 20,
     as_json: JsonOption = False,
 ) -> None:
     """Compare two datasets by id and content: added, removed and updated articles, schema changes."""
@@ -261,11 +382,12 @@ def diff(
     out_console.print(table)
     for change in result.schema_changes:
         out_console.print(f"schema: {change['column']} {change['change']} ({change['old']} -> {change['new']})", highlight=False, markup=False, soft_wrap=True)
-    for label, items in (("added", result.added), ("removed", result.removed)):
+    for label, items in (("added", result.added), ("removed", result.removed), ("updated", result.updated)):
         for item in items[:limit]:
-            out_console.print(f"{label:8} {item['id']}  {item['url']}", highlight=False, markup=False, soft_wrap=True)
-    for item in result.updated[:limit]:
-        out_console.print(f"updated  {item['id']}  {item['url']}  [{', '.join(item['fields'])}]", highlight=False, markup=False, soft_wrap=True)
+            fields = f"  [{', '.join(item['fields'])}]" if label == "updated" else ""
+            _say(f"{label:8} {item['id']}  {item['url']}{fields}")
+        if len(items) > limit:
+            _say(f"... and {len(items) - limit} more {label} (--limit {limit}; --json lists all)")
 
 
 @app.command()
@@ -277,6 +399,7 @@ def release(
     against: Annotated[Optional[str], typer.Option("--against", help="The last release: a folder or REPO_ID@REVISION (default: the settings' repo at v<current version>).", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the entry without writing CHANGELOG.md.")] = False,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Diff the build against the last release, propose the version bump and write the CHANGELOG entry."""
@@ -286,7 +409,7 @@ def release(
 
     chosen = [name for name, flag in (("major", major), ("minor", minor), ("patch", patch)) if flag]
     if len(chosen) > 1:
-        raise typer.BadParameter("give at most one of --major, --minor, --patch")
+        raise UsageError("give at most one of --major, --minor, --patch", hint="Leave them out to release the bump the changes call for.")
     settings = _settings(project)
     current = settings.version
     previous = against or f"{settings.repo_id}@v{current}"
@@ -297,9 +420,11 @@ def release(
     if as_json:
         _print_json(json.dumps({"previous": made.previous, "version": made.version, "part": made.part, "proposed": made.proposed, "entry": made.entry, "written": not dry_run}))
         return
-    if made.proposed and made.part != made.proposed:
+    if made.proposed and made.part != made.proposed and not quiet:
         err_console.print(f"Note: the changes call for a {made.proposed} release; releasing {made.part} as asked.", highlight=False)
     out_console.print(made.entry, highlight=False, markup=False, soft_wrap=True)
+    if quiet:
+        return
     if dry_run:
         out_console.print(f"(dry run: CHANGELOG.md not written; v{made.version} would follow v{current})", highlight=False)
     else:
@@ -415,15 +540,25 @@ def _saved_tokens() -> set[str]:
     return found
 
 
-def _print_error(exc: BaseException, debug: bool, message: str, hint: str | None) -> None:
-    from rich.markup import escape
-
+def _print_error(exc: BaseException, debug: bool, as_json: bool, kind: str, message: str, hint: str | None) -> None:
+    """An error as one line plus a hint on stderr, or as {"error": {type, message, hint}} on
+    stdout when the command was given --json; with `debug`, the traceback first (on stderr)."""
     if debug:
         trace = "".join(traceback.format_exception(exc))
         err_console.print(redact(trace), highlight=False, markup=False, soft_wrap=True, end="")
+    if as_json:
+        _print_json(json.dumps({"error": {"type": kind, "message": redact(message), "hint": redact(hint) if hint else None}}))
+        return
+    from rich.markup import escape
+
     err_console.print(f"[red]Error:[/red] {escape(redact(message))}", highlight=False, soft_wrap=True)
     if hint:
         err_console.print(f"[dim]Hint:[/dim] {escape(redact(hint))}", highlight=False, soft_wrap=True)
+
+
+def _json_requested(args: list[str]) -> bool:
+    """Whether --json is among the command's options (so its errors are JSON too)."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
 
 
 _STANDALONE = False  # set by main(): this process runs one command and exits
@@ -437,24 +572,56 @@ def _owns_process() -> bool:
 
 
 def main() -> None:
-    """Console-script entry point: run the app and turn errors into one line plus a hint.
+    """Console-script entry point: run the app and turn errors into one line plus a hint (or
+    JSON, after --json) and an exit code: the error's own (2 for usage errors), 1 otherwise.
 
     Tokens never reach the output: messages and DATASET_TOOLS_DEBUG tracebacks go through `redact`."""
     global _STANDALONE
     _STANDALONE = True
     debug = os.environ.get("DATASET_TOOLS_DEBUG", "") not in ("", "0")
+    as_json = _json_requested(sys.argv[1:])
+    code: int = 0
     try:
         try:
-            app()  # standalone: typer/click handle --help and usage errors (exit 2) themselves
+            # Not standalone: click would print its usage errors its own way, and exit 1 on a closed pipe.
+            returned = app(prog_name=PROG, standalone_mode=False)
+            code = returned if isinstance(returned, int) else 0  # typer.Exit's code, --help's 0
+        except _ClickException as exc:  # a usage error: bad or missing option or argument (exit 2)
+            code = exc.exit_code
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `dataset-tools` alone: typer has shown the help
+                text = exc.format_message()
+                if text.strip():
+                    print(text)
+            else:
+                command = exc.ctx.command_path if getattr(exc, "ctx", None) else PROG
+                _print_error(exc, debug, as_json, "UsageError", exc.format_message(), f"Run `{command} -h` for the usage.")
+        except typer.Abort as exc:  # end of input at a prompt
+            code = 1
+            _print_error(exc, debug, as_json, "Aborted", "aborted", None)
         except DatasetToolsError as exc:
-            _print_error(exc, debug, str(exc), exc.hint)
-            sys.exit(exc.exit_code)
+            code = exc.exit_code
+            _print_error(exc, debug, as_json, type(exc).__name__, str(exc), exc.hint)
+        except _ClosedPipe:
+            raise
         except Exception as exc:  # a bug or a broken environment: still one line unless debugging
-            _print_error(exc, debug, f"unexpected {type(exc).__name__}: {exc}", "set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.")
-            sys.exit(1)
-    except SystemExit as exc:
-        if _EXIT_NOW:
-            from dataset_tools.runtime import exit_now
+            code = 1
+            _print_error(exc, debug, as_json, "UnexpectedError", f"unexpected {type(exc).__name__}: {exc}", "set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.")
+    except _ClosedPipe:
+        code = _closed_pipe()
+    if _EXIT_NOW:
+        from dataset_tools.runtime import exit_now
 
-            exit_now(exc.code)
-        raise
+        exit_now(code)
+    sys.exit(code)
+
+
+def _closed_pipe() -> int:
+    """The exit code after stdout's reader went away: 141 (128 + SIGPIPE), what a shell reports
+    for `cat` or `git log` killed by SIGPIPE in `... | head -1`. stdout now writes to /dev/null,
+    so that the interpreter's last flush at exit has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141

@@ -2,6 +2,10 @@
 
 The version has one source of truth: the top release heading of CHANGELOG.md
 (`## [1.2.0] - 2026-11-27`). Nothing else stores it.
+
+The article schema has one source too: `PACKAGED_SCHEMA`, shipped in the package. A project
+uses its own copy (`schemas/article.schema.json`, which `dataset-tools init` writes) or, when it
+has none and no `schema` setting, the packaged file itself.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from dataset_tools.errors import ConfigError
+from dataset_tools.errors import ConfigError, MissingSettings, ProjectNotFound
 
 _RELEASE_HEADING = re.compile(
     r"^##\s+\[?v?(?P<version>\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.\-]+)?)\]?(?:\s*[-–]\s*(?P<date>\d{4}-\d{2}-\d{2}))?",
     re.MULTILINE,
 )
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
+PACKAGED_SCHEMA = Path(__file__).parent / "schemas" / "article.schema.json"
+PROJECT_SCHEMA = Path("schemas/article.schema.json")
+CACHE_FOLDER = ".dataset-tools-cache"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +47,9 @@ class Settings:
     task_ids: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     source_datasets: tuple[str, ...] = ()
-    schema: Path = field(default=Path("schemas/article.schema.json"))
+    schema: Path = field(default=PROJECT_SCHEMA)  # or PACKAGED_SCHEMA: see load_settings
     changelog: Path = field(default=Path("CHANGELOG.md"))
+    card_text: Path | None = field(default=Path("card.md"))  # None: the project has no card text file
     raw: Path = field(default=Path("raw"))
     out: Path = field(default=Path("dist"))
     max_file_bytes: int = 5_000_000
@@ -54,11 +62,15 @@ class Settings:
 
 
 _REQUIRED = ("name", "pretty_name", "repo_id", "license", "description")
-_PATHS = ("schema", "changelog", "raw", "out")
+_PATHS = ("schema", "changelog", "card_text", "raw", "out")
 
 
 def find_project_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above `start` (default: cwd) whose pyproject.toml has [tool.dataset-tools]."""
+    """The nearest folder at or above `start` (default: cwd) whose pyproject.toml has [tool.dataset-tools].
+
+    Raises:
+        ProjectNotFound: there is none.
+    """
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / "pyproject.toml"
@@ -69,31 +81,40 @@ def find_project_root(start: Path | None = None) -> Path:
                 continue
             if "dataset-tools" in data.get("tool", {}):
                 return folder
-    raise ConfigError(
-        f"no pyproject.toml with a [tool.dataset-tools] table in {here} or its parents",
-        hint="Run dataset-tools inside the dataset's project folder, or pass --project DIR.",
-    )
+    raise ProjectNotFound(here)
 
 
 def load_settings(root: Path | None = None) -> Settings:
     """Read `[tool.dataset-tools]` from `root/pyproject.toml` (root found from cwd when None).
 
     Raises:
-        ConfigError: the table is missing, has unknown keys, or lacks a required key.
+        ProjectNotFound: no pyproject.toml with the table in `root` (or cwd) or its parents.
+        ConfigError: the table has unknown keys, lacks required keys (`MissingSettings`, which
+            names all of them), or has a malformed repo_id.
     """
     root = find_project_root(root)
+    path = root / "pyproject.toml"
     try:
-        table = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["dataset-tools"]
+        table = tomllib.loads(path.read_text(encoding="utf-8"))["tool"]["dataset-tools"]
     except (tomllib.TOMLDecodeError, KeyError) as exc:
-        raise ConfigError(f"cannot read [tool.dataset-tools] from {root / 'pyproject.toml'}: {exc}") from None
+        raise ConfigError(f"cannot read [tool.dataset-tools] from {path}: {exc}") from None
+    return settings_from_table(root, table, path)
+
+
+def settings_from_table(root: Path, table: dict, path: Path) -> Settings:
+    """Settings from a `[tool.dataset-tools]` table (`path` names where it is, for messages).
+
+    Raises:
+        ConfigError: as `load_settings`.
+    """
     known = {f.name for f in fields(Settings)} - {"root"}
     unknown = sorted(set(table) - known)
     if unknown:
-        raise ConfigError(f"unknown setting(s) in [tool.dataset-tools]: {', '.join(unknown)}")
+        raise ConfigError(f"unknown setting(s) in [tool.dataset-tools] of {path}: {', '.join(unknown)}")
     missing = [key for key in _REQUIRED if not table.get(key)]
     if missing:
-        raise ConfigError(f"missing setting(s) in [tool.dataset-tools]: {', '.join(missing)}")
-    if not _REPO_ID.match(table["repo_id"]):
+        raise MissingSettings(missing, path)
+    if not REPO_ID.match(table["repo_id"]):
         raise ConfigError(f"repo_id {table['repo_id']!r} is not of the form 'namespace/name'")
     values: dict = {"root": root}
     for key, value in table.items():
@@ -104,12 +125,18 @@ def load_settings(root: Path | None = None) -> Settings:
         values[key] = value
     for key in _PATHS:
         values.setdefault(key, (root / _default_path(key)).resolve())
+    # Files a project may lack when it does not name them: the packaged schema stands in for
+    # the first, the Hub's "[More Information Needed]" for the card's texts (see card/texts.py).
+    if "schema" not in table and not values["schema"].is_file():
+        values["schema"] = PACKAGED_SCHEMA
+    if "card_text" not in table and not values["card_text"].is_file():
+        values["card_text"] = None
     return Settings(**values)
 
 
 def default_cache_dir(settings: Settings) -> Path:
     """The incremental-build cache when no `--cache` is given: `.dataset-tools-cache/` in the project."""
-    return settings.root / ".dataset-tools-cache"
+    return settings.root / CACHE_FOLDER
 
 
 def _default_path(key: str) -> Path:
@@ -125,7 +152,10 @@ def read_changelog_version(path: Path) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path} not found: it holds the dataset version") from None
+        raise ConfigError(
+            f"{path} not found: it holds the dataset version",
+            hint="Create it with a release heading like '## [1.0.0] - 2026-01-31' (`dataset-tools init` writes one).",
+        ) from None
     match = _RELEASE_HEADING.search(text)
     if not match:
         raise ConfigError(

@@ -2,8 +2,9 @@
 
 Each class inherits a builtin (so `except FileNotFoundError` catches a missing folder) and
 carries the fields its message is made of. The CLI prints any of them the same way, in one
-place: `str(error)` on one line, then its `hint`, and exits with its `exit_code` (2 for usage
-errors, 1 for a job that failed); a traceback only when DATASET_TOOLS_DEBUG=1.
+place: `str(error)` on one line, then its `hint` (or, after --json, both in one JSON object
+whose `type` is the class name), and exits with its `exit_code` (2 for usage errors, 1 for a
+job that failed); a traceback only when DATASET_TOOLS_DEBUG=1.
 """
 
 from __future__ import annotations
@@ -36,10 +37,55 @@ class ConfigError(UsageError, ValueError):
     hint = "Check the [tool.dataset-tools] table in pyproject.toml and the top heading of CHANGELOG.md."
 
 
-class SchemaError(UsageError, ValueError):
-    """The table schema in schemas/ is invalid or uses a type the tool cannot map to Arrow."""
+class ProjectNotFound(ConfigError, FileNotFoundError):
+    """No pyproject.toml with a [tool.dataset-tools] table in `start` or its parents."""
 
-    hint = "Fix schemas/article.schema.json; `frictionless validate --type schema` checks it."
+    hint = "Run `dataset-tools init` to start a dataset project here, or run inside one, or pass --project DIR."
+
+    def __init__(self, start: Path) -> None:
+        self.start = start
+        super().__init__(f"no pyproject.toml with a [tool.dataset-tools] table in {start} or its parents")
+
+
+class MissingSettings(ConfigError):
+    """Required settings are absent from [tool.dataset-tools]; `keys` names all of them."""
+
+    def __init__(self, keys: Iterable[str], path: Path) -> None:
+        self.keys, self.path = tuple(keys), path
+        super().__init__(
+            f"missing setting(s) in [tool.dataset-tools] of {path}: {', '.join(self.keys)}",
+            hint="Add them to the table; `dataset-tools init` writes a complete one in a new folder.",
+        )
+
+
+class ProjectExists(UsageError, FileExistsError):
+    """`init` would overwrite files of an existing project; `paths` names them."""
+
+    def __init__(self, folder: Path, paths: Iterable[str]) -> None:
+        self.folder, self.paths = folder, tuple(paths)
+        super().__init__(
+            f"{folder} already has {', '.join(self.paths)}: init would overwrite {'it' if len(self.paths) == 1 else 'them'}",
+            hint="Run `dataset-tools init` in a new folder, or pass --force to overwrite these files.",
+        )
+
+
+class SchemaError(UsageError, ValueError):
+    """The table schema file `path` is invalid or uses a type the tool cannot map to Arrow."""
+
+    def __init__(self, message: str, *, path: Path, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(message, hint=hint or f"Fix {path}; `frictionless validate --type schema {path}` checks it.")
+
+
+class SchemaNotFound(SchemaError, FileNotFoundError):
+    """The table schema file `path` does not exist."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"schema file {path} not found",
+            path=path,
+            hint=f"Check the path {path} (from --schema or the `schema` setting in pyproject.toml).",
+        )
 
 
 class InputNotFound(UsageError, FileNotFoundError):
@@ -79,6 +125,22 @@ class CacheBusy(DatasetToolsError, RuntimeError):
 
 class BuildFailed(DatasetToolsError, RuntimeError):
     """The build could not write a complete dataset; the previous output was left untouched."""
+
+
+class NothingToBuild(BuildFailed):
+    """The build would make a dataset without rows: the raw folder `raw` holds no file, or every
+    one of its `inputs` files was rejected (`rejects_by_reason`). The previous output is untouched."""
+
+    def __init__(self, raw: str, inputs: int, rejects_by_reason: dict[str, int]) -> None:
+        self.raw, self.inputs, self.rejects_by_reason = raw, inputs, dict(rejects_by_reason)
+        if not inputs:
+            message = f"the raw folder {raw} has no files: nothing to build"
+            hint = "Put the collected pages (one text file per article) in it, or pass --raw DIR. The previous output is unchanged."
+        else:
+            reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(self.rejects_by_reason.items()))
+            message = f"no rows: all {inputs} input file(s) in {raw} were rejected ({reasons})"
+            hint = "Check that the files are collected pages in the collector layout. The previous output is unchanged."
+        super().__init__(message, hint=hint)
 
 
 class StrictModeFailure(DatasetToolsError):

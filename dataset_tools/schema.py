@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataset_tools.errors import SchemaError
+from dataset_tools.errors import SchemaError, SchemaNotFound
 from dataset_tools.iso639 import ISO_639_1, UNDETERMINED
 
 _SCALARS: dict[str, pa.DataType] = {
@@ -149,11 +149,13 @@ def load_table_schema(path: Path, *, frictionless: bool = True) -> TableSchema:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise SchemaError(f"schema file {path} not found") from None
+        raise SchemaNotFound(path) from None
+    except OSError as exc:  # a folder, no permission
+        raise SchemaError(f"cannot read schema file {path}: {exc.strerror}", path=path) from None
     try:
         descriptor = json.loads(raw)
     except ValueError as exc:
-        raise SchemaError(f"schema file {path} is not valid JSON: {exc}") from None
+        raise SchemaError(f"schema file {path} is not valid JSON: {exc}", path=path) from None
     if frictionless:
         _check_with_frictionless(descriptor, path)
     specs = []
@@ -175,10 +177,10 @@ def load_table_schema(path: Path, *, frictionless: bool = True) -> TableSchema:
             )
         )
     if not specs:
-        raise SchemaError(f"schema file {path} has no fields")
+        raise SchemaError(f"schema file {path} has no fields", path=path)
     missing = [spec.name for spec in specs if not spec.description]
     if missing:
-        raise SchemaError(f"schema file {path}: field(s) without a description: {', '.join(missing)}")
+        raise SchemaError(f"schema file {path}: field(s) without a description: {', '.join(missing)}", path=path)
     return TableSchema(path=path, descriptor=descriptor, fields=tuple(specs), sha256=hashlib.sha256(raw).hexdigest())
 
 
@@ -202,7 +204,7 @@ def _check_with_frictionless(descriptor: dict, path: Path) -> None:
         Schema.from_descriptor(descriptor)
     except FrictionlessException as exc:
         errors = "; ".join(error.message for error in exc.reasons) or str(exc.error.message)
-        raise SchemaError(f"schema file {path} is not a valid Table Schema: {errors}") from None
+        raise SchemaError(f"schema file {path} is not a valid Table Schema: {errors}", path=path) from None
 
 
 def _arrow_type(item: dict, path: Path) -> pa.DataType:
@@ -210,10 +212,10 @@ def _arrow_type(item: dict, path: Path) -> pa.DataType:
     if kind == "array":
         inner = item.get("arrayItem", {}).get("type", "string")
         if inner not in _SCALARS:
-            raise SchemaError(f"schema file {path}: field {item['name']!r}: unsupported arrayItem type {inner!r}")
+            raise SchemaError(f"schema file {path}: field {item['name']!r}: unsupported arrayItem type {inner!r}", path=path)
         return pa.list_(_SCALARS[inner])
     if kind not in _SCALARS:
-        raise SchemaError(f"schema file {path}: field {item['name']!r}: unsupported type {kind!r}")
+        raise SchemaError(f"schema file {path}: field {item['name']!r}: unsupported type {kind!r}", path=path)
     return _SCALARS[kind]
 
 

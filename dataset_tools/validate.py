@@ -57,7 +57,7 @@ from dataset_tools.errors import (
 )
 from dataset_tools.fileio import sha256_stream
 from dataset_tools.iso639 import UNDETERMINED
-from dataset_tools.layout import CARD_FILE, CROISSANT_FILE, DATA_DIR, DATAPACKAGE_FILE, INPUTS_DIR, INPUTS_GLOB, MANIFEST_FILE, REPORT_FILE
+from dataset_tools.layout import CARD_FILE, CARD_FILES, CROISSANT_FILE, DATA_DIR, DATAPACKAGE_FILE, INPUTS_DIR, INPUTS_GLOB, MANIFEST_FILE, REPORT_FILE
 from dataset_tools.schema import TableSchema, check_batch
 from dataset_tools.untrusted import Inventory, load_json, open_regular, path_matches, read_bounded, read_json, relative_path
 
@@ -79,6 +79,7 @@ ERROR_TYPES: dict[str, str] = {
     "constraint": "a value breaks a constraint of the schema (pattern, length, range, language code...)",
     "corrupt-file": "a Parquet file cannot be read",
     "hash-mismatch": "a file's SHA-256 differs from the one in manifest.json",
+    "card-edited": "a card file (README.md, croissant.json, datapackage.json, the plot) changed after the build wrote it: `dataset-tools card` renders it again",
     "row-count-mismatch": "a Parquet file's row count differs from the one in manifest.json",
     "unlisted-file": "a data file that manifest.json does not list",
     "missing-file": "a file that should be there is missing",
@@ -403,7 +404,13 @@ def _check_listed_file(folder: Path, inventory: Inventory, entry: dict, errors: 
     except OSError as exc:
         errors.add("missing-file", f"{rel} is listed in manifest.json but cannot be read: {_reason(exc)}", rel)
         return
-    if actual != entry["sha256"]:
+    if actual != entry["sha256"] and rel in CARD_FILES:
+        errors.add(
+            "card-edited",
+            f"{rel} changed after the build wrote it (edited by hand?): run `dataset-tools card` to render it again; lasting text belongs in card.md",
+            rel,
+        )
+    elif actual != entry["sha256"]:
         errors.add("hash-mismatch", f"{rel} has sha256 {actual}, manifest.json says {entry['sha256']}", rel)
 
 

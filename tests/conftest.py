@@ -18,12 +18,13 @@ SEED = REPO / "raw" / "000_a41de3af212dcb41.txt"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project folder: the repo's pyproject.toml, schemas/ and CHANGELOG.md, and an empty raw/."""
+    """A project folder: the repo's pyproject.toml, schemas/, CHANGELOG.md and card.md, and an empty raw/."""
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(REPO / "schemas", root / "schemas")
     shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    shutil.copy(REPO / "card.md", root / "card.md")
     (root / "raw").mkdir()
     return root
 

@@ -296,3 +296,36 @@ def test_workers_get_the_callers_setup_and_the_library_leaves_the_process_alone(
         engine.close()
     assert build_dataset(settings, workers=2).rows == 70
     assert (gc.get_threshold(), gc.get_freeze_count(), list(sys.meta_path), dict(os.environ)) == before
+
+
+def test_an_empty_raw_folder_builds_nothing_and_keeps_the_previous_output(settings, project):
+    import pytest
+
+    from dataset_tools.errors import NothingToBuild
+
+    shutil.copy(SEED, project / "raw" / SEED.name)
+    build_dataset(settings, workers=1)
+    before = {p.relative_to(project / "dist"): p.read_bytes() for p in (project / "dist").rglob("*") if p.is_file()}
+    (project / "raw" / SEED.name).unlink()
+    with pytest.raises(NothingToBuild) as caught:
+        build_dataset(settings, workers=1)
+    assert str(caught.value) == f"the raw folder {project / 'raw'} has no files: nothing to build"
+    assert caught.value.exit_code == 1
+    after = {p.relative_to(project / "dist"): p.read_bytes() for p in (project / "dist").rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in project.iterdir()) == [".dataset-tools-cache", "CHANGELOG.md", "card.md", "dist", "pyproject.toml", "raw", "schemas"]
+
+
+def test_a_build_where_every_input_is_rejected_says_why_and_writes_nothing(settings, project):
+    import pytest
+
+    from dataset_tools.errors import NothingToBuild
+
+    write_raw(project / "raw", "001_0000000000000001.txt", b"")
+    write_raw(project / "raw", "002_0000000000000002.txt", "not a page\n")
+    write_raw(project / "raw", "003_0000000000000003.txt", b"")
+    with pytest.raises(NothingToBuild) as caught:
+        build_dataset(settings, workers=1)
+    assert str(caught.value) == f"no rows: all 3 input file(s) in {project / 'raw'} were rejected (empty-file: 2, not-a-url: 1)"
+    assert caught.value.rejects_by_reason == {"empty-file": 2, "not-a-url": 1}
+    assert not (project / "dist").exists()

@@ -47,6 +47,7 @@ def _new_project(root: Path) -> Path:
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(REPO / "schemas", root / "schemas")
     shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    shutil.copy(REPO / "card.md", root / "card.md")
     (root / "raw").mkdir()
     return root
 
@@ -474,12 +475,13 @@ def test_card_command_on_a_folder_that_is_not_a_build(settings, project):
     assert "raw is not a built dataset folder: manifest.json is missing" in done.stderr
 
 
-def test_write_card_files_on_an_empty_build(settings, project):
-    build_dataset(settings, workers=1)
-    folder = project / "dist"
-    text = (folder / "README.md").read_text()
-    assert "The dataset has no rows." in text
+def test_write_card_files_on_a_folder_without_rows(settings, tmp_path):
+    # A build refuses to make a dataset without rows (NothingToBuild); the card of such a
+    # folder still renders.
+    folder = tmp_path / "dist"
+    folder.mkdir()
     assert write_card_files(folder, settings, load_table_schema(settings.schema), settings.version) == list(CARD_FILES)
+    assert "The dataset has no rows." in (folder / "README.md").read_text()
     assert _png_size((folder / PLOT_FILE).read_bytes()) == (1000, 400)
 
 
@@ -496,3 +498,119 @@ def test_the_card_template_renders_as_huggingface_hub_renders_it_compiled_once_o
     assert card_from_template(data, cache, **values) == expected  # compiles, keeps the bytecode
     assert any(cache.iterdir())
     assert card_from_template(data, cache, **values) == expected  # from the kept bytecode
+
+
+# -- the card's own words come from the project (card.md), never from the package ------------
+
+
+def _card_of(fixture_build, tmp_path, card_text: str | None) -> tuple[str, dict]:
+    """README.md and croissant.json of the fixture build re-rendered for a project whose card
+    text file is `card_text` (None: the project has none)."""
+    folder, settings = fixture_build
+    root = _new_project(tmp_path / "project")
+    (root / "card.md").unlink()
+    if card_text is not None:
+        (root / "card.md").write_text(card_text, encoding="utf-8")
+    copy = tmp_path / "dist"
+    shutil.copytree(folder, copy)
+    project_settings = load_settings(root)
+    write_card_files(copy, project_settings, load_table_schema(project_settings.schema), settings.version)
+    return (copy / "README.md").read_text(encoding="utf-8"), json.loads((copy / "croissant.json").read_text(encoding="utf-8"))
+
+
+OWN_WORDS = """# Our card
+
+<!-- guidance that stays out of the card -->
+
+## Collection
+
+We saved the front pages of two city papers every morning in 2026.
+
+## biases
+
+Both papers are owned by the same publisher.
+
+## Limitations
+
+Only front pages.
+
+Weekends are missing.
+
+## Personal information
+
+Names of council members appear.
+
+## Preprocessing
+
+As the tool does it.
+"""
+
+
+def test_the_card_says_what_the_projects_card_text_says(fixture_build, tmp_path):
+    card, croissant = _card_of(fixture_build, tmp_path, OWN_WORDS)
+    section = card.split("### Bias, risks and limitations\n\n", 1)[1].split("### Personal and sensitive information", 1)[0]
+    assert section == "Both papers are owned by the same publisher.\n\nOnly front pages.\n\nWeekends are missing.\n\n"
+    assert "We saved the front pages of two city papers every morning in 2026.\n" in card
+    assert "guidance" not in card and "state-affiliated" not in card
+    assert croissant["rai:dataCollection"] == "We saved the front pages of two city papers every morning in 2026."
+    assert croissant["rai:dataBiases"] == ["Both papers are owned by the same publisher."]
+    assert croissant["rai:dataLimitations"] == ["Only front pages.\n\nWeekends are missing."]
+    assert croissant["rai:personalSensitiveInformation"] == ["Names of council members appear."]
+    assert croissant["rai:dataPreprocessingProtocol"] == ["As the tool does it."]
+
+
+def test_without_card_text_the_card_asks_for_it_as_the_hub_does(fixture_build, tmp_path):
+    card, croissant = _card_of(fixture_build, tmp_path, None)
+    assert "### Bias, risks and limitations\n\n[More Information Needed]\n\n[More Information Needed]\n" in card
+    assert "state-affiliated" not in card  # no package text lands in a user's card
+    assert croissant["rai:dataBiases"] == ["[More Information Needed]"]
+    partial, _ = _card_of(fixture_build, tmp_path / "partial", "## Biases\n\nOne outlet only.\n")
+    assert "### Bias, risks and limitations\n\nOne outlet only.\n\n[More Information Needed]\n" in partial
+
+
+def test_the_repositorys_card_text_is_its_card_golden_text():
+    # This repository's own project keeps the texts its card always had, now in card.md.
+    from dataset_tools.card.texts import load_card_text
+
+    text = load_card_text(REPO / "card.md")
+    golden = (GOLDEN / "README.md").read_text(encoding="utf-8")
+    for value in (text.data_collection, text.data_preprocessing, text.biases, text.limitations, text.personal_information):
+        assert f"\n{value}\n" in golden
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("## Bias\n\nx\n", "card.md: unknown section '## Bias'"),
+        ("## Biases\n\nx\n\n## biases\n\ny\n", "card.md: section '## biases' appears twice"),
+    ],
+)
+def test_a_card_text_with_an_unknown_or_repeated_section_is_refused(tmp_path, text, message):
+    from dataset_tools.card.texts import load_card_text
+    from dataset_tools.errors import ConfigError
+
+    (tmp_path / "card.md").write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_card_text(tmp_path / "card.md")
+    assert str(caught.value) == f"{tmp_path}/{message}"
+    assert caught.value.exit_code == 2
+
+
+def test_sub_headings_comments_and_windows_lines_stay_inside_their_section(tmp_path):
+    from dataset_tools.card.texts import MISSING, load_card_text
+
+    (tmp_path / "card.md").write_bytes(b"## Limitations\r\n\r\n### Coverage\r\n\r\nSome.<!-- a note\r\nover lines -->\r\n\r\n## Biases ##\r\n")
+    text = load_card_text(tmp_path / "card.md")
+    assert text.limitations == "### Coverage\n\nSome."
+    assert text.biases == MISSING and text.data_collection == MISSING
+
+
+def test_a_named_card_text_file_that_is_missing_stops_the_build_before_it_starts(project):
+    from dataset_tools.errors import ConfigError
+
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'card_text = "docs/card.md"\n')
+    settings = load_settings(project)
+    with pytest.raises(ConfigError, match="card text file .*docs/card.md not found"):
+        build_dataset(settings, workers=1)
+    assert not (project / "dist").exists()

@@ -13,7 +13,7 @@ import typer
 
 from dataset_tools.cli import app
 from conftest import SEED
-from rawfiles import write_raw
+from rawfiles import collected_article, write_raw
 
 
 def run(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess:
@@ -152,3 +152,171 @@ def test_a_command_starts_no_blas_threads_unless_the_user_asks():
     default = threads()
     assert default == threads(OPENBLAS_NUM_THREADS="1")
     assert threads(OPENBLAS_NUM_THREADS="2") > default  # the user's value is kept, and counts
+
+
+# -- the habits of the hf and frictionless CLIs ------------------------------------------------
+
+
+def test_version_option_prints_the_tools_version_and_version_command_the_datasets(project):
+    from dataset_tools import __version__
+
+    done = run("--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"dataset-tools {__version__}\n", "")
+    assert run("version", cwd=project).stdout == "1.0.0\n"
+    assert "the DATASET's version" in run("version", "--help").stdout
+
+
+@pytest.mark.parametrize("name", ["", *_commands()])
+def test_dash_h_is_help_everywhere(name):
+    args = [name] if name else []
+    short, long = run(*args, "-h"), run(*args, "--help")
+    assert short.returncode == long.returncode == 0
+    assert short.stdout == long.stdout and "Usage" in short.stdout
+
+
+def test_no_command_shows_the_help():
+    done = run()
+    assert done.returncode == 2  # click's code for "no command given"
+    assert "Usage: dataset-tools [OPTIONS] COMMAND [ARGS]..." in done.stdout
+    assert "init" in done.stdout and "Error" not in done.stderr
+
+
+def test_shell_completion_is_offered_and_completes():
+    # As a user runs it, from a shell (typer finds which one in the process tree).
+    # (`; exit $?` keeps bash from exec-ing the command, so bash stays its parent.)
+    done = subprocess.run(["bash", "-c", f"{sys.executable} -m dataset_tools --show-completion; exit $?"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "_DATASET_TOOLS_COMPLETE=complete_bash" in done.stdout and "dataset-tools" in done.stdout
+    assert "--install-completion" in run("--help").stdout
+    completed = run(env={"_DATASET_TOOLS_COMPLETE": "complete_bash", "COMP_WORDS": "dataset-tools build --wor", "COMP_CWORD": "2"})
+    assert completed.stdout.split() == ["--workers"]
+
+
+@pytest.mark.parametrize(
+    "args, error, hint",
+    [
+        (["build", "--workers", "0"], "Invalid value for '--workers': 0 is not in the range x>=1.", "Run `dataset-tools build -h` for the usage."),
+        (["build", "--zzz"], "No such option: --zzz", "Run `dataset-tools build -h` for the usage."),
+        (["build", "--engine", "spark"], "unknown engine 'spark'", "Use one of: local, dask."),
+        (["diff", "dist"], "Missing argument 'new'.", "Run `dataset-tools diff -h` for the usage."),
+        (["card", "nowhere"], "build folder nowhere does not exist", "Run `dataset-tools build` first, or pass the build folder."),
+        (["validate", "--schema", "nosuch.json"], "schema file nosuch.json not found", "Check the path nosuch.json (from --schema or the `schema` setting in pyproject.toml)."),
+        (["release", "--major", "--minor"], "give at most one of --major, --minor, --patch", "Leave them out to release the bump the changes call for."),
+    ],
+)
+def test_every_usage_error_is_exit_2_with_one_line_and_a_hint(project, args, error, hint):
+    done = run(*args, cwd=project)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"Error: {error}\nHint: {hint}\n"
+    assert done.stdout == ""
+
+
+def test_missing_settings_are_named_in_one_error(project):
+    (project / "pyproject.toml").write_text('[tool.dataset-tools]\nname = "river-news"\n')
+    done = run("build", cwd=project)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"Error: missing setting(s) in [tool.dataset-tools] of {project / 'pyproject.toml'}: pretty_name, repo_id, license, description",
+        "Hint: Add them to the table; `dataset-tools init` writes a complete one in a new folder.",
+    ]
+
+
+def test_outside_a_project_points_at_init(tmp_path):
+    done = run("build", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[1] == "Hint: Run `dataset-tools init` to start a dataset project here, or run inside one, or pass --project DIR."
+
+
+@pytest.mark.parametrize(
+    "args, code, kind, message",
+    [
+        (["build", "--engine", "spark", "--json"], 2, "UnknownEngine", "unknown engine 'spark'"),
+        (["build", "--workers", "0", "--json"], 2, "UsageError", "Invalid value for '--workers': 0 is not in the range x>=1."),
+        (["validate", "--json", "--schema", "nosuch.json"], 2, "SchemaNotFound", "schema file nosuch.json not found"),
+        (["build", "--json"], 1, "NothingToBuild", None),
+    ],
+)
+def test_json_errors_are_json_on_stdout_with_the_same_exit_code(project, args, code, kind, message):
+    done = run(*args, cwd=project)
+    assert done.returncode == code
+    error = json.loads(done.stdout)["error"]
+    assert set(error) == {"type", "message", "hint"}
+    assert error["type"] == kind and error["hint"]
+    assert error["message"] == (message or f"the raw folder {project / 'raw'} has no files: nothing to build")
+    assert done.stderr == ""
+
+
+def test_a_json_error_never_shows_a_token(project):
+    token = "hf_" + "Q" * 30
+    done = run("build", "--raw", f"/nowhere/{token}", "--json", cwd=project, env={"HF_TOKEN": token})
+    assert done.returncode == 2
+    assert token not in done.stdout + done.stderr
+    assert json.loads(done.stdout)["error"]["message"] == "raw folder /nowhere/*** does not exist"
+
+
+def test_an_empty_raw_folder_fails_even_without_strict_and_keeps_dist(project):
+    for args in (["build"], ["build", "--strict"]):
+        done = run(*args, cwd=project)
+        assert done.returncode == 1
+        assert done.stderr.splitlines() == [
+            f"Error: the raw folder {project / 'raw'} has no files: nothing to build",
+            "Hint: Put the collected pages (one text file per article) in it, or pass --raw DIR. The previous output is unchanged.",
+        ]
+    assert not (project / "dist").exists()
+
+
+@pytest.fixture
+def two_builds(project):
+    """dist/ (the seed and three more articles) and old/ (the seed alone) of the project."""
+    shutil.copy(SEED, project / "raw" / SEED.name)
+    assert run("build", "-q", cwd=project).returncode == 0
+    shutil.copytree(project / "dist", project / "old")
+    for n in range(3):
+        write_raw(project / "raw", f"{n + 1:03d}_{n + 1:016x}.txt", collected_article(url=f"https://news.example.org/2026/story-{n}.html"))
+    assert run("build", "-q", cwd=project).returncode == 0
+    return project
+
+
+def test_diff_limit_says_how_many_it_left_out(two_builds):
+    done = run("diff", "old", "dist", "--limit", "1", cwd=two_builds)
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[-2].startswith("added    ")
+    assert lines[-1] == "... and 2 more added (--limit 1; --json lists all)"
+    assert "more" not in run("diff", "old", "dist", cwd=two_builds).stdout
+
+
+@pytest.mark.parametrize("args", [["diff", "old", "dist"], ["diff", "old", "dist", "--json"]])
+def test_a_closed_pipe_ends_the_command_quietly(two_builds, args):
+    # `dataset-tools diff A B | head -1`: the reader is gone before the first line is written.
+    process = subprocess.Popen([sys.executable, "-m", "dataset_tools", *args], cwd=two_builds, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    code = process.wait()
+    assert stderr == ""
+    assert code in (0, 141)  # 141: as a shell reports `cat` killed by SIGPIPE; 0: all written before
+
+
+def test_a_closed_pipe_in_a_shell_pipeline(two_builds):
+    done = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {sys.executable} -m dataset_tools diff old dist | head -1"],
+        cwd=two_builds, capture_output=True, text=True,
+    )
+    assert done.stdout == "old: old\n" and done.stderr == ""
+    assert done.returncode in (0, 141)
+
+
+def test_quiet_prints_only_what_was_asked_and_verbose_adds_detail(two_builds):
+    quiet = run("build", "-q", cwd=two_builds)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    verbose = run("build", "--verbose", cwd=two_builds)
+    for stage in ("list", "plan", "parse", "write", "report", "card", "manifest"):
+        assert f"  {stage} " in verbose.stdout
+    assert "  plan " not in run("build", cwd=two_builds).stdout
+    assert run("validate", "-q", cwd=two_builds).stdout == ""
+    assert run("card", "-q", cwd=two_builds).stdout == ""
+    (two_builds / "dist" / "README.md").write_text("my own card\n")
+    invalid = run("validate", "-q", "-v", cwd=two_builds)
+    assert invalid.returncode == 1
+    assert "invalid: " in invalid.stdout  # quiet still shows the errors
+    assert "card-edited: a card file (README.md, croissant.json, datapackage.json, the plot) changed after the build wrote it" in invalid.stdout

@@ -46,6 +46,7 @@ def built(tmp_path_factory) -> Path:
     (root / "pyproject.toml").write_text(text)
     shutil.copytree(REPO / "schemas", root / "schemas")
     shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    shutil.copy(REPO / "card.md", root / "card.md")
     for n in range(12):
         write_raw(
             root / "raw",
@@ -294,15 +295,32 @@ def _edit_card(dist: Path, old: str, new: str) -> None:
 def test_card_num_examples_disagree(project, dist):
     _edit_card(dist, "num_examples: 12", "num_examples: 13")
     report = _validate(project)
-    assert report.types() == {"card-splits", "hash-mismatch"}
+    assert report.types() == {"card-splits", "card-edited"}
     assert _messages(report, "card-splits") == ["README.md says train has num_examples=13, the Parquet files have 12"]
-    assert [e.file for e in report.errors if e.type == "hash-mismatch"] == ["README.md"]
+    assert _messages(report, "card-edited") == [
+        "README.md changed after the build wrote it (edited by hand?): run `dataset-tools card` to render it again; lasting text belongs in card.md"
+    ]
+
+
+def test_a_card_edited_by_hand_is_named_with_the_command_that_renders_it_again(project, dist, capsys, monkeypatch):
+    _edit_card(dist, "## Dataset summary\n", "## Dataset summary\n\nOur own words, typed into the built card.\n")
+    croissant = json.loads((dist / "croissant.json").read_text())
+    croissant["description"] = "edited"
+    (dist / "croissant.json").write_text(json.dumps(croissant))
+    report = _validate(project)
+    assert [(e.type, e.file) for e in report.errors] == [("card-edited", "README.md"), ("card-edited", "croissant.json")]
+    assert report.errors[1].message == (
+        "croissant.json changed after the build wrote it (edited by hand?): run `dataset-tools card` to render it again; lasting text belongs in card.md"
+    )
+    code, out, _ = _run(capsys, monkeypatch, "card", "--project", str(project))
+    assert code == 0
+    assert _validate(project).valid
 
 
 def test_card_features_disagree(project, dist):
     _edit_card(dist, "  - name: word_count\n    dtype: int32", "  - name: word_count\n    dtype: int64")
     report = _validate(project)
-    assert report.types() == {"card-features", "hash-mismatch"}
+    assert report.types() == {"card-features", "card-edited"}
     assert _messages(report, "card-features") == [
         "README.md's feature 'word_count' is {'dtype': 'int64'}, the data has {'dtype': 'int32'}"
     ]

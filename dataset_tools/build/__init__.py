@@ -43,7 +43,7 @@ from dataset_tools.build.reduce import PartitionResult, reduce_partition
 from dataset_tools.build.spill import DeltaRefs
 from dataset_tools.build.staging import scratch_cache_folder, staging_folder, swap_in
 from dataset_tools.config import Settings, default_cache_dir
-from dataset_tools.errors import BuildFailed
+from dataset_tools.errors import BuildFailed, NothingToBuild
 from dataset_tools.fileio import ipc_batches, table_batches
 from dataset_tools.inputs import RawSource, source_for
 from dataset_tools.layout import INPUTS_DIR, MANIFEST_FILE, REPORT_FILE
@@ -160,12 +160,16 @@ def build_dataset(
 
     Raises:
         InputNotFound: the raw folder does not exist.
+        NothingToBuild: no input became a row (none, or all rejected); the previous output is intact.
         BuildFailed: the output could not be written; the previous output is intact.
         CacheBusy: another build uses the cache folder.
     """
     source = source_for(raw if raw is not None else settings.raw)
     out = Path(out or settings.out).resolve()
     schema = load_table_schema(settings.schema, frictionless=False)
+    from dataset_tools.card.texts import load_card_text
+
+    load_card_text(settings.card_text)  # a broken card text fails now, not after the parse
     notify = progress or (lambda stage, done, total: None)
     watch = Stopwatch()
     cache_folder = Path(cache_dir or default_cache_dir(settings)).resolve() if use_cache else None
@@ -284,6 +288,8 @@ def _build_into(
     digests.update(outputs.write_listings(staging, files, losers, writes.parts_written))
     digests.update({item["name"]: {"sha256": item["sha256"], "bytes": item["bytes"]} for item in writes.kept_listings})
     watch.lap("report")
+    if not summary.rows:  # a dataset without rows is no dataset (validate would refuse it)
+        raise NothingToBuild(source.describe(), summary.inputs, summary.rejects_by_reason)
 
     shards = _shard_entries(written, writes.kept)
     rows = sum(s["rows"] for s in shards)

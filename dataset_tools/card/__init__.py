@@ -1,7 +1,8 @@
 """The card step: README.md, croissant.json, datapackage.json and the plot of a build folder.
 
 Everything is computed at render time from the Parquet files in the folder (read column-wise
-in batches), report.json's summary, the schema, the settings and CHANGELOG.md, so the card
+in batches), report.json's summary, the schema, the settings, CHANGELOG.md and the project's
+card text (`texts`: its statements on collection, biases, limitations...), so the card
 cannot go stale, and `dataset-tools card` re-renders it for an existing build. The output
 depends on nothing else (no clock, no absolute path), so the same folder gives the same bytes.
 
@@ -22,6 +23,7 @@ from dataset_tools.card.datapackage import datapackage_descriptor
 from dataset_tools.card.plot import articles_per_month_png
 from dataset_tools.card.readme import CardInputs, citation_text, render_card
 from dataset_tools.card.stats import collect_stats, first_row
+from dataset_tools.card.texts import load_card_text
 from dataset_tools.config import Settings
 from dataset_tools.errors import InputNotFound
 from dataset_tools.fileio import json_bytes, sha256_file, write_json
@@ -63,7 +65,8 @@ def write_card_files(
         CARD_FILE: render_card(settings, schema, version, inputs, citation, cache=cache).encode("utf-8"),
         CROISSANT_FILE: json_bytes(
             croissant_metadata(
-                folder, settings, schema, version, inputs.stats, release_date=inputs.release_date, citation=citation, hashes=shard_hashes
+                folder, settings, schema, version, inputs.stats,
+                release_date=inputs.release_date, citation=citation, text=inputs.text, hashes=shard_hashes,
             )
         ),
         DATAPACKAGE_FILE: json_bytes(datapackage_descriptor(folder, settings, schema, version, inputs.stats)),
@@ -119,7 +122,8 @@ def gather_inputs(
     shard_hashes: dict[str, str] | None = None,
     report: ReportSummary | None = None,
 ) -> CardInputs:
-    """Read the statistics, report.json's summary, the example row and the changelog entry."""
+    """Read the statistics, report.json's summary, the example row, the changelog entry and the
+    project's card text."""
     if report is None:  # the build passes its summary; otherwise report.json's head is read
         report_path = Path(folder) / REPORT_FILE
         report = read_report_summary(report_path) if report_path.is_file() else ReportSummary("", "")
@@ -130,4 +134,5 @@ def gather_inputs(
         example=first_row(folder, cache=cache, hashes=shard_hashes),
         release_date=entry.date if entry else None,
         changes=entry.text if entry else None,
+        text=load_card_text(settings.card_text),
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataset_tools.config import Settings
-from dataset_tools.card import texts
+from dataset_tools.card.texts import CardText
 from dataset_tools.card.stats import DatasetStats
 from dataset_tools.fileio import sha256_file
 from dataset_tools.layout import DATA_GLOB
@@ -89,10 +89,11 @@ def croissant_metadata(
     *,
     release_date: str | None,
     citation: str,
+    text: CardText,
     hashes: dict[str, str] | None = None,
 ) -> dict:
-    """The croissant.json document for a built folder. `hashes` ({relative path: SHA-256}), when
-    the caller knows them, saves reading every shard again to hash it."""
+    """The croissant.json document for a built folder; `text` gives its RAI statements. `hashes`
+    ({relative path: SHA-256}), when the caller knows them, saves reading every shard again to hash it."""
     distribution: list[dict] = [
         {
             "@type": "cr:FileSet",
@@ -138,12 +139,12 @@ def croissant_metadata(
         document["sameAs"] = settings.homepage
     document.update(
         {
-            "rai:dataCollection": texts.DATA_COLLECTION,
+            "rai:dataCollection": text.data_collection,
             "rai:dataCollectionType": ["Web Scraping"],
-            "rai:dataPreprocessingProtocol": [texts.DATA_PREPROCESSING],
-            "rai:dataLimitations": [texts.LIMITATIONS],
-            "rai:dataBiases": [texts.BIASES],
-            "rai:personalSensitiveInformation": [texts.PERSONAL_INFORMATION],
+            "rai:dataPreprocessingProtocol": [text.data_preprocessing],
+            "rai:dataLimitations": [text.limitations],
+            "rai:dataBiases": [text.biases],
+            "rai:personalSensitiveInformation": [text.personal_information],
             "distribution": distribution,
             "recordSet": [
                 {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataset_tools import __version__
-from dataset_tools.card import texts
+from dataset_tools.card.texts import CardText
 from dataset_tools.card.escape import md_code, md_text
 from dataset_tools.card.stats import COVERAGE, DatasetStats, size_category
 from dataset_tools.config import Settings
@@ -35,6 +35,7 @@ class CardInputs:
     example: dict | None
     release_date: str | None
     changes: str | None
+    text: CardText
 
 
 def card_metadata(settings: Settings, schema: TableSchema, version: str, stats: DatasetStats) -> dict:
@@ -116,16 +117,16 @@ def render_card(
             for name, label in COVERAGE.items()
         ],
         lengths=_length_rows(stats),
-        data_collection=texts.DATA_COLLECTION,
-        data_preprocessing=texts.DATA_PREPROCESSING,
+        data_collection=inputs.text.data_collection,
+        data_preprocessing=inputs.text.data_preprocessing,
         inputs=report.inputs,
         rejected=report.rejected,
         duplicates=report.duplicates,
         superseded=report.superseded,
         rejects=[{"name": md_code(reason), "count": count} for reason, count in sorted(report.rejects_by_reason.items())],
-        biases=texts.BIASES,
-        limitations=texts.LIMITATIONS,
-        personal_information=texts.PERSONAL_INFORMATION,
+        biases=inputs.text.biases,
+        limitations=inputs.text.limitations,
+        personal_information=inputs.text.personal_information,
         license=settings.license,
         license_name=settings.license_name,
         license_details=settings.license_details,

@@ -1,38 +1,83 @@
-"""Fixed statements about the data that the card and croissant.json both make.
+"""The card's own words: what the project says about its data that no statistic can.
 
-They hold for any build of this tool (they describe how the data is collected and what it
-is), so they live here once rather than in settings; dataset-specific facts come from the data.
+They come from the project, never from this package: the `card_text` setting names a Markdown
+file (default `card.md` in the project) with one `## ` section per statement, for example
+
+    ## Biases
+
+    The outlets were chosen for ...
+
+The sections (headings matched case-insensitively) are `SECTIONS`; the card and croissant.json
+both make these statements. Text before the first section and HTML comments (`<!-- ... -->`,
+where `dataset-tools init` leaves its guidance) are ignored. A section the file lacks, or every
+section when the project has no such file, reads `MISSING`, the Hub's own placeholder. The
+licence's own words are the `license_details` setting.
 """
 
-DATA_COLLECTION = (
-    "A collector saved each public news web page as one UTF-8 text file (the page's meta tags "
-    "and JSON-LD metadata, one value per line, then the visible article). dataset-tools parses "
-    "every file into one row or a recorded reject; duplicates of the same URL are resolved to "
-    "the latest version. Nothing is annotated or rewritten by hand."
-)
+from __future__ import annotations
 
-DATA_PREPROCESSING = (
-    "Fields are extracted from the page's own metadata; timestamps are converted to UTC; the "
-    "body is the visible lead and paragraphs joined by a blank line; the language is the page's "
-    "declared locale or, where it declares none, detected from the text ('und' when neither works)."
-)
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
-LIMITATIONS = (
-    "Only what the collector saved is included: coverage of outlets, languages and dates follows "
-    "the collection, not the news. Extraction is automatic and can miss or split paragraphs on "
-    "unusual page layouts. Descriptions can be cut off by the outlet. Nothing in the dataset "
-    "has been fact-checked."
-)
+from dataset_tools.errors import ConfigError
 
-BIASES = (
-    "The articles include news from state-affiliated and other outlets with editorial lines of "
-    "their own; texts can present one side of a conflict or issue. Outlets, languages and topics "
-    "are represented in proportion to what was collected, not to any balanced design. The "
-    "dataset reports what outlets published; it does not imply that any statement is true."
-)
+MISSING = "[More Information Needed]"
 
-PERSONAL_INFORMATION = (
-    "News articles name public figures and sometimes private persons, and can mention health, "
-    "political opinions, religion or crimes. Publisher contact details found in page metadata "
-    "(e-mail, phone) are not copied into the rows. No other personal data is added."
-)
+# The heading in the file -> the CardText field it fills.
+SECTIONS = {
+    "Collection": "data_collection",
+    "Preprocessing": "data_preprocessing",
+    "Biases": "biases",
+    "Limitations": "limitations",
+    "Personal information": "personal_information",
+}
+
+_HEADING = re.compile(r"^##[ \t]+(?P<title>.+?)[ \t#]*$", re.MULTILINE)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class CardText:
+    """The statements the card and croissant.json make about the data, in the project's words."""
+
+    data_collection: str = MISSING
+    data_preprocessing: str = MISSING
+    biases: str = MISSING
+    limitations: str = MISSING
+    personal_information: str = MISSING
+
+
+def load_card_text(path: Path | None) -> CardText:
+    """The sections of the project's card text file; all `MISSING` when `path` is None.
+
+    Raises:
+        ConfigError: the file is missing, or has a `## ` section that is not one of `SECTIONS`
+            or that appears twice.
+    """
+    if path is None:
+        return CardText()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"card text file {path} not found",
+            hint="Write it (sections: " + ", ".join(f"'## {title}'" for title in SECTIONS) + "), or fix the `card_text` setting.",
+        ) from None
+    text = _COMMENT.sub("", text.replace("\r\n", "\n"))
+    names = {title.lower(): name for title, name in SECTIONS.items()}
+    values: dict[str, str] = {}
+    headings = list(_HEADING.finditer(text))
+    for index, heading in enumerate(headings):
+        title = heading.group("title").strip()
+        name = names.get(title.lower())
+        if name is None:
+            raise ConfigError(
+                f"{path}: unknown section '## {title}'",
+                hint="The sections are " + ", ".join(f"'## {t}'" for t in SECTIONS) + "; put other headings at level 3 (###) inside them.",
+            )
+        if name in values:
+            raise ConfigError(f"{path}: section '## {title}' appears twice", hint="Merge the two sections into one.")
+        end = headings[index + 1].start() if index + 1 < len(headings) else len(text)
+        values[name] = text[heading.end() : end].strip() or MISSING
+    return CardText(**values)
