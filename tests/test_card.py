@@ -20,11 +20,12 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.compute as pc
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from dataset_tools import __version__
+from dataset_tools import __version__, layout
 from dataset_tools.build import build_dataset
 from dataset_tools.card import CARD_FILES, write_card_files
 from dataset_tools.config import load_settings
@@ -121,7 +122,7 @@ def fixture_build(tmp_path_factory):
 
 
 def _shards(folder: Path) -> list[Path]:
-    return sorted((folder / "data").glob("*.parquet"))
+    return layout.data_files(folder)
 
 
 def _normalized(folder: Path, name: str) -> str:
@@ -194,7 +195,7 @@ def test_card_yaml_parses_and_dataset_info_matches_the_parquet_files(fixture_bui
     for path in shards:
         languages |= set(pq.read_table(path, columns=["language"]).column(0).to_pylist())
     assert meta["language"] == sorted(languages) == ["en", "es", "sr"]
-    assert meta["configs"] == [{"config_name": "default", "data_files": [{"split": "train", "path": "data/train-*.parquet"}]}]
+    assert meta["configs"] == [{"config_name": "default", "data_files": [{"split": "train", "path": "data/*/*/train-*.parquet"}]}]
     assert meta["size_categories"] == ["n<1K"]
     assert meta["version"] == settings.version
     assert meta["license"] == settings.license and meta["pretty_name"] == settings.pretty_name
@@ -236,7 +237,7 @@ def test_no_absolute_local_paths_in_card_files(fixture_build):
             assert local.encode() not in data, f"{name} holds the local path {local}"
     croissant = json.loads((folder / "croissant.json").read_text())
     urls = [d.get("contentUrl") for d in croissant["distribution"] if "contentUrl" in d]
-    assert urls == ["data/train-00000-of-00001.parquet"]
+    assert urls == [p.relative_to(folder).as_posix() for p in _shards(folder)] == [f"data/{m}/train-0000.parquet" for m in ("2025/12", "2026/01", "2026/02", "2026/03")]
     package = json.loads((folder / "datapackage.json").read_text())
     assert [r["path"] for r in package["resources"]] == urls
 
@@ -251,11 +252,13 @@ def test_mlcroissant_validates_and_loads_a_record(fixture_build):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "error" not in done.stderr.lower()
     croissant = json.loads((folder / "croissant.json").read_text())
-    shard = folder / "data" / "train-00000-of-00001.parquet"
+    shard = _shards(folder)[0]
     objects = [d for d in croissant["distribution"] if d["@type"] == "cr:FileObject"]
     assert objects[0]["sha256"] == hashlib.sha256(shard.read_bytes()).hexdigest()
+    records = list(mlc.Dataset(jsonld=str(folder / "croissant.json")).records(record_set="train"))
+    assert len(records) == 4  # the file set finds every month's shard
+    record = min(records, key=lambda r: r["train/published_at"])
     first = pq.read_table(shard).slice(0, 1).to_pylist()[0]
-    record = next(iter(mlc.Dataset(jsonld=str(folder / "croissant.json")).records(record_set="train")))
     assert record["train/id"].decode() == first["id"]
     assert record["train/title"].decode() == first["title"]
     assert [t.decode() for t in record["train/tags"]] == first["tags"]
@@ -281,7 +284,7 @@ def test_frictionless_validates_the_data_package(fixture_build):
     assert done.returncode == 0, done.stdout[-3000:]
     report = json.loads(done.stdout)
     assert report["valid"] is True
-    assert [task["stats"]["rows"] for task in report["tasks"]] == [4]
+    assert [task["stats"]["rows"] for task in report["tasks"]] == [1, 1, 1, 1]  # a resource per month's shard
 
 
 def test_frictionless_still_checks_the_data(fixture_build, tmp_path):
@@ -289,8 +292,8 @@ def test_frictionless_still_checks_the_data(fixture_build, tmp_path):
     folder, _ = fixture_build
     copy = tmp_path / "broken"
     shutil.copytree(folder, copy)
-    shard = copy / "data" / "train-00000-of-00001.parquet"
-    table = pq.read_table(shard)
+    shard = _shards(copy)[0]
+    table = pa.concat_tables([pq.read_table(p) for p in _shards(copy)])  # four rows in one shard
     ids = table.column("id").to_pylist()
     ids[1] = ids[0]  # a duplicate id breaks primaryKey / unique
     urls = table.column("url").to_pylist()
@@ -349,7 +352,7 @@ def test_plot_is_a_png_of_the_months_and_changes_with_the_data(fixture_build):
 
 def test_stats_in_small_batches_equal_a_whole_table_count(fixture_build, monkeypatch):
     folder, _ = fixture_build
-    whole = pq.read_table(_shards(folder)[0])
+    whole = pa.concat_tables([pq.read_table(p) for p in _shards(folder)])
     monkeypatch.setattr(stats_module, "BATCH_ROWS", 1)
     stats = stats_module.collect_stats(folder)
     assert stats.rows == whole.num_rows

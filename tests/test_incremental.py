@@ -27,7 +27,13 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 def _story(n: int, **parts) -> str:
-    fields = dict(url=f"https://news.example.org/2026/item-{n}.html", title=f"Item {n} on the river works")
+    """Item `n`, published in month 1 + n % 6 of 2025 (unless `timestamps` says otherwise)."""
+    month = 1 + n % 6
+    fields = dict(
+        url=f"https://news.example.org/2026/item-{n}.html",
+        title=f"Item {n} on the river works",
+        timestamps=(f"2025-{month:02d}-{1 + n % 27:02d}T09:15+0000",) * 2 + (f"2025-{month:02d}-{1 + n % 27:02d}T11:40+0000",),
+    )
     fields.update(parts)
     return collected_article(**fields)
 
@@ -38,8 +44,8 @@ def corpus(settings, project):
     for n in range(80):
         write_raw(raw, f"{n:03d}_{n:016x}.txt", _story(n))
     write_raw(raw, "900_ffff000000000000.txt", b"")
-    # six shards, so that a change touches one of them
-    return dataclasses.replace(settings, shard_rows=14), raw
+    # six months, a shard each, so that a change touches one of them
+    return settings, raw
 
 
 def test_incremental_rebuild_reparses_one_file_and_rewrites_one_shard(corpus, tmp_path):
@@ -131,11 +137,11 @@ def test_removing_the_newer_version_brings_back_the_older(corpus, tmp_path):
 
 
 def test_a_rebuild_that_adds_a_copy_and_a_newer_version_reports_them_as_a_clean_build_does(corpus, tmp_path):
-    # The one shard rewritten is written while report.json is: its losers are found first.
+    # Copies and versions are found over the file table, before the one month's shard is written.
     settings, raw = corpus
     build_dataset(settings, workers=1)
     write_raw(raw, "600_copy.txt", _story(5))  # byte-identical to item five
-    newer = _story(5, timestamps=("2026-01-05T09:15+0000", "2026-01-05T09:15+0000", "2026-01-09T09:00+0000"),
+    newer = _story(5, timestamps=("2025-06-06T09:15+0000", "2025-06-06T09:15+0000", "2025-06-09T09:00+0000"),
                    lead="RIVERTON (Example Wire) - Item five, revised.")
     write_raw(raw, "601_newer.txt", newer)
     added = build_dataset(settings, workers=1)
@@ -152,12 +158,11 @@ def test_a_rebuild_that_adds_a_copy_and_a_newer_version_reports_them_as_a_clean_
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
-def test_a_rewritten_shard_keeps_the_copies_found_in_its_unchanged_buckets(corpus, tmp_path):
-    # Only a changed bucket's losers are looked for again; the shard's other buckets keep
-    # theirs from the cache, and the report must still name every copy.
+def test_a_rebuild_still_names_the_copies_in_the_months_it_keeps(corpus, tmp_path):
+    # One month is written again; the listings of the others are kept, and must still name every copy.
     settings, raw = corpus
     for n in range(0, 80, 2):
-        write_raw(raw, f"7{n:02d}_copy.txt", _story(n))  # copies in buckets of every shard
+        write_raw(raw, f"7{n:02d}_copy.txt", _story(n))  # copies in every month
     first = build_dataset(settings, workers=1)
     assert first.duplicates == 40
     write_raw(raw, "017_0000000000000011.txt", _story(17, lead="RIVERTON (Example Wire) - A corrected lead for item seventeen."))
@@ -250,29 +255,23 @@ def test_a_dask_cluster_started_during_the_listing_is_stopped_when_the_build_can
     assert [c for c in left if "multiprocessing.resource_tracker" not in " ".join(c)] == []  # the tracker lives as long as this process
 
 
-def test_a_bucket_compacted_from_many_chunks_keeps_all_its_rows(settings, project, tmp_path, monkeypatch):
-    """A bucket whose rows are spread over more chunk files than MAX_REFS is rewritten into one
-    file; the next incremental build must still find every row of it."""
+def test_a_partition_compacted_from_many_chunks_keeps_all_its_rows(settings, project, tmp_path, monkeypatch):
+    """A month whose rows are spread over more chunk files than MAX_REFS is rewritten into one
+    file; the next incremental build must still find every row of it, read where it lies."""
     from dataset_tools.build import plan
-    from dataset_tools.build.partition import bucket_of
-    from dataset_tools.readers.common import article_id
 
     raw = project / "raw"
-    # 40 stories whose ids all fall in one bucket, parsed by several tasks (16 files each).
-    numbers = [n for n in range(20000) if bucket_of(article_id(_story(n).split("\n", 1)[0])) == 7][:40]
-    assert len(numbers) == 40
-    for n in numbers:
-        write_raw(raw, f"{n:05d}_{n:016x}.txt", _story(n))
+    for n in range(40):  # one month, parsed by several tasks (16 files each)
+        write_raw(raw, f"{n:05d}_{n:016x}.txt", _story(n, timestamps=(f"2025-03-{1 + n % 27:02d}T08:{n:02d}+0000",)))
     monkeypatch.setattr(plan, "MAX_REFS", 1)
     settings = dataclasses.replace(settings, shard_rows=10)
     first = build_dataset(settings, workers=1)
-    assert first.rows == 40
+    assert first.rows == 40 and len(first.shards) == 4
 
-    victim = numbers[5]
-    write_raw(raw, f"{victim:05d}_{victim:016x}.txt", _story(victim, lead="RIVERTON (Example Wire) - A corrected lead."))
+    write_raw(raw, f"{5:05d}_{5:016x}.txt", _story(5, timestamps=("2025-03-06T08:05+0000",), lead="RIVERTON (Example Wire) - A corrected lead."))
     changed = build_dataset(settings, workers=1)
     assert changed.parsed == 1 and changed.rows == 40
-    again = build_dataset(settings, workers=1)  # reads the bucket file the last build rewrote
+    again = build_dataset(settings, workers=1)  # reads the partition file the last build rewrote
     assert again.parsed == 0 and again.rows == 40
 
     import pyarrow.parquet as pq
@@ -283,39 +282,67 @@ def test_a_bucket_compacted_from_many_chunks_keeps_all_its_rows(settings, projec
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
-
-def test_a_bucket_merged_in_groups_on_disk_gives_the_same_bytes(settings, project, tmp_path, monkeypatch):
-    """A bucket of more runs than GROUP_RUNS (a cold build of a large corpus) is merged a group
-    of runs at a time into runs on disk, read back a slice at a time: the dataset, duplicates
-    and superseded versions included, must be byte for byte the one the in-memory merge writes."""
-    from dataset_tools.build import merge
-    from dataset_tools.build.partition import bucket_of
-    from dataset_tools.readers.common import article_id
+def test_a_month_merged_in_groups_on_disk_gives_the_same_bytes(settings, project, tmp_path, monkeypatch):
+    """A month of more map batches than a reduce task holds (a cold build of a large corpus) is
+    merged a group at a time into runs on disk, read back a slice at a time: the dataset,
+    duplicates and superseded versions included, must be byte for byte the one the in-memory
+    merge writes."""
+    from dataset_tools.build import merge, plan
 
     raw = project / "raw"
-    # Two buckets of one shard, both spilled: their runs are merged group-major, side by side.
-    buckets = {n: bucket_of(article_id(_story(n).split("\n", 1)[0])) for n in range(40000)}
-    numbers = [n for n in buckets if buckets[n] == 7][:40] + [n for n in buckets if buckets[n] == 8][:40]
-    for n in numbers:
-        write_raw(raw, f"{n:05d}_{n:016x}.txt", _story(n))
-    write_raw(raw, "99998_copy.txt", _story(numbers[3]))  # a byte-identical duplicate
-    write_raw(raw, "99999_update.txt", _story(numbers[4], lead="RIVERTON (Example Wire) - An updated lead."))
-    os.utime(raw / "99999_update.txt", (2_000_000_000, 2_000_000_000))  # the later version
+    for n in range(80):  # two months
+        write_raw(raw, f"{n:05d}_{n:016x}.txt", _story(n, timestamps=(f"2025-{3 + n % 2:02d}-{1 + n % 27:02d}T08:{n % 60:02d}+0000",)))
+    write_raw(raw, "99998_copy.txt", _story(3, timestamps=("2025-04-04T08:03+0000",)))  # a byte-identical duplicate
+    write_raw(raw, "99999_update.txt", _story(4, timestamps=("2025-03-05T08:04+0000", "2025-03-05T08:04+0000", "2025-03-09T08:00+0000"), lead="RIVERTON (Example Wire) - An updated lead."))
     settings = dataclasses.replace(settings, shard_rows=20)
     monkeypatch.setattr(merge, "SORT_SLICE", 5)  # slices that start inside runs and their batches
+    monkeypatch.setattr(plan, "TAIL_FILES", 16)
 
     in_memory = build_dataset(settings, out=tmp_path / "memory", use_cache=False, workers=1)
-    monkeypatch.setattr(merge, "GROUP_RUNS", 1)  # every bucket of two runs or more spills
-    monkeypatch.setattr(merge, "SPILL_ROWS", 0)
+    monkeypatch.setattr(merge, "GROUP_RUNS", 2)  # every two map batches are merged onto disk
     monkeypatch.setattr(merge, "RUN_BATCH_ROWS", 3)
-    merged = []
-    real_add_group = merge.SpilledRuns.add_group
-    monkeypatch.setattr(merge.SpilledRuns, "add_group", lambda self, group: (merged.append(self.prefix[-3:]), real_add_group(self, group))[1])
+    groups = []
+    real_add_group = merge.Runs.add_group
+    monkeypatch.setattr(merge.Runs, "add_group", lambda self, batches: (groups.append(len(batches)), real_add_group(self, batches))[1])
     spilled = build_dataset(settings, out=tmp_path / "spilled", use_cache=False, workers=1)
-    assert merged[:2] == ["007", "008"] and merged.count("007") > 1  # group-major: group 0 of both, then group 1
+    assert groups and set(groups) == {2}
     assert (spilled.rows, spilled.duplicates, spilled.superseded) == (in_memory.rows, in_memory.duplicates, in_memory.superseded) == (80, 1, 1)
     assert _digest(tmp_path / "spilled") == _digest(tmp_path / "memory")
     assert not list(tmp_path.rglob("merge-*"))  # the group runs are deleted once merged
+
+
+def test_an_update_that_moves_to_another_month_moves_the_row(corpus, tmp_path):
+    settings, raw = corpus
+    build_dataset(settings, workers=1)
+    moved = _story(13, timestamps=("2025-06-20T09:00+0000", "2025-06-20T09:00+0000", "2025-06-21T10:00+0000"), lead="RIVERTON (Example Wire) - Item thirteen, dated again.")
+    write_raw(raw, "613_moved.txt", moved)  # item 13 (month 2) collected again, now dated in June
+    result = build_dataset(settings, workers=1)
+    assert (result.parsed, result.superseded, result.shards_written) == (1, 1, 2)  # February loses the row, June gains it
+    outcomes = read_outcomes(settings.out)
+    assert (outcomes["013_000000000000000d.txt"]["outcome"], outcomes["013_000000000000000d.txt"]["other"]) == ("superseded", "613_moved.txt")
+    import pyarrow.parquet as pq
+
+    february = pq.read_table(settings.out / "data/2025/02/train-0000.parquet").column("source_file").to_pylist()
+    june = pq.read_table(settings.out / "data/2025/06/train-0000.parquet").column("source_file").to_pylist()
+    assert "013_000000000000000d.txt" not in february and "613_moved.txt" in june
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)
+
+
+def test_adding_articles_for_the_newest_days_rewrites_only_the_newest_months_files(corpus, tmp_path):
+    settings, raw = corpus
+    build_dataset(settings, workers=1)
+    before = _digest(settings.out)
+    for n in range(200, 205):
+        write_raw(raw, f"{n}_new.txt", _story(n, timestamps=(f"2025-06-28T0{n - 200}:00+0000",)))
+    result = build_dataset(settings, workers=1)
+    assert (result.parsed, result.shards_written) == (5, 1)
+    after = _digest(settings.out)
+    changed = sorted(name for name in after if before.get(name) != after[name])
+    assert changed == ["README.md", "croissant.json", "data/2025/06/train-0000.parquet", "datapackage.json",
+                       "images/articles-per-month.png", "inputs/2025/06.parquet", "manifest.json", "report.json"]
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == after
 
 
 @pytest.mark.parametrize("few", [0, 4096])  # the sort, and the slices put end to end

@@ -60,7 +60,7 @@ def test_init_then_build_then_validate_with_nothing_else_done(tmp_path):
     assert built.stdout.startswith("Built Harbour News v1.0.0 -> dist\n")
     validated = run("validate", cwd=folder)
     assert validated.returncode == 0, validated.stdout + validated.stderr
-    assert validated.stdout == f"valid: {folder / 'dist'}: 1 Parquet file(s), 3 rows, 0 error(s)\n"
+    assert validated.stdout == f"valid: {folder / 'dist'}: 3 Parquet file(s), 3 rows, 0 error(s)\n"
     assert run("version", cwd=folder).stdout == "1.0.0\n"
     card = (folder / "dist" / "README.md").read_text()
     assert "# Harbour News\n" in card and "license: cc-by-4.0" in card

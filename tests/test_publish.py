@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest_hub import HUB_TOKEN
+from dataset_tools import layout
 from dataset_tools.build import build_dataset
 from dataset_tools.config import load_settings
 from dataset_tools.publish import NotValid, plan_commit, local_files, publish_dataset
@@ -31,7 +32,10 @@ BAD_TOKEN = "hf_DistinctiveRejectedToken0123456789abcdefXYZ"
 
 
 def _story(n: int, **overrides) -> str:
+    """Story `n`, published in January 2026; story 3 in December 2025 (a month of its own)."""
     parts = dict(url=f"https://news.example.org/2026/story-{n}.html", title=f"Harbour story number {n}")
+    if n == 3:
+        parts["timestamps"] = ("2025-12-15T09:15+0000", "2025-12-15T09:15+0000", "2025-12-15T11:40+0000")
     parts.update(overrides)
     return collected_article(**parts)
 
@@ -83,7 +87,8 @@ def _set_shard_rows(project: Path, rows: int) -> None:
 
 @pytest.fixture
 def v1(project):
-    """The project built as v1.0.0 from three stories, three rows per shard (one shard; two once there are five)."""
+    """The project built as v1.0.0 from three stories in two months, three rows per shard (January
+    2026 has two stories, one shard; two shards once it has four)."""
     _set_shard_rows(project, 3)
     for n in (1, 2, 3):
         write_raw(project / "raw", f"00{n}_{n:016x}.txt", _story(n))
@@ -93,8 +98,10 @@ def v1(project):
 
 
 def _next_version(project: Path, version: str = "1.1.0") -> None:
-    """Add two stories, correct one, and put `version` on top of CHANGELOG.md by hand."""
+    """Add two stories, correct one, retract story 3 (December's shard and listing go), and put
+    `version` on top of CHANGELOG.md by hand."""
     write_raw(project / "raw", "002_0000000000000002.txt", _story(2, title="Harbour story number 2, corrected"))
+    (project / "raw" / f"003_{3:016x}.txt").unlink()
     for n in (4, 5):
         write_raw(project / "raw", f"00{n}_{n:016x}.txt", _story(n))
     changelog = project / "CHANGELOG.md"
@@ -109,7 +116,7 @@ def _publish(settings, **kwargs):
 
 
 def _rows(folder: Path) -> list[tuple[str, str]]:
-    tables = [pq.read_table(p, columns=["id", "title"]) for p in sorted((folder / "data").glob("*.parquet"))]
+    tables = [pq.read_table(p, columns=["id", "title"]) for p in layout.data_files(folder)]
     return sorted((r["id"], r["title"]) for t in tables for r in t.to_pylist())
 
 
@@ -155,9 +162,10 @@ def test_end_to_end_publish_release_publish_load_and_diff(project, v1, hub, hub_
     new_local = local_files(v1.out)
     old_local = local_files(v1_copy)
     changed = [p for p, f in new_local.items() if p not in old_local or old_local[p].sha256 != f.sha256]
-    # Only what differs was sent; the shards of v1.0.0 (now two shards, of-00002, instead of of-00001) went in the same commit.
+    # Only what differs was sent: January's two shards (one new) and its input listing, the card
+    # files and plot, the report and manifest; December's shard and listing stayed as they were.
     assert hub.uploaded_bytes - uploaded == sum(new_local[p].size for p in changed)
-    assert "Files: 2 added, 6 changed, 1 deleted, 0 unchanged" in second.stdout  # shards, card files and plot
+    assert "Files: 1 added, 8 changed, 0 deleted, 2 unchanged" in second.stdout
     refs = hub.refs(REPO)
     assert refs["tags"] == {"v1.0.0": v1_commit, "v1.1.0": refs["branches"]["main"]}
     history = hub.commits(REPO)
@@ -313,26 +321,28 @@ def test_dry_run_prints_the_changes_and_sends_no_write(project, v1, hub, run):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "Dry run: publishing v1.1.0 to dataset-tools/news-articles (branch main) would"
-    assert lines[1:10] == [
-        "  add     data/train-00000-of-00002.parquet",
-        "  add     data/train-00001-of-00002.parquet",
+    assert lines[1:13] == [
+        "  add     data/2026/01/train-0001.parquet",
         "  change  README.md",
         "  change  croissant.json",
+        "  change  data/2026/01/train-0000.parquet",
         "  change  datapackage.json",
         "  change  images/articles-per-month.png",
+        "  change  inputs/2026/01.parquet",
         "  change  manifest.json",
         "  change  report.json",
-        "  delete  data/train-00000-of-00001.parquet",
+        "  delete  data/2025/12/train-0000.parquet",
+        "  delete  inputs/2025/12.parquet",
+        "  and leave 0 file(s) unchanged; upload " + lines[12].split("upload ", 1)[1],
     ]
-    assert lines[10].startswith("  and leave 0 file(s) unchanged; upload ")
-    assert lines[11] == "Nothing was sent to the Hub."
+    assert lines[13] == "Nothing was sent to the Hub."
     assert len(hub.write_requests) == writes
     assert {r.method for r in hub.requests[before:]} == {"GET"}
     assert hub.refs(REPO)["tags"].keys() == {"v1.0.0"}
 
 
 def test_a_folder_that_does_not_validate_is_refused_before_any_request(project, v1, hub, run):
-    shard = next((v1.out / "data").glob("*.parquet"))
+    shard = layout.data_files(v1.out)[0]
     shard.write_bytes(shard.read_bytes()[:-40] + b"\0" * 40)
     done = run("publish", cwd=project)
     assert done.returncode == 1

@@ -11,6 +11,7 @@ from datetime import date
 import pyarrow.parquet as pq
 import pytest
 
+from dataset_tools import layout
 from dataset_tools.build import build_dataset
 from dataset_tools.config import load_settings
 from dataset_tools.diff import diff_datasets
@@ -72,7 +73,7 @@ def test_schema_change_is_major(two_builds, tmp_path):
     _, v1, v2 = two_builds
     changed = tmp_path / "v3"
     shutil.copytree(v2, changed)
-    for path in (changed / "data").glob("*.parquet"):
+    for path in layout.data_files(changed):
         table = pq.read_table(path).drop_columns(["word_count"])
         pq.write_table(table, path)
     result = diff_datasets(v1, changed)

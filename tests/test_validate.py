@@ -33,7 +33,7 @@ from dataset_tools.sources import parse_location
 from dataset_tools.validate import ERROR_TYPES, validate_dataset
 from rawfiles import collected_article, write_raw
 
-SHARDS = [f"data/train-0000{i}-of-00003.parquet" for i in range(3)]
+SHARDS = [f"data/2026/01/train-000{i}.parquet" for i in range(3)]  # one month in parts of 4 rows
 
 
 @pytest.fixture(scope="module")
@@ -220,8 +220,10 @@ def test_duplicate_id_across_shards(project, dist):
     _rewrite(dist, SHARDS[1], lambda t: pa.concat_tables([t, duplicate]).sort_by([("published_at", "ascending"), ("id", "ascending")]))
     _reseal(project)
     report = _validate(project)
-    assert report.types() == {"duplicate-id"}
-    [error] = report.errors
+    # The extra row came from no input: the input listings name one row fewer than the report now counts.
+    assert report.types() == {"duplicate-id", "inputs-mismatch"}
+    assert _messages(report, "inputs-mismatch") == ["the input listings name 12 input(s) as row, report.json counts 13 rows"]
+    [error] = [e for e in report.errors if e.type == "duplicate-id"]
     the_id = duplicate["id"][0].as_py()
     assert error.field == "id"
     assert error.file in (SHARDS[0], SHARDS[1]) and error.row is not None
@@ -347,7 +349,7 @@ def test_card_missing_required_metadata(project, dist):
 
 
 def test_card_config_points_at_no_file(project, dist):
-    _edit_card(dist, "path: data/train-*.parquet", "path: data/training-*.parquet")
+    _edit_card(dist, "path: data/*/*/train-*.parquet", "path: data/training-*.parquet")
     report = _validate(project)
     messages = _messages(report, "card-config")
     assert "README.md config 'default' split 'train' path 'data/training-*.parquet' matches no file" in messages
@@ -522,15 +524,15 @@ def test_links_fifos_and_devices_in_the_folder_are_never_opened(project, dist, t
     (dist / SHARDS[1]).unlink()
     (dist / SHARDS[1]).symlink_to("/dev/zero")  # a listed shard: hashing it would never end
     (dist / "data" / "copy.parquet").symlink_to(dist / SHARDS[0])  # even a link inside the folder is not followed
-    os.mkfifo(dist / "data" / "train-00003-of-00003.parquet")  # named like a shard: opening it would hang
+    os.mkfifo(dist / "data" / "2026" / "01" / "train-0003.parquet")  # named like a shard: opening it would hang
     os.mkfifo(dist / "report.json.tmp")
 
     report = _validate_within(30, project)
     irregular = [(e.file, e.message) for e in report.errors if e.type == "not-regular-file"]
     assert irregular == [
+        ("data/2026/01/train-0001.parquet", "data/2026/01/train-0001.parquet is a symbolic link, not a regular file: it is not opened"),
+        ("data/2026/01/train-0003.parquet", "data/2026/01/train-0003.parquet is a FIFO, not a regular file: it is not opened"),
         ("data/copy.parquet", "data/copy.parquet is a symbolic link, not a regular file: it is not opened"),
-        ("data/train-00001-of-00003.parquet", "data/train-00001-of-00003.parquet is a symbolic link, not a regular file: it is not opened"),
-        ("data/train-00003-of-00003.parquet", "data/train-00003-of-00003.parquet is a FIFO, not a regular file: it is not opened"),
         ("notes.txt", "notes.txt is a symbolic link, not a regular file: it is not opened"),
         ("report.json.tmp", "report.json.tmp is a FIFO, not a regular file: it is not opened"),
     ]
@@ -544,10 +546,10 @@ def test_links_fifos_and_devices_in_the_folder_are_never_opened(project, dist, t
 
 def test_paths_in_the_card_croissant_and_data_package_must_stay_inside(project, dist):
     secret, digest = _secret(project)
-    _edit_card(dist, "path: data/train-*.parquet", "path:\n    - data/train-*.parquet\n    - ../*.txt\n    - /etc/*")
+    _edit_card(dist, "path: data/*/*/train-*.parquet", "path:\n    - data/*/*/train-*.parquet\n    - ../*.txt\n    - /etc/*")
 
     def croissant(document):
-        document["distribution"][0]["includes"] = ["data/train-*.parquet", "/etc/*"]
+        document["distribution"][0]["includes"] = ["data/*/*/train-*.parquet", "/etc/*"]
         document["distribution"][1]["contentUrl"] = "../secret.txt"
 
     def datapackage(package):
@@ -699,7 +701,7 @@ def test_compression_and_dictionary_bombs_are_reported_without_being_read(built,
         compression_bomb(dist / SHARDS[0], 1984 << 20),  # the footer says so
         compression_bomb(dist / SHARDS[1], 1984 << 20, footer_says=4096),  # the footer lies, the page header does not
         dictionary_bomb(dist / SHARDS[2], 60 << 20, rows=64),  # 60 MiB per row once decoded
-        dictionary_bomb(dist / "data" / "train-00003-of-00003.parquet", 60 << 20, rows=64, in_list=True),
+        dictionary_bomb(dist / "data" / "2026" / "01" / "train-0003.parquet", 60 << 20, rows=64, in_list=True),
     ]
     assert max(sizes) < 100_000
     # Peak memory of a fresh process that validates the intact build, then the bombs.
@@ -714,13 +716,13 @@ def test_compression_and_dictionary_bombs_are_reported_without_being_read(built,
     bombs = sorted((e["file"], e["message"]) for e in measured["reports"][1]["errors"] if e["type"] == "parquet-too-large")
     stated = pq.ParquetFile(dist / SHARDS[0]).metadata.row_group(0).total_byte_size  # the page and its header
     # The list's pages as stored (the dictionary page and its header among them), plus 64 uses of the value.
-    listed = pq.ParquetFile(dist / "data" / "train-00003-of-00003.parquet").metadata.row_group(0).total_byte_size
+    listed = pq.ParquetFile(dist / "data" / "2026" / "01" / "train-0003.parquet").metadata.row_group(0).total_byte_size
     listed += 64 * (60 << 20)
     assert bombs == [
         (SHARDS[0], f"{SHARDS[0]}: row group 0 holds {stated} bytes once read, more than the 268435456 allowed: not read"),
         (SHARDS[1], f"{SHARDS[1]}: a page of row group 0 column word_count holds {1984 << 20} bytes once read, "
                     "more than the 67108864 allowed: not read"),
         (SHARDS[2], f"{SHARDS[2]}: rows 0-63 holds {64 * (60 << 20)} bytes once read, more than the 268435456 allowed: not read"),
-        ("data/train-00003-of-00003.parquet", f"data/train-00003-of-00003.parquet: row group 0 holds {listed} bytes "
+        ("data/2026/01/train-0003.parquet", f"data/2026/01/train-0003.parquet: row group 0 holds {listed} bytes "
                                               "once read, more than the 268435456 allowed: not read"),
     ]
