@@ -60,9 +60,9 @@ REJECT_REASONS: dict[str, str] = {
     "empty-file": "the file has no bytes, or only whitespace",
     "binary-file": "the file is not text: a known binary signature (PNG, PDF, ZIP, ...) or NUL bytes, whatever its name",
     "invalid-encoding": "not valid UTF-8 (damaged bytes, named by offset) and not a whole Windows-1251 Cyrillic file; or text holding U+FFFD",
-    "not-an-article": "a file of another format (a JSON document or JSON lines export, an HTML page): not a collected article",
+    "not-an-article": "a file of another format (a JSON document or JSON lines export, an HTML page, a CSV table with a header row): not a collected article",
     "not-a-url": "line 1 is not an http(s):// URL with a valid host (javascript:, file:, a bare word, nothing)",
-    "truncated": "the file ends inside its metadata: after the URL, after the title, before the timestamps, or before the headline repeats",
+    "truncated": "the file ends inside its metadata: after the URL, after the title, before, inside or right after the timestamps, or before the headline repeats",
     "no-body": "the metadata is complete but no visible article follows the headline",
     "missing-timestamp": "the metadata has no timestamp where the layout puts them",
     "invalid-timestamp": "a timestamp line that is not a date-time, is impossible (2021-02-30T25:61), lacks its UTC offset, lies outside 1990-2099, a modified time before the published time, or more than three timestamps",
@@ -189,6 +189,13 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     ts_end = ts_start
     while ts_end < len(lines) and _DATE_START.fullmatch(lines[ts_end]):
         ts_end += 1
+    if ts_end == len(lines):
+        # Nothing follows the timestamps: the file was cut inside its metadata, maybe in the
+        # middle of the last stamp, which then has no minutes or no offset yet.
+        stamp = _TIMESTAMP.fullmatch(lines[-1])
+        if stamp is None or stamp.group("offset") is None:
+            return reject("truncated", f"file ends inside its metadata, in the middle of a timestamp: {lines[-1]!r}")
+        return reject("truncated", "file ends inside its metadata, right after the timestamps")
     stamps: list[datetime] = []
     for i in range(ts_start, ts_end):
         # The three timestamps are often the same line: parse it once.
@@ -214,8 +221,6 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     titles = (title, lines[2]) if second_title else (title,)
     headline_at = _last_headline(lines, titles, ts_end)
     if headline_at is None:
-        if ts_end == len(lines):
-            return reject("truncated", "file ends inside its metadata, right after the timestamps")
         if len(lines) - ts_end >= 2 and lines[-1] == lines[-2]:
             return reject("no-body", "metadata without a visible article: the headline never repeats after the keywords")
         return reject("truncated", "file ends inside its metadata: the headline never repeats to start the article")
@@ -276,6 +281,8 @@ def _check_url(line: str) -> tuple[str, str, str, str | None]:
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
             return line, "", "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
+        if _lacks_scheme(line):
+            return line, "", "", f"line 1 is a URL without its http(s):// scheme: {shown!r}"
         return line, "", "", f"line 1 is not an http(s):// URL: {shown!r}"
     # The domain is "" when the URL has no host, or one that is not a valid host name. The id
     # does not depend on the scheme's case (it is lower-cased before hashing), so the line's
@@ -288,6 +295,14 @@ def _check_url(line: str) -> tuple[str, str, str, str | None]:
         return line, domain, identity, None
     scheme, rest = line.split(":", 1)
     return f"{scheme.lower()}:{rest}", domain, identity, None
+
+
+def _lacks_scheme(line: str) -> bool:
+    """Whether line 1 is a host name with a top-level domain and maybe a path (`www.example.org/a`)."""
+    if len(line) > 2000 or not line.isprintable() or " " in line:
+        return False
+    domain, _ = url_identity("http://" + line)
+    return "." in domain and domain.rsplit(".", 1)[1].isalpha()
 
 
 def _shown(line: str) -> str:
