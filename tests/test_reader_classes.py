@@ -40,6 +40,8 @@ RELATED = (
         "4 مارس 2026، 16:20 GMT",
         "٤ مارس ٢٠٢٦، ١٦:٢٠",
         "4 मार्च 2026, 16:20 IST",
+        "4 tháng 3, 16:20 GMT",
+        "4 Tháng Ba 2026, 16:20",
         "2026年3月4日 16:20",
         "2026. március 4. 16:20",
         "04/03/2026 16:20 (UTC+01:00)",
@@ -123,6 +125,16 @@ def test_section_named_like_the_genre_line_of_the_publisher_blocks(section):
     assert article.row() == expected_row(data, section=section)
 
 
+def test_tags_joining_two_short_names_are_no_locale():
+    # "us-iran" has the letters of a language and a script subtag, but not their case.
+    tags = ("us-iran", "riverton", "eu-asia")
+    data, article = parse(collected_article(tags=tags, about=("us-iran",)))
+    assert article.row() == expected_row(data, tags=list(tags))
+    # and a real script subtag still declares the language
+    data, article = parse(collected_article(tags=tags, about=("us-iran",), locale="sr-Latn"))
+    assert article.row() == expected_row(data, tags=list(tags), language="sr")
+
+
 def test_tag_named_like_the_site_is_still_a_tag():
     tags = ("riverton", "Example Wire", "transport")
     data, article = parse(collected_article(tags=tags, about=("riverton",)))
@@ -149,6 +161,15 @@ def test_description_in_a_script_without_spaces_is_no_site_name():
     data, article = parse(collected_article(site_name=None, description=description))
     assert article.row() == expected_row(data, description=description)
     assert article.fallbacks == ("header:by-shape", "publisher:from-blocks")
+
+
+def test_publisher_blocks_named_unlike_the_site_right_after_the_tags():
+    # No image, articleBody or related link: a name followed by an e-mail address opens the blocks.
+    text = collected_article(image_url=None, article_body="", related_urls=(), about=()).replace(
+        "\nExample Wire\ndesk@example.org", "\nExample Wire Media Group\ndesk@example.org"
+    )
+    data, article = parse(text)
+    assert article.row() == expected_row(data, image_url=None, related_urls=[])
 
 
 # Fallback codes: only for what the reader had to guess.

@@ -125,7 +125,8 @@ _TIMESTAMP = re.compile(
 # hours and minutes. `datetime.fromisoformat` reads them as they are, to the same numbers as the
 # extended form `_parse_timestamp` rewrites other shapes into.
 _PLAIN_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:?[0-9]{2})")
-_LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Za-z]{4})")
+# A region in capitals, or a script capitalized ("sr-Latn"): a tag such as "us-iran" is no locale.
+_LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Z][a-z]{3})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
 _NUMBER = re.compile(r"\d{1,5}(?:px)?")
@@ -156,7 +157,8 @@ _DAY = r"\d{1,2}(?:\.|[^\W\d_]{1,2}\.?)?"  # 7, 7., 7th, 1er
 _YEAR = r"\d{4}(?:\s?[^\W\d_]{1,4}\.?)?"  # 2026, 2026 г.
 _LINK = r"(?:[^\W\d_]{1,3}\s)?"  # a short word before a month or year: "de", "of"
 _NUMERIC_DATE = r"\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\.?"  # 30.12.2025, 2025-12-30, 30/12
-_DAY_MONTH = rf"{_DAY}\s?{_LINK}{_NAME}(?:[,،]?\s{_LINK}{_YEAR})?"  # 30 December [2025], 5 de mayo
+# 30 December [2025], 5 de mayo, 30 tháng 12 (a month named in two words, or by its number)
+_DAY_MONTH = rf"{_DAY}\s?{_LINK}{_NAME}(?:\s(?:[^\W\d_]{{1,10}}|\d{{1,2}}))?(?:[,،]?\s{_LINK}{_YEAR})?"
 _MONTH_DAY = rf"{_NAME}\s{_DAY}(?:[,،]?\s{_YEAR})?"  # December 30[, 2025]
 _YEAR_MONTH_DAY = rf"\d{{4}}\.?\s{_NAME}\s{_DAY}"  # 2025. december 30.
 _CJK_DATE = r"(?:\d{4}\s?[年년]\s?)?\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]"
@@ -551,7 +553,7 @@ def _parse_middle(
         line = middle[i]
         if (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
             break
-        if body_at is None and line == site_name and _opens_publisher_block(middle, i + 1, end):
+        if body_at is None and _names_the_publisher(line, middle, i + 1, end, site_name):
             break
         folded = line.casefold()
         if folded in seen:
@@ -648,18 +650,21 @@ def _opens_about_lines(
     return line.casefold() in seen or line == site_name or _is_trailer_line(line)
 
 
-def _opens_publisher_block(middle: list[str], at: int, end: int) -> bool:
-    """Whether the line at `at` is what follows a publisher's name (an e-mail, a phone, a locale,
-    a logo URL, a number, a genre) or the metadata ends there: the site name before it opens the
-    publisher blocks, rather than being a section or a tag of the same name."""
+def _names_the_publisher(line: str, middle: list[str], at: int, end: int, site_name: str | None) -> bool:
+    """Whether `line`, followed by the line at `at`, opens the publisher blocks rather than
+    being a section or a tag: a name before an e-mail address or a phone number, or the site
+    name before what follows a publisher's name (a locale, a logo URL, a number, a genre) or
+    the end of the metadata."""
     if at >= end:
+        return line == site_name
+    following = middle[at]
+    if _is_trailer_line(following) and _locale(following) is None:  # an e-mail or a phone
         return True
-    line = middle[at]
-    return (
-        _is_url(line)
-        or _is_trailer_line(line)
-        or (len(line) <= _NUMBER_MAX and _NUMBER.fullmatch(line) is not None)
-        or line.casefold() in _GENRES
+    return line == site_name and (
+        _is_url(following)
+        or _is_trailer_line(following)
+        or (len(following) <= _NUMBER_MAX and _NUMBER.fullmatch(following) is not None)
+        or following.casefold() in _GENRES
     )
 
 
