@@ -252,6 +252,25 @@ def test_line_cut_after_a_comma_or_inside_brackets_joins(first, second, article_
     assert article.fallbacks == ()
 
 
+def test_short_broken_line_right_after_the_lead_joins_on_glued_evidence_found_later():
+    # The articleBody lacks the lead and glues real paragraphs: the broken junction, a space,
+    # comes before any paragraph end the evidence shows.
+    first, second = "Speaking to", "Maria Okafor, the head of the transport office said the lanes would open in May."
+    lines = (LEAD, first, second, PARAGRAPHS[0], PARAGRAPHS[1])
+    evidence = f"{first} {second}" + PARAGRAPHS[0] + PARAGRAPHS[1]
+    data, article = parse(collected_article(body_lines=lines, article_body=evidence))
+    assert article.row() == expected_row(data, body="\n\n".join((LEAD, f"{first} {second}", *PARAGRAPHS[:2])))
+    assert article.fallbacks == ()
+
+
+def test_line_cut_inside_square_brackets_joins():
+    first = "“The council [of Riverton"
+    second = "Harbour District] will vote again,” she said."
+    lines = (LEAD, first, second)
+    data, article = parse(collected_article(body_lines=lines, article_body=""))
+    assert article.row() == expected_row(data, body=f"{LEAD}\n\n{first} {second}")
+
+
 def test_quotation_after_a_line_ending_with_a_comma_stays_its_own_paragraph():
     lines = (LEAD, "The head of the transport office told the council on Monday,", "“We will start in the spring.”")
     data, article = parse(collected_article(body_lines=lines, article_body=""))

@@ -28,33 +28,37 @@ Rules where the layout is ambiguous:
   tags) decide: they repeat some of the tags and never the section, so a first line they repeat
   is a tag (the page has no section). Without about lines the first line is the section. A line
   further down that equals a tag is no evidence: the genre "News" is also a section's name.
-- Where the tags end: at the first URL, the articleBody, a line of the publisher blocks (the
-  site name only where the publisher lines follow it, and never before the articleBody), or a
-  repeated line. When nothing comes between the tags and the about lines, a repeat of the first
-  line starts the about lines if another repeat, the publisher lines or the end follows it.
+- Where the tags end: at the first URL, the articleBody, a line of the publisher blocks, or a
+  repeated line. The publisher blocks come after the articleBody; on a page without one they
+  start at a name followed by an e-mail address or a phone number, or at the site name followed
+  by a locale, a logo, a number, a genre or nothing. When nothing comes between the tags and
+  the about lines, a repeat of the first line starts the about lines if another repeat, the
+  publisher lines or the end follows it.
 - Paragraph breaks: a line broken mid-sentence is joined with one space when the next line
-  starts in lower case; when the line ends with a comma or inside an open bracket (in any
-  script, with or without case); or when the next starts with a capital and the articleBody runs
-  the two on with a space, where it glues real paragraphs with nothing or (joining everything
-  with a space) where the first line is longer than a subheading. A junction the articleBody
-  glues is a real break, and so is one where the articleBody lacks either line (a caption, a
-  link). Lines ending a sentence, bullet items and unmarked items of a list opened by a colon
-  stay separate. With no articleBody line at all, only the length tells: a line longer than a
-  subheading joins the next; recorded as `body:paragraphs-guessed`.
+  starts in lower case; when the line ends with a comma or inside an open bracket and the next
+  starts with a letter or digit (in any script, with or without case); or when the next starts
+  with a capital and the articleBody runs the two on with a space, where it glues real
+  paragraphs with nothing (as its first paragraph end anywhere on the page shows) or, joining
+  everything with a space, where the first line is longer than a subheading. A junction the
+  articleBody glues is a real break, and so is one where the articleBody lacks either line (a
+  caption, a link). Lines ending a sentence, bullet items and unmarked items of a list opened
+  by a colon stay separate. With no articleBody line at all, only the length tells: a line
+  longer than a subheading joins the next; recorded as `body:paragraphs-guessed`.
 - Related dates: the last visible line is dropped when it has the shape of a date and a clock
   in either order (any month name, with or without the year, a weekday, a zone or a 12-hour
   mark), the page links a related article, and the articleBody does not hold that line as text;
   one such line per related article at most, never the lead. Without an articleBody line to
   check, recorded as `body:date-guessed`.
-- Language: the locale line's part before "_"; without one, detected from the body
+- Language: the locale line's part before "_" or "-" (a locale has a region in capitals or a
+  capitalized script: "us-iran" is a tag); without one, detected from the body
   (`language:detected`), or "und" (`language:unknown`). Never guessed from the domain.
 - Publisher: the site name; without one, the first name in the publisher blocks
   (`publisher:from-blocks`).
 
 Every pass over the text is linear: lines are scanned a bounded number of times, substring
 searches in the `articleBody` evidence are confined to a window that moves forward, and every
-regular expression is anchored and free of nested quantifiers, so a long line cannot make it
-backtrack.
+regular expression is anchored (or searches for a fixed mark) and free of nested quantifiers
+(a group is at most optional, never repeated), so a long line cannot make it backtrack.
 """
 
 from __future__ import annotations
@@ -869,8 +873,10 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
         return list(lines), words, False
     unconfirmed = False
     has_evidence = bool(evidence.text)
+    # How the evidence joins real paragraphs ("space" or "glued"): at the first line that ends a
+    # sentence and is followed in the evidence, wherever it comes (the lead is often missing).
+    style = next((junction for line, junction in zip(lines, junctions[1:]) if junction and line[-1] in _TERMINAL), None)
     paragraphs: list[str] = []
-    style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
     for line, junction in zip(lines, junctions):
         if not paragraphs:
@@ -878,8 +884,6 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
             continue
         previous = paragraphs[-1]
         ends_sentence = previous[-1] in _TERMINAL
-        if ends_sentence and junction and style is None:
-            style = junction
         joins = False
         if not ends_sentence:
             joins = _continues(previous, line, junction, style, last_is_item, has_evidence)
@@ -949,7 +953,11 @@ def _continues(
         return not (previous_is_item and len(line) <= _LIST_ITEM_MAX)
     # A comma or an open bracket leaves the sentence unfinished, whatever script follows (a
     # quotation opening the next line may be its own paragraph, introduced by the comma).
-    if first.isalnum() and (previous[-1] in _OPEN_CLAUSE or previous.rfind("(") > previous.rfind(")")):
+    if first.isalnum() and (
+        previous[-1] in _OPEN_CLAUSE
+        or previous.rfind("(") > previous.rfind(")")
+        or previous.rfind("[") > previous.rfind("]")
+    ):
         return True
     if not first.isalpha():
         return junction == "space" and style == "glued"
