@@ -172,6 +172,20 @@ def test_publisher_blocks_named_unlike_the_site_right_after_the_tags():
     assert article.row() == expected_row(data, image_url=None, related_urls=[])
 
 
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ('Riverton Council Backs "Green Lanes" Plan', "Riverton Council Backs “Green Lanes” Plan"),
+        ("Riverton Council Backs Plan - Mayor", "Riverton Council Backs Plan – Mayor"),
+        ("Le conseil de Riverton adopte le plan « vélo »", 'Le conseil de Riverton adopte le plan "vélo"'),
+    ],
+)
+def test_headline_shown_with_other_quotation_marks_or_dashes(title, shown):
+    text = collected_article(title=title).replace(f"\n{title}\n{LEAD}", f"\n{shown}\n{LEAD}")
+    data, article = parse(text)
+    assert article.row() == expected_row(data, title=title)
+
+
 # Fallback codes: only for what the reader had to guess.
 def test_every_fallback_code_is_documented():
     assert set(FALLBACKS) == {

@@ -15,6 +15,9 @@ place relative to the others.
 
 Rules where the layout is ambiguous:
 
+- Where the visible page starts: at the last line equal to the title or the second title, case
+  aside; failing that, equal once quotation marks, dashes and spaces are set aside (a page may
+  print “ ” where its metadata has ").
 - Site name or description: the lines between the titles and the timestamps are [second title]
   [site name] [description]. A second title is the title again, worded alike or with something
   added after it ("- outlet, date"). The site name is the line the publisher blocks repeat;
@@ -461,7 +464,24 @@ def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int
                 folded = set(map(str.casefold, titles))
             if line.casefold() in folded:
                 return i
+    # Else the page may print the headline with other quotation marks, dashes or spaces than
+    # its metadata ("…" for "...", « » for "). Only then is every line of a near length compared
+    # without them: a file that repeats its headline as it is never gets here.
+    keys = set(map(_loose, titles))
+    low, high = low - 4, max(lengths) + 12
+    for i in range(len(lines) - 1, start - 1, -1):
+        line = lines[i]
+        if low < len(line) < high and _loose(line) in keys:
+            return i
     return None
+
+
+# Quotation marks dropped and dashes made one, for `_loose`.
+_LOOSE = str.maketrans({**dict.fromkeys("\"'«»„“”‟‚‘’‛‹›「」『』", None), **dict.fromkeys("‐‑‒–—―", "-")})
+
+
+def _loose(text: str) -> str:
+    return " ".join(text.casefold().translate(_LOOSE).split())
 
 
 def _split_header(
