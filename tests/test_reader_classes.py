@@ -156,11 +156,23 @@ def test_second_title_with_the_outlet_and_date_added_is_no_site_name():
     assert article.fallbacks == ("publisher:from-blocks",)
 
 
-def test_description_in_a_script_without_spaces_is_no_site_name():
-    description = "里弗顿市议会周一批准了一项为期三年的自行车道计划,新车道将连接老港口和大学区。"
+def test_short_description_without_a_site_name_before_publisher_blocks():
+    # The publisher blocks (with an e-mail) do not repeat the line: it is no site name.
+    description = "Council backs bicycle lanes"
     data, article = parse(collected_article(site_name=None, description=description))
     assert article.row() == expected_row(data, description=description)
-    assert article.fallbacks == ("header:by-shape", "publisher:from-blocks")
+    assert article.fallbacks == ("publisher:from-blocks",)
+    # with no publisher lines at all, only its shape tells (and it is taken for the site's name)
+    data, article = parse(collected_article(site_name=None, description=description, publisher="none"))
+    assert article.row() == expected_row(data, description=None, publisher=description)
+    assert article.fallbacks == ("header:by-shape",)
+
+
+def test_description_in_a_script_without_spaces_is_no_site_name():
+    description = "里弗顿市议会周一批准了一项为期三年的自行车道计划,新车道将连接老港口和大学区。"
+    data, article = parse(collected_article(site_name=None, description=description, publisher="none"))
+    assert article.row() == expected_row(data, description=description, publisher=None)
+    assert article.fallbacks == ("header:by-shape",)
 
 
 def test_publisher_blocks_named_unlike_the_site_right_after_the_tags():
@@ -220,8 +232,12 @@ def test_publisher_from_the_blocks_is_a_fallback():
     data, article = parse(collected_article(site_name=None, description=None))
     assert article.row() == expected_row(data, description=None)
     assert article.fallbacks == ("publisher:from-blocks",)
-    # with a description alone between the titles and the timestamps, its shape tells it is no site name
+    # a description alone between the titles and the timestamps: the blocks do not repeat it
     data, article = parse(collected_article(site_name=None))
+    assert article.row() == expected_row(data)
+    assert article.fallbacks == ("publisher:from-blocks",)
+    # and with name-only blocks, its shape tells it is no site name
+    data, article = parse(collected_article(site_name=None, publisher="name"))
     assert article.row() == expected_row(data)
     assert article.fallbacks == ("header:by-shape", "publisher:from-blocks")
 

@@ -21,9 +21,10 @@ Rules where the layout is ambiguous:
 - Site name or description: the lines between the titles and the timestamps are [second title]
   [site name] [description]. A second title is the title again, worded alike or with something
   added after it ("- outlet, date"). The site name is the line the publisher blocks repeat;
-  without that evidence, a short line that ends no sentence (a sentence-like line, in words or,
-  in scripts written without spaces, in characters, is the description). Recorded as
-  `header:by-shape`.
+  a lone line they do not repeat, where they give an e-mail or a phone, is the description.
+  Without that evidence, a short line that ends no sentence is the site name (a sentence-like
+  line, in words or, in scripts written without spaces, in characters, is the description).
+  Recorded as `header:by-shape`.
 - Section or tag: the short lines after the timestamps are [section] [tags...]. Tags are
   distinct, and only the section may share its name with one of them (in any case): a first
   line that comes again among them is the section, and the repeat a tag of that name. Else the
@@ -109,7 +110,8 @@ REJECT_REASONS: dict[str, str] = {
 # fallback; a row whose every field is read as the page gives it has none.
 FALLBACKS: dict[str, str] = {
     "header:by-shape": "site name and description told apart by their place and shape alone: no publisher "
-    "line repeats the site name (or a second title was too differently worded to recognise)",
+    "line repeats the site name and no e-mail or phone line shows publisher blocks that would (or a second "
+    "title was too differently worded to recognise)",
     "body:paragraphs-guessed": "no articleBody line: a visible line that ends no sentence, followed by one not in "
     "lower case, was joined to it or kept apart by its length alone (longer than a subheading: joined)",
     "body:date-guessed": "no articleBody line: a trailing date-shaped line was dropped as the related article's "
@@ -510,6 +512,10 @@ def _split_header(
         only = rest[0]
         if only in middle:
             return only, None, guessed
+        # Publisher blocks with an e-mail or a phone name the site: blocks that do not repeat
+        # this line show it is no site name, however short.
+        if any(map(_is_contact, middle)):
+            return None, only, guessed
         if not _is_sentence_like(only):
             return only, None, True
         return None, only, True
@@ -690,7 +696,7 @@ def _names_the_publisher(line: str, middle: list[str], at: int, end: int, site_n
     if at >= end:
         return line == site_name
     following = middle[at]
-    if _is_trailer_line(following) and _locale(following) is None:  # an e-mail or a phone
+    if _is_contact(following):
         return True
     return line == site_name and (
         _is_url(following)
@@ -768,6 +774,11 @@ def _is_trailer_line(line: str) -> bool:
         and _PHONE.fullmatch(line) is not None
         and sum(map(str.isdigit, line)) >= 7
     )
+
+
+def _is_contact(line: str) -> bool:
+    """An e-mail address or a phone number: a line of the publisher blocks."""
+    return _is_trailer_line(line) and _locale(line) is None
 
 
 def _is_image_url(line: str) -> bool:
