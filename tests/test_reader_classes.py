@@ -232,12 +232,8 @@ def test_publisher_from_the_blocks_is_a_fallback():
     data, article = parse(collected_article(site_name=None, description=None))
     assert article.row() == expected_row(data, description=None)
     assert article.fallbacks == ("publisher:from-blocks",)
-    # a description alone between the titles and the timestamps: the blocks do not repeat it
+    # a description alone between the titles and the timestamps: its shape tells it is no site name
     data, article = parse(collected_article(site_name=None))
-    assert article.row() == expected_row(data)
-    assert article.fallbacks == ("publisher:from-blocks",)
-    # and with name-only blocks, its shape tells it is no site name
-    data, article = parse(collected_article(site_name=None, publisher="name"))
     assert article.row() == expected_row(data)
     assert article.fallbacks == ("header:by-shape", "publisher:from-blocks")
 

@@ -512,13 +512,13 @@ def _split_header(
         only = rest[0]
         if only in middle:
             return only, None, guessed
+        if _is_sentence_like(only):
+            return None, only, True
         # Publisher blocks with an e-mail or a phone name the site: blocks that do not repeat
-        # this line show it is no site name, however short.
+        # this short line show it is no site name.
         if any(map(_is_contact, middle)):
             return None, only, guessed
-        if not _is_sentence_like(only):
-            return only, None, True
-        return None, only, True
+        return only, None, True
     first, second = rest
     if first in middle:
         return first, second, guessed
