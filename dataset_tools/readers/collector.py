@@ -917,7 +917,7 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
     unconfirmed = False
     has_evidence = bool(evidence.text)
     style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
-    looked = False  # whether `style` has been read (once, at the first line that ends no sentence)
+    looked = False  # whether the lines after this one were searched for `style`
     paragraphs: list[str] = []
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
     for line, junction in zip(lines, junctions):
@@ -925,8 +925,13 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
             paragraphs.append(line)
             continue
         previous = paragraphs[-1]
-        if previous[-1] not in _TERMINAL:
-            if not looked:
+        if previous[-1] in _TERMINAL:
+            if junction and style is None:
+                style = junction
+        else:
+            # A "space" junction is weighed against the style, which a paragraph end further
+            # down may show when none has come yet (the lead is often missing).
+            if style is None and junction == "space" and not looked:
                 style, looked = _paragraph_style(lines, junctions), True
             joins = _continues(previous, line, junction, style, last_is_item, has_evidence)
             if joins is None:  # told by the line's length alone
@@ -944,7 +949,7 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
 
 def _paragraph_style(lines: list[str], junctions: list[str | None]) -> str | None:
     """How the evidence joins real paragraphs ("space" or "glued"): at the first line that ends a
-    sentence and is followed in the evidence, wherever it comes (the lead is often missing)."""
+    sentence and is followed in the evidence."""
     for line, junction in zip(lines, junctions[1:]):
         if junction and line[-1] in _TERMINAL:
             return junction
@@ -1002,6 +1007,8 @@ def _continues(
     first = line[:1]
     if first.islower():
         return not (previous_is_item and len(line) <= _LIST_ITEM_MAX)
+    if junction == "space" and style == "glued":
+        return True
     # A comma or an open bracket leaves the sentence unfinished, whatever script follows (a
     # quotation opening the next line may be its own paragraph, introduced by the comma).
     if first.isalnum() and (
@@ -1011,9 +1018,9 @@ def _continues(
     ):
         return True
     if not first.isalpha():
-        return junction == "space" and style == "glued"
+        return False
     if junction == "space":
-        return True if style == "glued" else _longer_than_a_heading(previous)
+        return _longer_than_a_heading(previous)
     # Not a line the articleBody runs on from the one before: one of them (a caption, a link to
     # another article) is missing from it. With no articleBody at all, only the length tells.
     return False if has_evidence else None
