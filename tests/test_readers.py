@@ -12,7 +12,7 @@ import pytest
 
 from dataset_tools import readers
 from dataset_tools.build import build_dataset
-from dataset_tools.readers import PARSER_VERSION, READERS, Reader, parse_file, reader_for
+from dataset_tools.readers import PARSER_VERSION, READERS, Reader, collector, parse_file, reader_for
 from dataset_tools.readers.common import url_identity
 from dataset_tools.records import Article, Reject
 from rawfiles import collected_article, write_raw
@@ -37,7 +37,7 @@ JSONL = Reader("jsonl", "0.1", _parse_json_line, lambda path: path.endswith(".js
 
 def test_the_collector_reads_every_file_nothing_else_claims():
     assert [reader.name for reader in READERS] == ["collector"]
-    assert reader_for("any/name.csv") is READERS[0] and PARSER_VERSION == READERS[0].id == "collector/1.1"
+    assert reader_for("any/name.csv") is READERS[0] and PARSER_VERSION == READERS[0].id == f"collector/{collector.VERSION}"
     assert isinstance(parse_file(b"", "empty.txt"), Reject)
 
 
@@ -51,7 +51,7 @@ def test_a_second_reader_is_one_registry_line(settings, project, monkeypatch):
     assert (result.rows, result.rejected) == (2, 1)
     rows = {row["source_file"]: row for row in pq.read_table(settings.out / "data").to_pylist()}
     assert rows["b.json"]["parser_version"] == "jsonl/0.1" and rows["b.json"]["title"] == item["title"]
-    assert rows["a.txt"]["parser_version"] == "collector/1.1"
+    assert rows["a.txt"]["parser_version"] == READERS[0].id
     report = json.loads((settings.out / "report.json").read_text())
     assert {f["path"]: f.get("reason") for f in report["files"]}["c.json"] == "not-an-article"
 
