@@ -14,10 +14,13 @@ from enum import Enum
 
 @dataclass(slots=True, frozen=True)
 class Article:
-    """One parsed article: the dataset row plus how its language was found.
+    """One parsed article: the dataset row plus how sure the reader is of it.
 
     The attribute names and order are exactly the row's columns (see `ROW_FIELDS`);
-    `language_source` is report metadata, not a column.
+    `language_source` and `fallbacks` are report metadata, not columns. `fallbacks` holds a
+    short stable code for each field the reader had to guess or take from a fallback rather
+    than read from what the page declares (the reader documents its codes, e.g.
+    `collector.FALLBACKS`); () when every field is read as declared.
     """
 
     id: str
@@ -40,6 +43,7 @@ class Article:
     source_sha256: str
     parser_version: str
     language_source: str = field(default="declared", compare=False)  # declared | detected | unknown
+    fallbacks: tuple[str, ...] = field(default=(), compare=False)
 
     def row(self) -> dict:
         """The article as a dataset row (lists for list columns)."""
@@ -50,7 +54,7 @@ class Article:
         return out
 
 
-ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article) if f.name != "language_source")
+ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article) if f.name not in ("language_source", "fallbacks"))
 
 
 @dataclass(slots=True, frozen=True)

@@ -100,6 +100,9 @@ def test_replacement_character_in_the_text():
         ("https://", "line 1 is not an http(s):// URL: 'https://'"),
         ("https:///no-host/page.html", "line 1 has no valid host name: 'https:///no-host/page.html'"),
         ("http://exa_mple!.org/page", "line 1 has no valid host name: 'http://exa_mple!.org/page'"),
+        ("ftp://archive.example.org/saved/page.html", "line 1 is a ftp: link, not an http(s):// URL: 'ftp://archive.example.org/saved/page.html'"),
+        ("news.example.org/20260105/plan-1.html", "line 1 is a URL without its http(s):// scheme: 'news.example.org/20260105/plan-1.html'"),
+        ("www.example.org", "line 1 is a URL without its http(s):// scheme: 'www.example.org'"),
     ],
 )
 def test_line_one_not_an_http_url(first, detail):
@@ -142,6 +145,21 @@ def test_metadata_without_a_visible_body():
 )
 def test_file_cut_off_inside_its_metadata(keep, detail):
     assert reason_detail("\n".join(GOOD.splitlines()[:keep])) == ("truncated", detail)
+
+
+@pytest.mark.parametrize(
+    ("last", "detail"),
+    [
+        ("2026-01-05T09:1", "file ends inside its metadata, in the middle of a timestamp: '2026-01-05T09:1'"),
+        ("2026-01-05T09:15", "file ends inside its metadata, in the middle of a timestamp: '2026-01-05T09:15'"),
+        ("2026-01-05T09:15+0000", "file ends inside its metadata, right after the timestamps"),
+    ],
+)
+def test_file_cut_off_inside_a_timestamp(last, detail):
+    # The cut comes before any line that follows the stamps: truncated, not an invalid stamp.
+    lines = GOOD.splitlines()
+    at = lines.index("2026-01-05T09:15+0000")
+    assert reason_detail("\n".join([*lines[: at + 1], last])) == ("truncated", detail)
 
 
 def test_missing_timestamps():
@@ -188,10 +206,22 @@ def test_too_large_is_rejected_before_reading(tmp_path: Path):
         (json.dumps([{"url": "https://news.example.org/a.html"}]), "a JSON document"),
         ('{"url": "https://news.example.org/a.html"}\n{"url": "https://news.example.org/b.html"}\n', "a JSON lines export"),
         ("<!DOCTYPE html>\n<html><head><title>A</title></head></html>\n", "an HTML page"),
+        (
+            "url,title,published_at,body\n"
+            'https://news.example.org/a.html,"Riverton, in brief",2026-01-05T09:15:00Z,"The council met, then voted."\n',
+            "a table export (CSV): its first line is a header row",
+        ),
+        ("id;url;title\n1;https://news.example.org/a.html;Riverton in brief\n", "a table export (CSV): its first line is a header row"),
     ],
 )
 def test_other_formats_are_not_collected_articles(data, detail):
     assert reason_detail(data) == ("not-an-article", f"not a collected article: the file is {detail}")
+
+
+def test_line_one_with_a_comma_and_no_url_is_no_table():
+    # A title (words with spaces) on line 1 where the URL is missing: not a header row.
+    text = GOOD.split("\n", 1)[1].replace("Riverton Approves", "Riverton, Approves", 1)
+    assert reason_detail(text) == ("not-a-url", "line 1 is not an http(s):// URL: 'Riverton, Approves New Bicycle Lane Plan'")
 
 
 def test_huge_file_of_one_repeated_line():

@@ -12,7 +12,7 @@ import pytest
 
 from dataset_tools import readers
 from dataset_tools.build import build_dataset
-from dataset_tools.readers import PARSER_VERSION, READERS, Reader, parse_file, reader_for
+from dataset_tools.readers import PARSER_VERSION, READERS, Reader, collector, parse_file, reader_for
 from dataset_tools.readers.common import url_identity
 from dataset_tools.records import Article, Reject
 from dataset_tools.report import read_outcomes
@@ -38,7 +38,7 @@ JSONL = Reader("jsonl", "0.1", _parse_json_line, lambda path: path.endswith(".js
 
 def test_the_collector_reads_every_file_nothing_else_claims():
     assert [reader.name for reader in READERS] == ["collector"]
-    assert reader_for("any/name.csv") is READERS[0] and PARSER_VERSION == READERS[0].id == "collector/1.1"
+    assert reader_for("any/name.csv") is READERS[0] and PARSER_VERSION == READERS[0].id == f"collector/{collector.VERSION}"
     assert isinstance(parse_file(b"", "empty.txt"), Reject)
 
 
@@ -52,7 +52,7 @@ def test_a_second_reader_is_one_registry_line(settings, project, monkeypatch):
     assert (result.rows, result.rejected) == (2, 1)
     rows = {row["source_file"]: row for row in pq.read_table(settings.out / "data").to_pylist()}
     assert rows["b.json"]["parser_version"] == "jsonl/0.1" and rows["b.json"]["title"] == item["title"]
-    assert rows["a.txt"]["parser_version"] == "collector/1.1"
+    assert rows["a.txt"]["parser_version"] == READERS[0].id
     assert read_outcomes(settings.out)["c.json"]["reason"] == "not-an-article"
 
 

@@ -15,21 +15,54 @@ place relative to the others.
 
 Rules where the layout is ambiguous:
 
-- Section or tag: the short lines after the timestamps are [section] [tags...]. The "about"
-  lines further down repeat some of the tags and never the section, so a first line that the
-  about lines repeat is a tag (the page has no section); otherwise the first line is the section.
+- Where the visible page starts: at the last line equal to the title or the second title, case
+  aside; failing that, equal once quotation marks, dashes and spaces are set aside (a page may
+  print “ ” where its metadata has ").
+- Site name or description: the lines between the titles and the timestamps are [second title]
+  [site name] [description]. A second title is the title again, worded alike or with something
+  added after it ("- outlet, date"). The site name is the line the publisher blocks repeat;
+  a lone line they do not repeat, where they give an e-mail or a phone, is the description.
+  Without that evidence, a short line that ends no sentence is the site name (a sentence-like
+  line, in words or, in scripts written without spaces, in characters, is the description).
+  Recorded as `header:by-shape`.
+- Section or tag: the short lines after the timestamps are [section] [tags...]. Tags are
+  distinct, and only the section may share its name with one of them (in any case): a first
+  line that comes again among them is the section, and the repeat a tag of that name. Else the
+  "about" lines (the run of lines right after the articleBody and related URLs that repeat
+  tags) decide: they repeat some of the tags and never the section, so a first line they repeat
+  is a tag (the page has no section). Without about lines the first line is the section. A line
+  further down that equals a tag is no evidence: the genre "News" is also a section's name.
+- Where the tags end: at the first URL, the articleBody, a line of the publisher blocks, or a
+  repeated line. The publisher blocks come after the articleBody; on a page without one they
+  start at a name followed by an e-mail address or a phone number, or at the site name followed
+  by a locale, a logo, a number, a genre or nothing. When nothing comes between the tags and
+  the about lines, a repeat of the first line starts the about lines if another repeat, the
+  publisher lines or the end follows it.
 - Paragraph breaks: a line broken mid-sentence is joined with one space when the next line
-  starts in lower case, or starts with a capital and the articleBody runs the two on with a
-  space (where it glues real paragraphs with nothing, or the first line is no subheading).
-  Lines ending a sentence, bullet items and unmarked items of a list opened by a colon stay
-  separate. Without evidence, a capitalized line stays separate.
-- The last visible line is dropped only when it has the shape of a (localized) date, the page
-  links a related article, and the articleBody does not hold that line as text.
+  starts in lower case; when the line ends with a comma or inside an open bracket and the next
+  starts with a letter or digit (in any script, with or without case); or when the next starts
+  with a capital and the articleBody runs the two on with a space, where it glues real
+  paragraphs with nothing (as its first paragraph end anywhere on the page shows) or, joining
+  everything with a space, where the first line is longer than a subheading. A junction the
+  articleBody glues is a real break, and so is one where the articleBody lacks either line (a
+  caption, a link). Lines ending a sentence, bullet items and unmarked items of a list opened
+  by a colon stay separate. With no articleBody line at all, only the length tells: a line
+  longer than a subheading joins the next; recorded as `body:paragraphs-guessed`.
+- Related dates: the last visible line is dropped when it has the shape of a date and a clock
+  in either order (any month name, with or without the year, a weekday, a zone or a 12-hour
+  mark), the page links a related article, and the articleBody does not hold that line as text;
+  one such line per related article at most, never the lead. Without an articleBody line to
+  check, recorded as `body:date-guessed`.
+- Language: the locale line's part before "_" or "-" (a locale has a region in capitals or a
+  capitalized script: "us-iran" is a tag); without one, detected from the body
+  (`language:detected`), or "und" (`language:unknown`). Never guessed from the domain.
+- Publisher: the site name; without one, the first name in the publisher blocks
+  (`publisher:from-blocks`).
 
 Every pass over the text is linear: lines are scanned a bounded number of times, substring
 searches in the `articleBody` evidence are confined to a window that moves forward, and every
-regular expression is anchored and free of nested quantifiers, so a long line cannot make it
-backtrack.
+regular expression is anchored (or searches for a fixed mark) and free of nested quantifiers
+(a group is at most optional, never repeated), so a long line cannot make it backtrack.
 """
 
 from __future__ import annotations
@@ -53,7 +86,7 @@ from dataset_tools.records import Article, Reject
 from dataset_tools.schema import EARLIEST, LATEST
 
 NAME = "collector"
-VERSION = "1.1"
+VERSION = "1.2"
 PARSER_VERSION = f"{NAME}/{VERSION}"
 
 # Reject reasons: short stable codes, counted in the build report. `detail` says the specifics.
@@ -61,16 +94,28 @@ REJECT_REASONS: dict[str, str] = {
     "empty-file": "the file has no bytes, or only whitespace",
     "binary-file": "the file is not text: a known binary signature (PNG, PDF, ZIP, ...) or NUL bytes, whatever its name",
     "invalid-encoding": "not valid UTF-8 (damaged bytes, named by offset) and not a whole Windows-1251 Cyrillic file; or text holding U+FFFD",
-    "not-an-article": "a file of another format (a JSON document or JSON lines export, an HTML page): not a collected article",
+    "not-an-article": "a file of another format (a JSON document or JSON lines export, an HTML page, a CSV table with a header row): not a collected article",
     "not-a-url": "line 1 is not an http(s):// URL with a valid host (javascript:, file:, a bare word, nothing)",
-    "truncated": "the file ends inside its metadata: after the URL, after the title, before the timestamps, or before the headline repeats",
+    "truncated": "the file ends inside its metadata: after the URL, after the title, before, inside or right after the timestamps, or before the headline repeats",
     "no-body": "the metadata is complete but no visible article follows the headline",
     "missing-timestamp": "the metadata has no timestamp where the layout puts them",
     "invalid-timestamp": "a timestamp line that is not a date-time, is impossible (2021-02-30T25:61), lacks its UTC offset, lies outside 1990-2099, a modified time before the published time, or more than three timestamps",
-    # Decided outside the reader, listed here so that every code the report can hold is documented:
-    "too-large": "(build) the file is over max_file_bytes; checked from its size before it is read",
-    "unreadable": "(build) the file could not be read from disk",
-    "schema-violation": "(build) the parsed row breaks a constraint of the table schema",
+}  # the build's own reasons (too-large, unreadable, schema-violation) are records.BUILD_REJECT_REASONS
+
+# Fallback codes: short stable codes in `Article.fallbacks`, one for each field the reader had
+# to guess or take from a fallback because the page does not declare it. A declared value is no
+# fallback; a row whose every field is read as the page gives it has none.
+FALLBACKS: dict[str, str] = {
+    "header:by-shape": "site name and description told apart by their place and shape alone: no publisher "
+    "line repeats the site name and no e-mail or phone line shows publisher blocks that would (or a second "
+    "title was too differently worded to recognise)",
+    "body:paragraphs-guessed": "no articleBody line: a visible line that ends no sentence, followed by one not in "
+    "lower case, was joined to it or kept apart by its length alone (longer than a subheading: joined)",
+    "body:date-guessed": "no articleBody line: a trailing date-shaped line was dropped as the related article's "
+    "date without evidence that it is not text",
+    "language:detected": "no locale line: the language is detected from the body text",
+    "language:unknown": "no locale line and a text too short or unclear to detect: the language is 'und'",
+    "publisher:from-blocks": "the header names no site: the publisher is the first name in the publisher blocks",
 }
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}:")
@@ -86,33 +131,64 @@ _TIMESTAMP = re.compile(
 # hours and minutes. `datetime.fromisoformat` reads them as they are, to the same numbers as the
 # extended form `_parse_timestamp` rewrites other shapes into.
 _PLAIN_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:?[0-9]{2})")
-_LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Za-z]{4})")
+# A region in capitals, or a script capitalized ("sr-Latn"): a tag such as "us-iran" is no locale.
+_LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Z][a-z]{3})")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
 _NUMBER = re.compile(r"\d{1,5}(?:px)?")
 # The longest line each of these patterns can match: a longer line is not tried.
 _LOCALE_MAX, _PHONE_MAX, _NUMBER_MAX = 8, 21, 7
+# An image URL: an image file, or a file in an image folder unless it is a web page (a related
+# article can sit under /photo/ or be named "logo-...").
 _IMAGE_URL = re.compile(
     r"\.(?:jpe?g|png|gif|webp|avif|svg|bmp|ico)(?:[?#]|$)|/img/|/images?/|/photos?/|/logo", re.IGNORECASE
 )
+_WEB_PAGE = re.compile(r"\.(?:s?html?|php|aspx?)(?:[?#]|$)", re.IGNORECASE)
 _GENRES = {"news", "article", "newsarticle", "reportage", "analysis", "opinion", "interview", "blog", "blogposting"}
 # Characters that end a sentence: a set, so that a line's last character is looked up once
 # rather than tested against each (line[-1:] in _TERMINAL).
 _TERMINAL = frozenset(".!?…:;\"'”»)]" "।॥۔؟。！？›’")
+# Characters a paragraph or a subheading never ends with: a line ending with one is cut mid-sentence.
+_OPEN_CLAUSE = frozenset(",،、，([{")
 _BULLET = re.compile(r"(?:[-–—•*·▪●►✓✔]|\d{1,2}[.)])\s")
-# The related article's date line at the end of the visible page, in its localized forms:
-# "30 December 2025, 00:05 GMT", "30. Dezember 2025, 00:05", "5 de septiembre 2024, 18:39 GMT",
-# "11:54 22.12.2025", "22.12.2025, 11:54", "December 30, 2025, 00:05 GMT", "2025年12月30日 00:05".
-_MONTH_WORD = r"[^\W\d_][^\s\d,.]{0,15}\.?"
-_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?"
-_ZONE = r"(?:\s?(?:GMT|UTC|MSK|МСК)(?:\s?[+-]\s?\d{1,2}(?::?\d{2})?)?)?"
-_RELATED_DATE = re.compile(
-    rf"\d{{1,2}}\.?\s(?:de\s)?{_MONTH_WORD}\s(?:de\s)?\d{{4}}(?:\s?г\.)?,?\s{_CLOCK}{_ZONE}"
-    rf"|{_CLOCK},?\s\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}}{_ZONE}"
-    rf"|\d{{1,2}}[./]\d{{1,2}}[./]\d{{4}},?\s{_CLOCK}{_ZONE}"
-    rf"|{_MONTH_WORD}\s\d{{1,2}},\s\d{{4}},?\s{_CLOCK}{_ZONE}"
-    rf"|\d{{4}}年\d{{1,2}}月\d{{1,2}}日\s?{_CLOCK}{_ZONE}"
-    rf"|\d{{4}}-\d{{2}}-\d{{2}}\s{_CLOCK}{_ZONE}"
+# The related article's date line at the end of the visible page, in its localized forms: a
+# date and a clock in either order, with or without the year, a time zone or a 12-hour mark:
+# "30 December 2025, 00:05 GMT", "30 December, 00:05 GMT", "5 de septiembre 2024, 18:39 GMT",
+# "30. Dezember 2025 um 00:05 Uhr", "December 30, 2025, 12:05 AM", "11:54 22.12.2025",
+# "20:45 GMT 09.01.2026", "2025年12月30日 00:05". Month names are any word, in any script: a list
+# of them would miss the next language. Each piece is bounded and the line at most
+# _RELATED_DATE_MAX characters long, so a failing match stops early.
+# Possessive (`{m,n}+`) where giving characters back could not help a match: a failing line
+# stops at once.
+_NAME = r"[^\W\d_][^\s\d,.،，]{0,15}+\.?"  # a month or weekday name, maybe abbreviated
+_DAY = r"\d{1,2}+(?:\.|[^\W\d_]{1,2}+\.?)?"  # 7, 7., 7th, 1er
+_YEAR = r"\d{4}(?:\s?[^\W\d_]{1,4}+\.?)?"  # 2026, 2026 г.
+_LINK = r"(?:[^\W\d_]{1,3}+\s)?"  # a short word before a month or year: "de", "of"
+_NUMERIC_DATE = r"\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\.?"  # 30.12.2025, 2025-12-30, 30/12
+# 30 December [2025], 5 de mayo, 30 tháng 12 (a month named in two words, or by its number)
+_DAY_MONTH = rf"{_DAY}\s?{_LINK}{_NAME}(?:\s(?:[^\W\d_]{{1,10}}+|\d{{1,2}}+(?!\d)))?(?:[,،]?\s{_LINK}{_YEAR})?"
+_MONTH_DAY = rf"{_NAME}\s{_DAY}(?:[,،]?\s{_YEAR})?"  # December 30[, 2025]
+_YEAR_MONTH_DAY = rf"\d{{4}}\.?\s{_NAME}\s{_DAY}"  # 2025. december 30.
+_CJK_DATE = r"(?:\d{4}\s?[年년]\s?)?\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]"
+_CLOCK = r"\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s?[AaPp]\.?\s?[Mm]\.?)?"
+_OFFSET = r"[+−-]\s?\d{1,2}(?::?\d{2})?"
+_ZONE = rf"(?:\s?\(?(?:[A-ZА-Я]{{2,5}}(?:\s?{_OFFSET})?|{_OFFSET})\)?)?(?:\s[^\W\d_]{{1,4}}\.?)?"  # GMT, UTC+3, Uhr
+# Between the date and the clock: a comma or a dash, or a space with maybe a short word ("at", "à", "um").
+_BETWEEN = r"(?:\s?[,،，|•·–—-]\s?|\s(?:[^\W\d_]{1,5}\.?,?\s)?)"
+# The two orders apart, chosen by how the line starts, and the date shapes in the order each
+# order most often has them (a failing alternative costs as much as the match).
+_RELATED_DATE = re.compile(  # [weekday,] date, clock
+    rf"(?:{_NAME},\s)?(?:{_DAY_MONTH}|{_NUMERIC_DATE}|{_MONTH_DAY}|{_YEAR_MONTH_DAY}|{_CJK_DATE})"
+    rf"{_BETWEEN}{_CLOCK}{_ZONE}"
+)
+_RELATED_CLOCK_DATE = re.compile(  # clock, date
+    rf"{_CLOCK}{_ZONE}{_BETWEEN}(?:{_NUMERIC_DATE}|{_DAY_MONTH}|{_MONTH_DAY}|{_YEAR_MONTH_DAY}|{_CJK_DATE}){_ZONE}"
+)
+# The shapes most related dates take ("30 December 2025, 00:05 GMT", "30 December, 00:05 GMT",
+# "5 de mayo 2024, 18:39 GMT", "11:54 22.12.2025") are told by this short pattern first: the
+# general ones above cost about three times as much on each line.
+_USUAL_RELATED_DATE = re.compile(
+    r"\d{1,2} (?:de )?[^\W\d_][^\s\d,.]{0,15}+(?: \d{4})?, \d{2}:\d{2} GMT|\d{2}:\d{2} \d{2}\.\d{2}\.\d{4}"
 )
 _RELATED_DATE_MAX = 64
 # The title, second title, site name and description come before the timestamps; a file whose
@@ -190,6 +266,13 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     ts_end = ts_start
     while ts_end < len(lines) and _DATE_START.fullmatch(lines[ts_end]):
         ts_end += 1
+    if ts_end == len(lines):
+        # Nothing follows the timestamps: the file was cut inside its metadata, maybe in the
+        # middle of the last stamp, which then has no minutes or no offset yet.
+        stamp = _TIMESTAMP.fullmatch(lines[-1])
+        if stamp is None or stamp.group("offset") is None:
+            return reject("truncated", f"file ends inside its metadata, in the middle of a timestamp: {lines[-1]!r}")
+        return reject("truncated", "file ends inside its metadata, right after the timestamps")
     stamps: list[datetime] = []
     for i in range(ts_start, ts_end):
         # The three timestamps are often the same line: parse it once.
@@ -215,8 +298,6 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     titles = (title, lines[2]) if second_title else (title,)
     headline_at = _last_headline(lines, titles, ts_end)
     if headline_at is None:
-        if ts_end == len(lines):
-            return reject("truncated", "file ends inside its metadata, right after the timestamps")
         if len(lines) - ts_end >= 2 and lines[-1] == lines[-2]:
             return reject("no-body", "metadata without a visible article: the headline never repeats after the keywords")
         return reject("truncated", "file ends inside its metadata: the headline never repeats to start the article")
@@ -225,24 +306,38 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         return reject("no-body", "metadata without a visible article: nothing follows the repeated headline")
 
     middle = lines[ts_end:headline_at]
-    site_name, description = _split_header(lines[2:ts_start], title, middle, second_title)
+    fallbacks: tuple[str, ...] = ()  # codes of FALLBACKS, in the order of Article's fields; most rows have none
+    site_name, description, by_shape = _split_header(lines[2:ts_start], title, middle, second_title)
+    if by_shape:
+        fallbacks += ("header:by-shape",)
     section, tags, image_url, article_body, related_urls, language, keywords, publisher_name = _parse_middle(
         middle, url, visible, site_name
     )
-    publisher = site_name or publisher_name
 
     evidence = _Evidence(article_body)
     body_lines = visible
-    if related_urls and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
+    # Each related article may leave its date as a last line; never the lead.
+    dates = 0
+    while dates < len(related_urls) and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
         body_lines = body_lines[:-1]
-    paragraphs, words = _join_paragraphs(body_lines, evidence)
+        dates += 1
+    paragraphs, words, unconfirmed = _join_paragraphs(body_lines, evidence)
     body = "\n\n".join(paragraphs)
+    if unconfirmed:
+        fallbacks += ("body:paragraphs-guessed",)
+    if dates and not evidence.text:
+        fallbacks += ("body:date-guessed",)
 
     language_source = "declared"
     if language is None:
         language = detect_language(body)
         language_source = "detected" if language else "unknown"
+        fallbacks += (f"language:{language_source}",)
         language = language or "und"
+    publisher = site_name
+    if publisher is None and publisher_name is not None:
+        publisher = publisher_name
+        fallbacks += ("publisher:from-blocks",)
 
     # Positional, in the order of Article's fields (named in the comments): twenty keyword
     # arguments cost more to match than the rest of building the record.
@@ -267,6 +362,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         sha,  # source_sha256
         PARSER_VERSION,  # parser_version
         language_source,
+        fallbacks,
     )
 
 
@@ -277,6 +373,8 @@ def _check_url(line: str) -> tuple[str, str, str, str | None]:
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
             return line, "", "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
+        if _lacks_scheme(line):
+            return line, "", "", f"line 1 is a URL without its http(s):// scheme: {shown!r}"
         return line, "", "", f"line 1 is not an http(s):// URL: {shown!r}"
     # The domain is "" when the URL has no host, or one that is not a valid host name. The id
     # does not depend on the scheme's case (it is lower-cased before hashing), so the line's
@@ -289,6 +387,14 @@ def _check_url(line: str) -> tuple[str, str, str, str | None]:
         return line, domain, identity, None
     scheme, rest = line.split(":", 1)
     return f"{scheme.lower()}:{rest}", domain, identity, None
+
+
+def _lacks_scheme(line: str) -> bool:
+    """Whether line 1 is a host name with a top-level domain and maybe a path (`www.example.org/a`)."""
+    if len(line) > 2000 or not line.isprintable() or " " in line:
+        return False
+    domain, _ = url_identity("http://" + line)
+    return "." in domain and domain.rsplit(".", 1)[1].isalpha()
 
 
 def _shown(line: str) -> str:
@@ -357,13 +463,31 @@ def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int
                 folded = set(map(str.casefold, titles))
             if line.casefold() in folded:
                 return i
+    # Else the page may print the headline with other quotation marks, dashes or spaces than
+    # its metadata ("…" for "...", « » for "). Only then is every line of a near length compared
+    # without them: a file that repeats its headline as it is never gets here.
+    keys = set(map(_loose, titles))
+    low, high = low - 4, max(lengths) + 12
+    for i in range(len(lines) - 1, start - 1, -1):
+        line = lines[i]
+        if low < len(line) < high and _loose(line) in keys:
+            return i
     return None
+
+
+# Quotation marks dropped and dashes made one, for `_loose`.
+_LOOSE = str.maketrans({**dict.fromkeys("\"'«»„“”‟‚‘’‛‹›「」『』", None), **dict.fromkeys("‐‑‒–—―", "-")})
+
+
+def _loose(text: str) -> str:
+    return " ".join(text.casefold().translate(_LOOSE).split())
 
 
 def _split_header(
     header: list[str], title: str, middle: list[str], second_title: bool
-) -> tuple[str | None, str | None]:
-    """(site name, description) from the lines between the title and the timestamps.
+) -> tuple[str | None, str | None, bool]:
+    """(site name, description, whether they were told apart by shape alone) from the lines
+    between the title and the timestamps.
 
     Those lines are [second title] [site name] [description], each optional. The second title
     equals the title or shares most of its words (`second_title` says whether the first line
@@ -372,37 +496,48 @@ def _split_header(
     comes last.
     """
     rest = list(header)
-    if rest and second_title and (len(rest) > 1 or rest[0].casefold() == title.casefold()):
+    if rest and second_title and (len(rest) > 1 or rest[0].casefold().startswith(title.casefold())):
         rest = rest[1:]
-    if len(rest) > 2:  # a second title worded too differently to recognise
+    guessed = len(rest) > 2
+    if guessed:  # a second title worded too differently to recognise
         rest = rest[-2:]
     if not rest:
-        return None, None
+        return None, None, False
     # At most three look-ups in the later lines: scanning the list costs less than hashing every
     # line (the articleBody among them) into a set.
     if len(rest) == 1:
         only = rest[0]
-        if only in middle or not _is_sentence_like(only):
-            return only, None
-        return None, only
+        if only in middle:
+            return only, None, guessed
+        if _is_sentence_like(only):
+            return None, only, True
+        # Publisher blocks with an e-mail or a phone name the site: blocks that do not repeat
+        # this short line show it is no site name.
+        if any(map(_is_contact, middle)):
+            return None, only, guessed
+        return only, None, True
     first, second = rest
-    if second in middle and first not in middle:
-        return second, None if _same_headline(first, title) else first
-    return first, second
+    if first in middle:
+        return first, second, guessed
+    if second in middle:
+        return second, None if _same_headline(first, title) else first, guessed
+    return first, second, True
 
 
 def _same_headline(line: str, title: str) -> bool:
     if line == title:
         return True
     folded_line, folded_title = line.casefold(), title.casefold()
-    if folded_line == folded_title:
+    # The same words, or the title with something added ("- the outlet, the date").
+    if folded_line.startswith(folded_title):
         return True
     words, title_words = set(folded_line.split()), set(folded_title.split())
     return bool(words) and len(words & title_words) >= 0.6 * max(len(words), len(title_words))
 
 
 def _is_sentence_like(line: str) -> bool:
-    return len(line) > 80 or (line[-1:] in _TERMINAL and len(line.split()) > 5)
+    # Words or, in scripts written without spaces, characters: a site name is short.
+    return len(line) > 80 or (line[-1:] in _TERMINAL and (len(line) > 30 or len(line.split()) > 5))
 
 
 def _parse_middle(
@@ -442,70 +577,130 @@ def _parse_middle(
                 break
 
     # Leading short lines: the section, then the tags. They stop at the first URL, at the
-    # articleBody line, at a line of the publisher block, or where lines start to repeat (the
-    # "about" lines that come later are a subset of the tags).
+    # articleBody line, at the start of the publisher blocks (which come after the articleBody,
+    # when there is one), or where lines start to repeat: the "about" lines, a subset of the
+    # tags, come later, and right after the tags when nothing comes between.
     leading: list[str] = []
     seen: set[str] = set()
-    for line in middle[: body_at if body_at is not None else end]:
-        folded = line.casefold()
-        if folded in seen or line == site_name or (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
+    section_named_tag = False
+    stop = body_at if body_at is not None else end
+    for line in middle[:stop]:
+        if (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
             break
+        # (The line after this one is at len(leading) + 1: every line so far is a leading line.)
+        if body_at is None and _names_the_publisher(line, middle, len(leading) + 1, end, site_name):
+            break
+        folded = line.casefold()
+        if folded in seen:
+            if section_named_tag or folded != leading[0].casefold():
+                break
+            if _opens_about_lines(middle, len(leading) + 1, body_at, end, seen, site_name):
+                break
+            section_named_tag = True
         leading.append(line)
         seen.add(folded)
-    first_folded = leading[0].casefold() if leading else None
 
     rest_start = len(leading)
     if body_at is not None:
         article_body = middle[body_at]
         image_url = next(filter(_is_url, middle[rest_start:body_at]), None)
         rest_start = body_at + 1
-    elif rest_start < end and _is_url(middle[rest_start]) and _IMAGE_URL.search(middle[rest_start]):
+    elif rest_start < end and _is_url(middle[rest_start]) and _is_image_url(middle[rest_start]):
         image_url = middle[rest_start]
         rest_start += 1
 
     # After the articleBody: related article URLs, the "about" lines, then the publisher blocks,
     # copyright year, genre, locale and the thumbnail (an image URL: never a related article).
     # A line that comes again changes nothing the second time (a URL is kept or skipped again,
-    # the locale and the publisher name are taken once, `seen` does not change here), so each
-    # distinct line is looked at once: the publisher blocks repeat their lines several times.
-    # Of the "about" lines, only whether one repeats the first leading line matters.
+    # the locale and the publisher name are taken once), so each distinct line is looked at
+    # once: the publisher blocks repeat their lines several times. (Their first occurrences
+    # keep the order, and the run of about lines holds no line twice.)
+    # The about lines are the run of lines right after the URLs that repeat leading lines; of
+    # them, only whether one repeats the first leading line matters. Further down, a line equal
+    # to a leading line is no evidence: the genre "News" is also a common section name.
     first_is_about = False
+    first_folded = leading[0].casefold() if leading else None
+    about = 0  # 0: before the about lines, 1: in them, 2: past them
     for line in dict.fromkeys(middle[rest_start:end]):
         # `_is_url` and `_locale` spelled out: the cheap tests before each pattern rule out
         # most lines, and this loop sees every line of the publisher blocks.
         if line[:1] in "Hh" and _URL.fullmatch(line):
-            if language is None and line != url and not _IMAGE_URL.search(line):
+            if language is None and line != url and not _is_image_url(line):
                 related.append(line)  # the lines are distinct: each URL comes once
+            about = 2 if about else 0
             continue
+        if about < 2:
+            folded = line.casefold()
+            if folded in seen:
+                about = 1
+                first_is_about = first_is_about or folded == first_folded
+                continue
+            about = 2
         if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
             locale = _LOCALE.fullmatch(line)
             if locale:
                 if language is None:
                     language = locale["lang"]
                 continue
-        folded = line.casefold()
-        if folded in seen:
-            if folded == first_folded:
-                first_is_about = True
-            continue
         if (
             publisher_name is None
             and not _is_trailer_line(line)
             and not (len(line) <= _NUMBER_MAX and _NUMBER.fullmatch(line))
-            and folded not in _GENRES
+            and line.casefold() not in _GENRES
+            and line.casefold() not in seen
             and len(line) <= 80
         ):
             publisher_name = line
 
-    # Section or first tag? The "about" lines repeat some of the tags, never the section: a first
-    # leading line that the about lines repeat is a tag, and the page names no section.
+    # Section or first tag? A tag named like the first line shows it is the section. Otherwise
+    # the about lines repeat some of the tags, never the section: a first leading line that they
+    # repeat is a tag, and the page names no section; one they leave out is the section. With
+    # neither, the first line is the section by its place alone.
     if leading:
-        if first_is_about:
+        if first_is_about and not section_named_tag:
             tags = leading
         else:
             section, tags = leading[0], leading[1:]
     language = language if language and len(language) == 2 else None
     return section, tags, image_url, article_body, related, language, keywords, publisher_name
+
+
+def _opens_about_lines(
+    middle: list[str], at: int, body_at: int | None, end: int, seen: set[str], site_name: str | None
+) -> bool:
+    """Whether a leading line repeating the first one, followed by the line at `at`, starts the
+    about lines rather than being a tag named like the section.
+
+    Tags are distinct, and only the section may share its name with one of them. The about lines
+    (a run of repeated tags) follow the tags directly only when no image, articleBody or related
+    link comes between, and are followed by the publisher blocks or nothing. So the repeat is a
+    tag when a new leading line, the image or the articleBody follows it; otherwise it opens the
+    about lines.
+    """
+    if at == body_at or (at < end and _is_url(middle[at])):
+        return False
+    if at >= end:
+        return True
+    line = middle[at]
+    return line.casefold() in seen or line == site_name or _is_trailer_line(line)
+
+
+def _names_the_publisher(line: str, middle: list[str], at: int, end: int, site_name: str | None) -> bool:
+    """Whether `line`, followed by the line at `at`, opens the publisher blocks rather than
+    being a section or a tag: a name before an e-mail address or a phone number, or the site
+    name before what follows a publisher's name (a locale, a logo URL, a number, a genre) or
+    the end of the metadata."""
+    if at >= end:
+        return line == site_name
+    following = middle[at]
+    if _is_contact(following):
+        return True
+    return line == site_name and (
+        _is_url(following)
+        or _is_trailer_line(following)
+        or (len(following) <= _NUMBER_MAX and _NUMBER.fullmatch(following) is not None)
+        or following.casefold() in _GENRES
+    )
 
 
 class _Opening:
@@ -578,6 +773,20 @@ def _is_trailer_line(line: str) -> bool:
     )
 
 
+def _is_contact(line: str) -> bool:
+    """An e-mail address or a phone number: a line of the publisher blocks."""
+    return _is_trailer_line(line) and _locale(line) is None
+
+
+def _is_image_url(line: str) -> bool:
+    # One search tells most URLs: an image file (its match starts with the extension's dot) or
+    # none of the marks; a URL matched by its folder is an image unless it names a web page.
+    mark = _IMAGE_URL.search(line)
+    if mark is None:
+        return False
+    return mark.group()[0] == "." or _WEB_PAGE.search(line) is None
+
+
 def _locale(line: str) -> re.Match | None:
     # Only a short line with a separator can be a locale: no other is tried.
     if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
@@ -593,8 +802,15 @@ def _split_keywords(line: str) -> list[str]:
 def _is_related_date(line: str, evidence: _Evidence) -> bool:
     """The trailing line is the related article's date, not text: it has a date's shape and
     the articleBody (when there is one) does not hold it."""
-    if len(line) > _RELATED_DATE_MAX or not _RELATED_DATE.fullmatch(line):
+    if len(line) > _RELATED_DATE_MAX:
         return False
+    if _USUAL_RELATED_DATE.fullmatch(line) is None:
+        # Every shape holds a clock, "12:05" or "12h05": a line without ":" or "h" is text.
+        if ":" not in line and "h" not in line:
+            return False
+        clock_first = line[:1].isdecimal() and (":" in line[1:3] or "h" in line[1:3])
+        if (_RELATED_CLOCK_DATE if clock_first else _RELATED_DATE).fullmatch(line) is None:
+            return False
     return not evidence.contains(line)
 
 
@@ -610,7 +826,7 @@ class _Evidence:
         self.cursor = 0
 
     def contains(self, line: str) -> bool:
-        return bool(self.text) and " ".join(line.split()) in self.text
+        return bool(self.text) and _squeeze(line) in self.text
 
     def follow(self, line: str, previous_end: int | None) -> tuple[int | None, str | None, bool]:
         """Look for the next visible line, its whitespace squeezed, just after the last match.
@@ -675,42 +891,66 @@ class _Evidence:
         return end, None, verbatim
 
 
-def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], int]:
+def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], int, bool]:
     """Re-join paragraphs that the page broke across two lines mid-sentence; returns the
-    paragraphs and their number of words (`len(body.split())` of the joined body).
+    paragraphs, their number of words (`len(body.split())` of the joined body) and whether a
+    junction was decided by a line's length alone (no articleBody line to look at).
 
     A line that ends a sentence, a bullet item, and the line after either stay separate. A
     line continuing in lower case joins the previous one (unless both are items of a list
-    opened by a colon). A line starting with a capital joins only on evidence: the articleBody
-    runs the two lines on with a space, where it glues real paragraphs with nothing, or (when
-    it joins everything with a space) where the previous line is no subheading. A junction the
-    articleBody glues is always a real paragraph break.
+    opened by a colon), and so does any line after one ending with a comma or inside an open
+    bracket. A line starting with a capital joins on evidence: the articleBody runs the two
+    lines on with a space, where it glues real paragraphs with nothing, or (when it joins
+    everything with a space) where the previous line is no subheading. A junction the
+    articleBody glues, or where it lacks either line, is a real paragraph break. With no
+    articleBody at all, a line longer than a subheading joins the next.
     """
     junctions, words = _follow_lines(lines, evidence)
     # A paragraph ends with the last line joined to it, so whether the paragraph before a line
     # ends a sentence is whether the line before it does. When every line but the last does,
     # no line joins the one before: each line is a paragraph.
     if _TERMINAL.issuperset(map(itemgetter(-1), lines[:-1])):
-        return list(lines), words
-    paragraphs: list[str] = []
+        return list(lines), words, False
+    unconfirmed = False
+    has_evidence = bool(evidence.text)
     style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
+    looked = False  # whether the lines after this one were searched for `style`
+    paragraphs: list[str] = []
     last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
     for line, junction in zip(lines, junctions):
         if not paragraphs:
             paragraphs.append(line)
             continue
         previous = paragraphs[-1]
-        ends_sentence = previous[-1] in _TERMINAL
-        if ends_sentence and junction and style is None:
-            style = junction
-        if not ends_sentence and _continues(previous, line, junction, style, last_is_item):
-            paragraphs[-1] = f"{previous} {line}"
+        if previous[-1] in _TERMINAL:
+            if junction and style is None:
+                style = junction
         else:
-            opens_list = previous.endswith(":") or last_is_item
-            # Items without a marker, continuing a list in lower case; a capitalized line ends it.
-            last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
-            paragraphs.append(line)
-    return paragraphs, words
+            # A "space" junction is weighed against the style, which a paragraph end further
+            # down may show when none has come yet (the lead is often missing).
+            if style is None and junction == "space" and not looked:
+                style, looked = _paragraph_style(lines, junctions), True
+            joins = _continues(previous, line, junction, style, last_is_item, has_evidence)
+            if joins is None:  # told by the line's length alone
+                joins = _longer_than_a_heading(previous)
+                unconfirmed = True
+            if joins:
+                paragraphs[-1] = f"{previous} {line}"
+                continue
+        opens_list = previous.endswith(":") or last_is_item
+        # Items without a marker, continuing a list in lower case; a capitalized line ends it.
+        last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
+        paragraphs.append(line)
+    return paragraphs, words, unconfirmed
+
+
+def _paragraph_style(lines: list[str], junctions: list[str | None]) -> str | None:
+    """How the evidence joins real paragraphs ("space" or "glued"): at the first line that ends a
+    sentence and is followed in the evidence."""
+    for line, junction in zip(lines, junctions[1:]):
+        if junction and line[-1] in _TERMINAL:
+            return junction
+    return None
 
 
 def _follow_lines(lines: list[str], evidence: _Evidence) -> tuple[list[str | None], int]:
@@ -752,8 +992,11 @@ def _follow_lines(lines: list[str], evidence: _Evidence) -> tuple[list[str | Non
     return junctions, words
 
 
-def _continues(previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool) -> bool:
-    """Whether `line` continues the paragraph `previous`, which does not end a sentence."""
+def _continues(
+    previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool, has_evidence: bool
+) -> bool | None:
+    """Whether `line` continues the paragraph `previous`, which does not end a sentence; None
+    when only the length of `previous` can tell (no articleBody line to look at)."""
     if _BULLET.match(line) or _BULLET.match(previous):
         return False
     if junction == "glued":
@@ -761,12 +1004,28 @@ def _continues(previous: str, line: str, junction: str | None, style: str | None
     first = line[:1]
     if first.islower():
         return not (previous_is_item and len(line) <= _LIST_ITEM_MAX)
-    if not first.isalpha() or junction != "space":
-        return False
-    if style == "glued":
+    if junction == "space" and style == "glued":
         return True
+    # A comma or an open bracket leaves the sentence unfinished, whatever script follows (a
+    # quotation opening the next line may be its own paragraph, introduced by the comma).
+    if first.isalnum() and (
+        previous[-1] in _OPEN_CLAUSE
+        or previous.rfind("(") > previous.rfind(")")
+        or previous.rfind("[") > previous.rfind("]")
+    ):
+        return True
+    if not first.isalpha():
+        return False
+    if junction == "space":
+        return _longer_than_a_heading(previous)
+    # Not a line the articleBody runs on from the one before: one of them (a caption, a link to
+    # another article) is missing from it. With no articleBody at all, only the length tells.
+    return False if has_evidence else None
+
+
+def _longer_than_a_heading(line: str) -> bool:
     # More than _HEADING_MAX_WORDS words: splitting off that many and a remainder tells.
-    return len(previous.split(maxsplit=_HEADING_MAX_WORDS)) > _HEADING_MAX_WORDS
+    return len(line.split(maxsplit=_HEADING_MAX_WORDS)) > _HEADING_MAX_WORDS
 
 
 def _squeeze(line: str) -> str:

@@ -108,8 +108,8 @@ def _decode_legacy_cyrillic(data: bytes) -> str | None:
 
 
 def sniff_other_format(text: str, first_line: str) -> str | None:
-    """What other text format the file is (a JSON document, JSON lines, an HTML or XML page),
-    or None. Only files whose first line opens such a document are parsed to find out."""
+    """What other text format the file is (a JSON document, JSON lines, an HTML or XML page, a
+    CSV table), or None. Only files whose first line opens such a document are parsed to find out."""
     head = first_line[:1]
     if head in "{[":
         try:
@@ -123,12 +123,37 @@ def sniff_other_format(text: str, first_line: str) -> str | None:
         except ValueError:
             return None
         return "a JSON lines export"
+    # A URL (the usual first line) holds a ":", which no column name does.
+    if ":" not in first_line and len(first_line) <= _TABLE_HEADER_MAX and _is_table_header(first_line, text):
+        return "a table export (CSV): its first line is a header row"
     lowered = first_line[:15].lower()
     if lowered.startswith(("<!doctype html", "<html")):
         return "an HTML page"
     if lowered.startswith("<?xml"):
         return "an XML document"
     return None
+
+
+# A column name in a table export's header row: an identifier such as `url` or `published_at`.
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,40}")
+_TABLE_HEADER_MAX = 2000
+
+
+def _is_table_header(first_line: str, text: str) -> bool:
+    """Whether the first line is a CSV/TSV header row: two or more column names and one
+    delimiter between each, with a second line holding at least as many delimiters (the
+    first row). Titles hold spaces, so a title with a comma is no header row."""
+    for delimiter in ",;\t":
+        names = first_line.split(delimiter)
+        if len(names) < 2 or not all(_COLUMN_NAME.fullmatch(name.strip()) for name in names):
+            continue
+        start = text.find("\n", text.find(first_line) + len(first_line))
+        if start == -1:
+            return False
+        end = text.find("\n", start + 1)
+        second = text[start + 1 : end if end != -1 else len(text)]
+        return second.count(delimiter) >= len(names) - 1
+    return False
 
 
 def normalize_url(url: str) -> str:
