@@ -5,7 +5,11 @@ report.json holds the summary a build writes at its head, which the card, the CL
 
     {"dataset_version", "parser_version", "counts": {inputs, rows, duplicates, superseded,
      rejected}, "rejects_by_reason": {reason: n}, "language_sources": {declared, detected,
-     unknown}, "rejected": [one {"path", "reason", "detail"} per rejected input]}
+     unknown}, "fallbacks": {"rows": n, "codes": {code: rows}}, "rejected": [one {"path",
+     "reason", "detail"} per rejected input]}
+
+`fallbacks` counts the rows for which the reader had to guess a field, in all and per kind of
+guess (a code, see `readers.FALLBACKS`); each input's own codes are in its listing row.
 
 The other inputs are in the input listings (`layout.INPUTS_GLOB`): one Parquet row per input
 whose article became a row, a duplicate or a superseded version.
@@ -38,6 +42,8 @@ class ReportSummary:
     rejected: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     language_sources: dict[str, int] = field(default_factory=dict)
+    fallback_rows: int = 0  # rows with at least one field guessed
+    fallbacks: dict[str, int] = field(default_factory=dict)  # rows per code
 
     def counts(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in COUNTS}
@@ -49,6 +55,7 @@ class ReportSummary:
             "counts": self.counts(),
             "rejects_by_reason": self.rejects_by_reason,
             "language_sources": self.language_sources,
+            "fallbacks": {"rows": self.fallback_rows, "codes": self.fallbacks},
         }
 
     @classmethod
@@ -61,6 +68,8 @@ class ReportSummary:
             **{key: int(counts.get(key, 0)) for key in COUNTS},
             rejects_by_reason=dict(data.get("rejects_by_reason") or {}),
             language_sources=dict(data.get("language_sources") or {}),
+            fallback_rows=int((data.get("fallbacks") or {}).get("rows", 0)),
+            fallbacks=dict((data.get("fallbacks") or {}).get("codes") or {}),
         )
 
 

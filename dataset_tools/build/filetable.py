@@ -33,12 +33,13 @@ FILES_SCHEMA = pa.schema(
         ("modified_at", pa.timestamp("us", tz="UTC")),
         ("language", pa.string()),
         ("language_source", pa.string()),
+        ("fallbacks", pa.list_(pa.string())),  # the reader's codes for fields it had to guess (see `readers.FALLBACKS`)
         ("reason", pa.string()),
         ("detail", pa.string()),
     ]
 )
 
-ARTICLE_COLUMNS = ("id", "published_at", "modified_at", "language", "language_source")  # null for a reject
+ARTICLE_COLUMNS = ("id", "published_at", "modified_at", "language", "language_source", "fallbacks")  # null for a reject
 
 
 def new_columns() -> dict[str, list]:
@@ -68,6 +69,7 @@ def account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, 
             files["modified_at"].append(record.modified_at)
             files["language"].append(record.language)
             files["language_source"].append(record.language_source)
+            files["fallbacks"].append(record.fallbacks)
             files["reason"].append(None)
             files["detail"].append(None)
         else:

@@ -44,6 +44,7 @@ LISTING_SCHEMA = pa.schema(
         ("other", pa.string()),  # the file a duplicate is a copy of, or that supersedes it
         ("language", pa.string()),
         ("language_source", pa.string()),
+        ("fallbacks", pa.list_(pa.string())),  # the fields the reader had to guess (see `readers.FALLBACKS`)
     ]
 )
 LISTING_GROUP_ROWS = 4096  # rows per row group of a listing, whatever the batches they arrive in
@@ -80,7 +81,7 @@ def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str)
 def write_listings(folder: Path, files: FileBatches, losers: pa.Table, parts: set[int]) -> dict[str, dict]:
     """Write the input listings of the partitions `parts` (see the module's docstring) into
     the build folder; returns each written file's {"sha256", "bytes"} by relative path."""
-    lost = pa.table({"path": losers.column("path"), "lost_outcome": losers.column("outcome"), "other": losers.column("other")})
+    lost = pa.table({"path": losers.column("path"), "lost_outcome": losers.column("outcome"), "other": losers.column("other")}).combine_chunks()
     writers: dict[int, _Listing] = {}
     wanted = pa.array(sorted(parts), pa.int32())
     for batch in files():
@@ -97,11 +98,11 @@ def write_listings(folder: Path, files: FileBatches, losers: pa.Table, parts: se
 
 def _listing_rows(articles: pa.Table, lost: pa.Table) -> pa.Table:
     """Listing rows (LISTING_SCHEMA and `part`) of a batch of the file table's articles, in its order."""
-    joined = articles.select(["path", "size", "sha256", "id", "part", "language", "language_source"]).join(lost, "path", join_type="left outer")
-    joined = joined.sort_by("path")  # a join does not keep the order
-    outcome = pc.if_else(pc.is_null(joined.column("lost_outcome")), Outcome.ROW.value, joined.column("lost_outcome"))
+    where = pc.index_in(articles.column("path"), value_set=lost.column("path"))  # null: not a loser
+    outcome = pc.fill_null(pc.take(lost.column("lost_outcome"), where), Outcome.ROW.value)
+    columns = {"outcome": outcome, "other": pc.take(lost.column("other"), where)}
     return pa.table(
-        [joined.column(name) if name != "outcome" else outcome for name in LISTING_SCHEMA.names] + [joined.column("part")],
+        [columns[name] if name in columns else articles.column(name) for name in LISTING_SCHEMA.names] + [articles.column("part")],
         schema=LISTING_SCHEMA.append(pa.field("part", pa.int32())),
     )
 
@@ -139,13 +140,17 @@ class _Listing:
 def _count(files: FileBatches, lost: dict[str, str], lost_paths: pa.Array, version: str) -> ReportSummary:
     reasons: Counter = Counter()
     sources: Counter = Counter()
-    inputs = rows = rejected = 0
+    guesses: Counter = Counter()
+    inputs = rows = rejected = guessed = 0
     for part in files():
         kind = part.column("kind")
         is_rejected = pc.equal(kind, REJECTED)
         reasons.update(_value_counts(pc.filter(part.column("reason"), is_rejected)))
         is_row = pc.and_(pc.equal(kind, ARTICLE), pc.invert(pc.is_in(part.column("path"), lost_paths)))
         sources.update(_value_counts(pc.filter(part.column("language_source"), is_row)))
+        row_guesses = pc.filter(part.column("fallbacks"), is_row)
+        guesses.update(_value_counts(pc.list_flatten(row_guesses)))
+        guessed += pc.sum(pc.greater(pc.fill_null(pc.list_value_length(row_guesses), 0), 0)).as_py() or 0
         inputs += part.num_rows
         rows += pc.sum(is_row).as_py() or 0
         rejected += pc.sum(is_rejected).as_py() or 0
@@ -160,6 +165,8 @@ def _count(files: FileBatches, lost: dict[str, str], lost_paths: pa.Array, versi
         rejected=rejected,
         rejects_by_reason=dict(sorted(reasons.items())),
         language_sources={key: sources[key] for key in LANGUAGE_SOURCES},
+        fallback_rows=guessed,
+        fallbacks=dict(sorted(guesses.items())),
     )
 
 

@@ -17,6 +17,7 @@ from dataset_tools.card.stats import COVERAGE, DatasetStats, size_category
 from dataset_tools.config import Settings
 from dataset_tools.fileio import human_size
 from dataset_tools.layout import DATA_DIR, DATA_GLOB, PLOT_FILE, SPLIT
+from dataset_tools.readers import FALLBACKS
 from dataset_tools.report import ReportSummary
 from dataset_tools.schema import TableSchema
 
@@ -124,6 +125,11 @@ def render_card(
         duplicates=report.duplicates,
         superseded=report.superseded,
         rejects=[{"name": md_code(reason), "count": count} for reason, count in sorted(report.rejects_by_reason.items())],
+        fallback_rows=report.fallback_rows,
+        guesses=[
+            {"name": md_code(code), "meaning": md_text(FALLBACKS.get(code, "")), "count": count, "share": _share(count, stats.rows)}
+            for code, count in sorted(report.fallbacks.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
         biases=inputs.text.biases,
         limitations=inputs.text.limitations,
         personal_information=inputs.text.personal_information,

@@ -19,6 +19,8 @@ READERS: tuple[Reader, ...] = (collector.READER,)
 
 # The readers' ids, as report.json and manifest.json state them; part of the build cache's key.
 PARSER_VERSION = ";".join(reader.id for reader in READERS)
+# Every code a reader puts in `Article.fallbacks`, and what it means (the card explains them).
+FALLBACKS: dict[str, str] = {code: text for reader in READERS for code, text in reader.fallbacks.items()}
 
 
 def reader_for(path: str) -> Reader:
@@ -34,4 +36,4 @@ def parse_file(data: bytes, path: str) -> Article | Reject:
 # The collector's function under its old name, for code that reads collector files only.
 parse_article = collector.parse_article
 
-__all__ = ["PARSER_VERSION", "READERS", "Reader", "parse_article", "parse_file", "reader_for"]
+__all__ = ["FALLBACKS", "PARSER_VERSION", "READERS", "Reader", "parse_article", "parse_file", "reader_for"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dataset_tools.records import Article, Reject
 
@@ -24,6 +24,7 @@ class Reader:
     version: str
     parse: Callable[[bytes, str], Article | Reject]
     claims: Callable[[str], bool]
+    fallbacks: dict[str, str] = field(default_factory=dict)  # the codes of `Article.fallbacks` it gives, and what each means
 
     @property
     def id(self) -> str:

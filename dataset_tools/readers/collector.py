@@ -1044,4 +1044,4 @@ def _claims(path: str) -> bool:
     return True
 
 
-READER = Reader(NAME, VERSION, parse_article, _claims)
+READER = Reader(NAME, VERSION, parse_article, _claims, FALLBACKS)
