@@ -167,3 +167,66 @@ class UnlistedFiles(DatasetToolsError, ValueError):
         more = f" and {len(entries) - 10} more" if len(entries) > 10 else ""
         super().__init__(f"{folder} holds {len(entries)} file(s) that publish does not send: {named}{more}; "
                          "nothing was sent to the Hub")
+
+
+# -- release, the Hub: publish and downloads ---------------------------------------------------
+
+
+class NothingToRelease(DatasetToolsError, ValueError):
+    """The build does not differ from the last release."""
+
+    hint = "Change raw/ and rebuild, or pass --major/--minor/--patch to release anyway."
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        super().__init__(f"the build has no changes since v{version}")
+
+
+class HubDownloadFailed(DatasetToolsError, ConnectionError):
+    """The dataset revision could not be downloaded from the Hub."""
+
+
+class PublishError(DatasetToolsError):
+    """The dataset could not be published."""
+
+
+class NotValid(PublishError, ValueError):
+    """The folder does not validate; nothing was sent to the Hub."""
+
+    hint = "Run `dataset-tools validate` for the full report, fix the cause and rebuild with `dataset-tools build`."
+
+
+class VersionMismatch(PublishError, ValueError):
+    """The folder was built for another version than the one CHANGELOG.md names."""
+
+    hint = "Run `dataset-tools build` so the folder carries the version of CHANGELOG.md, then publish."
+
+    def __init__(self, folder: object, built: str, expected: str) -> None:
+        self.folder, self.built, self.expected = folder, built, expected
+        super().__init__(f"{folder} was built as v{built} but CHANGELOG.md's top release is v{expected}")
+
+
+class TagConflict(PublishError, FileExistsError):
+    """The version's tag is already on the Hub with other content; a published version never changes."""
+
+    hint = "Release a new version (`dataset-tools release`, then `dataset-tools build`) and publish that."
+
+    def __init__(self, tag: str, repo_id: str, folder: object, difference: str) -> None:
+        self.tag, self.repo_id, self.folder, self.difference = tag, repo_id, folder, difference
+        super().__init__(f"{tag} is already on the Hub ({repo_id}) with other content: {difference} compared with {folder}")
+
+
+class HubAuthError(PublishError, PermissionError):
+    """The Hub refused the token, or there is none."""
+
+    hint = "Pass --token, set HF_TOKEN, or log in with `hf auth login`; publishing needs a token with write access."
+
+
+class PublishFailed(PublishError, ConnectionError):
+    """The publish stopped part way; the message says what state the repo is in."""
+
+    hint = "Run the same command again to resume: files already on the Hub are not uploaded again."
+
+
+class VerifyFailed(PublishError, RuntimeError):
+    """What the Hub serves at the tag differs from the folder's manifest."""

@@ -21,7 +21,8 @@ import pytest
 from conftest_hub import HUB_TOKEN
 from dataset_tools.build import build_dataset
 from dataset_tools.config import load_settings
-from dataset_tools.publish import NotValid, plan_commit, local_files, publish_dataset
+from dataset_tools.errors import NotValid
+from dataset_tools.publish import local_files, plan_commit, publish_dataset
 from dataset_tools.schema import load_table_schema
 from rawfiles import collected_article, write_raw
 
@@ -438,7 +439,7 @@ def test_a_commit_refused_on_its_stale_parent_is_recognised_as_landed(project, v
 def test_someone_else_committing_meanwhile_stops_the_publish_without_a_tag(project, v1, hub):
     from huggingface_hub import HfApi
 
-    from dataset_tools.publish import PublishFailed
+    from dataset_tools.errors import PublishFailed
 
     hub.create_repo(REPO)
     hub.fail_next("POST", r"/commit/", status=502)
@@ -456,7 +457,7 @@ def test_someone_else_committing_meanwhile_stops_the_publish_without_a_tag(proje
 def test_a_branch_holding_these_files_and_more_is_not_tagged(project, v1, hub):
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    from dataset_tools.publish import PublishFailed
+    from dataset_tools.errors import PublishFailed
 
     hub.create_repo(REPO)
     hub.fail_next("POST", r"/commit/", status=500)
