@@ -345,12 +345,19 @@ def publish(
     )
     if as_json:
         _print_json(json.dumps(result.to_dict()))
-        return
-    plan = result.plan
+    else:
+        _print_published(result)
+
+
+def _print_published(result) -> None:
+    """What `publish` did (or, with --dry-run, would do), on stdout."""
+    plan, counts = result.plan, result.plan.counts()
 
     def say(text: str) -> None:
         out_console.print(text, highlight=False, markup=False, soft_wrap=True)
 
+    sent = f"{counts['files_sent']} file(s) ({human_size(counts['bytes_sent'])})"
+    kept = f"{counts['files_unchanged']} file(s) unchanged ({human_size(counts['bytes_unchanged'])})"
     if result.status == "already-published":
         say(f"{result.tag} is already published on {result.repo_id} with exactly these files (commit {result.commit[:8]}): nothing to do.")
     elif result.status == "dry-run":
@@ -359,7 +366,7 @@ def publish(
         for label, paths in (("add", plan.added), ("change", plan.changed), ("delete", plan.deleted)):
             for item in paths:
                 say(f"  {label:7} {item}")
-        say(f"  and leave {len(plan.unchanged)} file(s) unchanged; upload {human_size(result.upload_bytes)}, then tag {result.tag}.")
+        say(f"Would send {sent}, leave {kept} and delete {counts['files_deleted']} file(s), then tag {result.tag}.")
         say("Nothing was sent to the Hub.")
         return
     else:
@@ -367,7 +374,8 @@ def publish(
             say(f"Published {result.tag} to {result.repo_id}: {result.branch} already held these files; tagged {result.commit[:8]}.")
         else:
             say(f"Published {result.tag} to {result.repo_id}: commit {result.commit[:8]} on {result.branch}, tag {result.tag}.")
-        say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged ({human_size(result.upload_bytes)} uploaded).")
+        say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged.")
+        say(f"Sent {sent}; {kept}, not sent; {counts['files_deleted']} file(s) deleted.")
         checked = f"Verified {result.verified_files} file(s) at {result.tag} against manifest.json"
         say(checked + (f"; load_dataset returned {result.loaded_rows} rows." if result.loaded_rows is not None else "."))
     say(f"Dataset: {result.url}")

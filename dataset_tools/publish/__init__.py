@@ -69,7 +69,6 @@ class PublishResult:
     url: str
     repo_exists: bool = True
     commit: str | None = None
-    upload_bytes: int = 0
     verified_files: int = 0
     loaded_rows: int | None = None
     retries: int = 0
@@ -82,7 +81,7 @@ class PublishResult:
     def to_dict(self) -> dict:
         return {"repo_id": self.repo_id, "version": self.version, "tag": self.tag, "branch": self.branch,
                 "status": self.status, "url": self.url, "repo_exists": self.repo_exists, "commit": self.commit,
-                "plan": self.plan.to_dict(), "upload_bytes": self.upload_bytes,
+                "plan": self.plan.to_dict(), **self.plan.counts(),
                 "verified_files": self.verified_files, "loaded_rows": self.loaded_rows, "retries": self.retries,
                 "load": self.load_line}
 
@@ -174,7 +173,6 @@ def publish_dataset(
 
     head = (refs.branches.get(branch) or refs.branches.get("main")) if refs is not None else None
     result.plan = plan_commit(local, hub.files(head) if head else {})
-    result.upload_bytes = sum(local[p].size for p in result.plan.upload_paths())
     if dry_run:
         return result
     _write(hub, result, folder, local, refs, head, notes=notes, private=private)
@@ -194,7 +192,6 @@ def _write(hub: Hub, result: PublishResult, folder: Path, local: dict[str, Local
             raise PublishFailed(f"{repo_id} was created but cannot be read back; nothing was committed")
         head = refs.branches.get("main")
         result.plan = plan_commit(local, hub.files(head) if head else {})
-        result.upload_bytes = sum(local[p].size for p in result.plan.upload_paths())
     if branch not in refs.branches:
         hub.write(f"create the branch {branch}",
                   lambda: api.create_branch(repo_id, branch=branch, revision=head, repo_type="dataset", exist_ok=True),

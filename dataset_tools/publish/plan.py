@@ -67,6 +67,13 @@ class PublishPlan:
     def upload_paths(self) -> tuple[str, ...]:
         return self.added + self.changed
 
+    def counts(self) -> dict[str, int]:
+        """Files and bytes sent (added or changed), left unchanged (not sent), and files deleted."""
+        sent, unchanged = self.upload_paths(), self.unchanged
+        return {"files_sent": len(sent), "bytes_sent": sum(self.sizes.get(p, 0) for p in sent),
+                "files_unchanged": len(unchanged), "bytes_unchanged": sum(self.sizes.get(p, 0) for p in unchanged),
+                "files_deleted": len(self.deleted)}
+
     def to_dict(self) -> dict:
         return {"added": list(self.added), "changed": list(self.changed), "deleted": list(self.deleted),
                 "unchanged": list(self.unchanged)}
