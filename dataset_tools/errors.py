@@ -230,3 +230,13 @@ class PublishFailed(PublishError, ConnectionError):
 
 class VerifyFailed(PublishError, RuntimeError):
     """What the Hub serves at the tag differs from the folder's manifest."""
+
+
+class HubUnreachable(PublishError, ConnectionError):
+    """The first request to the Hub found nobody there (connection refused, unknown host); nothing was sent."""
+
+    hint = "Check HF_ENDPOINT (unset it for huggingface.co) and the network, then run the same command again."
+
+    def __init__(self, endpoint: str, reason: str) -> None:
+        self.endpoint, self.reason = endpoint, reason
+        super().__init__(f"cannot reach the Hub at {endpoint}: {reason}; nothing was sent")

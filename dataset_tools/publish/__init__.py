@@ -144,6 +144,7 @@ def publish_dataset(
         NotValid, VersionMismatch: the folder cannot be published; nothing was sent.
         TagConflict: the tag exists with other content.
         HubAuthError: no token, or the Hub refused it.
+        HubUnreachable: nobody answers at the endpoint (refused, unknown host); nothing was sent.
         PublishFailed: a write failed after the retries; the message says the repo's state.
         VerifyFailed: the Hub serves something else than the manifest at the tag.
     """
@@ -162,7 +163,7 @@ def publish_dataset(
     url = f"{api.endpoint.rstrip('/')}/datasets/{repo_id}"
     result = PublishResult(repo_id, version, tag, branch, "dry-run" if dry_run else "published", PublishPlan(), url)
 
-    refs = hub.refs()
+    refs = hub.refs(first_contact=True)
     result.repo_exists = refs is not None
     if refs is not None and tag in refs.tags:
         at_tag = plan_commit(local, hub.files(refs.tags[tag]))

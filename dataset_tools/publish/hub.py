@@ -9,13 +9,14 @@ failure becomes one error that says what state the repo is in.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataset_tools.errors import HubAuthError, PublishFailed
+from dataset_tools.errors import HubAuthError, HubUnreachable, PublishFailed
 from dataset_tools.publish.plan import LocalFile, PublishPlan, RemoteFile, plan_commit
 from dataset_tools.untrusted import open_regular
 
@@ -78,6 +79,24 @@ def transient_reason(exc: BaseException) -> str | None:
     return None
 
 
+def unreachable_reason(exc: BaseException) -> str | None:
+    """"connection refused" or "unknown host" when `exc` says nobody answers at the endpoint."""
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "unknown host"
+    return None
+
+
+def shown_endpoint(endpoint: str) -> str:
+    """The endpoint URL without any user:password part."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() if parts.hostname else endpoint
+
+
 def _auth_error(exc: BaseException, repo_id: str, endpoint: str) -> HubAuthError | None:
     status = _status(exc)
     if status in (401, 403):
@@ -125,9 +144,10 @@ class Hub:
         self.say(f"{what} failed ({reason}); retrying in {delay:g} s (attempt {attempt + 1} of {self.attempts})")
         time.sleep(delay)
 
-    def _read(self, what: str, call, *, retried_by_client: bool = False):
+    def _read(self, what: str, call, *, retried_by_client: bool = False, first_contact: bool = False):
         """A read, retried on transient failures unless the client already retried it; other
-        errors become one-line errors."""
+        errors become one-line errors. At the `first_contact`, an endpoint where nobody answers
+        fails at once: a wrong HF_ENDPOINT is not worth half a minute of retries."""
         attempts = 1 if retried_by_client else self.attempts
         for attempt in range(1, attempts + 1):
             try:
@@ -136,6 +156,9 @@ class Hub:
                 denied = _auth_error(exc, self.repo_id, self.api.endpoint)
                 if denied:
                     raise denied from None
+                nobody = unreachable_reason(exc) if first_contact else None
+                if nobody:
+                    raise HubUnreachable(shown_endpoint(self.api.endpoint), nobody) from None
                 reason = transient_reason(exc)
                 if reason is None or attempt == attempts:
                     raise PublishFailed(f"could not {what} on the Hub ({reason or _short(exc)}). Nothing was written by "
@@ -143,8 +166,12 @@ class Hub:
                                         "command again.") from None
                 self._sleep(what, reason, attempt)
 
-    def refs(self) -> Refs | None:
-        """Branches and tags, or None when the repo does not exist (or is not visible)."""
+    def refs(self, *, first_contact: bool = False) -> Refs | None:
+        """Branches and tags, or None when the repo does not exist (or is not visible).
+
+        Raises:
+            HubUnreachable: at the `first_contact`, nobody answers at the endpoint.
+        """
         from huggingface_hub.errors import RepositoryNotFoundError
 
         def call():
@@ -155,7 +182,7 @@ class Hub:
                 # and we have no token), which create_repo settles.
                 return None
             return Refs({b.name: b.target_commit for b in found.branches}, {t.name: t.target_commit for t in found.tags})
-        return self._read("read the branches and tags of " + self.repo_id, call)
+        return self._read("read the branches and tags of " + self.repo_id, call, first_contact=first_contact)
 
     def files(self, revision: str) -> dict[str, RemoteFile]:
         from huggingface_hub.hf_api import RepoFile
