@@ -330,23 +330,85 @@ def publish(
     version = settings.version
     from rich.markup import escape
 
-    result = publish_dataset(
-        folder,
-        repo or settings.repo_id,
-        load_table_schema(settings.schema),
-        notes=release_notes(settings.changelog, version),
-        expected_version=version,
-        branch=revision,
-        private=private,
-        dry_run=dry_run,
-        verify_load=verify_load,
-        token=token,
-        notify=lambda message: err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
-    )
+    with _client_bars_off(datasets_too=verify_load and not sys.stderr.isatty()), _upload_bars(not as_json) as progress:
+        result = publish_dataset(
+            folder,
+            repo or settings.repo_id,
+            load_table_schema(settings.schema),
+            notes=release_notes(settings.changelog, version),
+            expected_version=version,
+            branch=revision,
+            private=private,
+            dry_run=dry_run,
+            verify_load=verify_load,
+            token=token,
+            notify=lambda message: err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
+            progress=progress,
+        )
     if as_json:
         _print_json(json.dumps(result.to_dict()))
     else:
         _print_published(result)
+
+
+@contextmanager
+def _client_bars_off(datasets_too: bool):
+    """huggingface_hub's own progress bars off while the command runs (publish draws its own on a
+    terminal; in a pipe they are noise like `Upload 0 LFS files: 0it`), and datasets' too when
+    asked; each is turned back on after, so a program calling the command keeps its settings.
+    HF_HUB_DISABLE_PROGRESS_BARS=0 (or HF_DATASETS_...=0) set by the user still wins."""
+    import warnings
+
+    from huggingface_hub.utils import disable_progress_bars
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "cannot disable progress bars": the user's variable wins
+        hub_bars = disable_progress_bars()
+        if datasets_too:
+            import datasets
+
+            datasets_were_on = datasets.is_progress_bar_enabled()
+            datasets.disable_progress_bars()
+    try:
+        with hub_bars:
+            yield
+    finally:
+        if datasets_too and datasets_were_on:
+            datasets.enable_progress_bars()
+
+
+# At most this many finished uploads keep their bar on screen, so the ones in flight stay visible.
+_FINISHED_BARS = 8
+
+
+@contextmanager
+def _upload_bars(enabled: bool):
+    """One progress bar per file uploaded, on stderr when it is a terminal: yields the
+    `progress(path, sent, size)` callback for publish_dataset, or None (no bars) elsewhere."""
+    if not enabled or not sys.stderr.isatty() or not err_console.is_terminal:
+        yield None
+        return
+    import threading
+
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=err_console.get(), transient=True) as bars:
+        tasks: dict[str, int] = {}
+        finished: list[int] = []
+        lock = threading.Lock()  # called from the client's upload threads
+
+        def progress(path: str, sent: int, size: int) -> None:
+            with lock:
+                if path not in tasks:
+                    tasks[path] = bars.add_task(f"Uploading {path}", total=size)
+                bars.update(tasks[path], completed=sent)
+                if sent >= size and tasks[path] not in finished:
+                    finished.append(tasks[path])
+                    if len(finished) > _FINISHED_BARS:
+                        bars.remove_task(finished.pop(0))
+
+        yield progress
 
 
 def _print_published(result) -> None:

@@ -19,7 +19,8 @@
    `verify_load` the row count `datasets.load_dataset(repo, revision=tag)` returns.
 
 One module per job: `plan` (the files and the commit plan), `hub` (the Hub calls with
-retries), `verify` (the tag against the manifest).
+retries), `upload` (the files handed to the client, reporting progress), `verify` (the tag
+against the manifest).
 
 Everything goes through the real `huggingface_hub` client, so HF_ENDPOINT, HF_TOKEN and the
 saved login (`hf auth login`) are honoured. The token is never part of a message or a result.
@@ -44,6 +45,7 @@ from dataset_tools.publish.plan import (
     publish_paths,
     read_manifest,
 )
+from dataset_tools.publish.upload import Progress
 from dataset_tools.publish.verify import verify_rows, verify_tag
 from dataset_tools.schema import TableSchema
 
@@ -119,6 +121,7 @@ def publish_dataset(
     attempts: int = DEFAULT_ATTEMPTS,
     retry_base: float | None = None,
     notify: Notify | None = None,
+    progress: Progress | None = None,
 ) -> PublishResult:
     """Publish a built dataset folder as the tag `v<version>` of a Hub dataset repo.
 
@@ -136,6 +139,8 @@ def publish_dataset(
         attempts: tries per write call on transient failures.
         retry_base: first backoff delay in seconds (default: $DATASET_TOOLS_RETRY_BASE or 2).
         notify: called with a one-line message on each retry or notable step.
+        progress: called with (path, bytes sent, size) as each file is uploaded, from the
+            client's upload threads. The client's own progress bars are the caller's business.
 
     Returns:
         What was done, the plan, the commit and what was verified.
@@ -176,13 +181,13 @@ def publish_dataset(
     result.plan = plan_commit(local, hub.files(head) if head else {})
     if dry_run:
         return result
-    _write(hub, result, folder, local, refs, head, notes=notes, private=private)
+    _write(hub, result, folder, local, refs, head, notes=notes, private=private, progress=progress)
     _verify(hub, result, manifest, local, verify_load=verify_load, token=token)
     return result
 
 
 def _write(hub: Hub, result: PublishResult, folder: Path, local: dict[str, LocalFile], refs, head: str | None, *,
-           notes: str, private: bool) -> None:
+           notes: str, private: bool, progress: Progress | None) -> None:
     """Create the repo and the branch when missing, commit the plan and tag the commit."""
     api, repo_id, branch, tag = hub.api, result.repo_id, result.branch, result.tag
     hub.write("create the repository", lambda: api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True),
@@ -202,7 +207,8 @@ def _write(hub: Hub, result: PublishResult, folder: Path, local: dict[str, Local
         result.status, result.commit = "tagged", head
         hub.say(f"{branch} already holds exactly these files ({head[:8]}): no commit needed, tagging it")
     else:
-        result.commit = hub.commit(folder, local, result.plan, head, branch, f"Publish {tag}", notes.strip() or None)
+        result.commit = hub.commit(folder, local, result.plan, head, branch, f"Publish {tag}", notes.strip() or None,
+                                   progress)
 
     hub.write(f"create the tag {tag}",
               lambda: api.create_tag(repo_id, tag=tag, revision=result.commit, tag_message=f"Publish {tag}",

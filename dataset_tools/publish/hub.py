@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dataset_tools.errors import HubAuthError, HubUnreachable, PublishFailed
 from dataset_tools.publish.plan import LocalFile, PublishPlan, RemoteFile, plan_commit
-from dataset_tools.untrusted import open_regular
+from dataset_tools.publish.upload import Progress, arm, open_sent
 
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_ATTEMPTS = 5
@@ -219,14 +219,18 @@ class Hub:
             return False
 
     def commit(self, folder: Path, local: dict[str, LocalFile], plan: PublishPlan, parent: str | None, branch: str,
-               title: str, description: str | None) -> str:
-        """One commit holding the plan, on top of `parent`; returns its id."""
+               title: str, description: str | None, progress: Progress | None = None) -> str:
+        """One commit holding the plan, on top of `parent`; returns its id. `progress` is told
+        how much of each file has been sent."""
         from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
         def operations(files: ExitStack):  # fresh objects each try: the client mutates them
             # Open files, not paths: the client would open a path again, following a link put there since.
-            ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=files.enter_context(open_regular(folder, p)))
-                   for p in plan.upload_paths()]
+            ops = []
+            for path in plan.upload_paths():
+                handle = files.enter_context(open_sent(folder, path, progress))
+                ops.append(CommitOperationAdd(path_in_repo=path, path_or_fileobj=handle))
+                arm(handle)  # the client has hashed it: what it reads from here on is sent
             return ops + [CommitOperationDelete(path_in_repo=p) for p in plan.deleted]
 
         state = (f"Nothing was committed: {branch} is still at {parent[:8] if parent else 'its first commit'} and no "
