@@ -79,7 +79,8 @@ def write_card_files(
 
 
 def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple[str, list[str]]:
-    """Re-render the card files of an existing build and update their entries in manifest.json.
+    """Re-render the card files of an existing build and update their entries in manifest.json,
+    and its `dataset` (the name and repo the card now names).
 
     The version is the one the build stamped into manifest.json, so the card keeps describing
     the data in the folder even after CHANGELOG.md has moved on.
@@ -106,8 +107,25 @@ def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple
     for rel in written:
         entries[rel] = {"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
     manifest["files"] = [entries[rel] for rel in sorted(entries)]
-    write_json(manifest_path, manifest)
+    write_json(manifest_path, _naming(manifest, {"name": settings.name, "repo_id": settings.repo_id}))
     return version, written
+
+
+def _naming(manifest: dict, dataset: dict) -> dict:
+    """`manifest` whose `dataset` is `dataset` (the card names its repo), placed after
+    `dataset_version` as the build places it: ahead of the long `inputs` list, where a reader
+    of the head finds it."""
+    out: dict = {}
+    for key, value in manifest.items():
+        if key == "dataset":
+            continue
+        if key == "inputs" and "dataset" not in out:
+            out["dataset"] = dataset
+        out[key] = value
+        if key == "dataset_version":
+            out["dataset"] = dataset
+    out.setdefault("dataset", dataset)
+    return out
 
 
 def gather_inputs(
