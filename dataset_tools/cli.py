@@ -315,10 +315,16 @@ def publish(
     revision: Annotated[str, typer.Option("--revision", help="Branch to commit to (created from main when missing).")] = "main",
     token: Annotated[Optional[str], typer.Option("--token", help="Hub token (default: HF_TOKEN, then the saved `hf auth login`). Never printed.", show_default=False)] = None,
     verify_load: Annotated[bool, typer.Option("--verify-load", help="After publishing, load the tag with datasets.load_dataset and compare row counts.")] = False,
+    allow_downgrade: Annotated[bool, typer.Option("--allow-downgrade", help="Publish even when the branch is at a later version (its latest v* tag): it moves back.")] = False,
+    allow_other_dataset: Annotated[bool, typer.Option("--allow-other-dataset", help="Publish even when the branch holds another dataset (or files no build made): they are replaced.")] = False,
     as_json: JsonOption = False,
     project: ProjectOption = None,
 ) -> None:
-    """Validate the folder, commit it to the Hub in one commit and tag it v<version>, then verify the tag."""
+    """Validate the folder, commit it to the Hub in one commit and tag it v<version>, then verify the tag.
+
+    Refuses to replace another dataset on the branch, or to move the branch back to an earlier
+    version, unless told to. With --repo another than the one the build names, the card and
+    croissant.json are rendered for that repo (the folder is left as it is)."""
     from dataset_tools.publish import publish_dataset
     from dataset_tools.release import release_notes
     from dataset_tools.schema import load_table_schema
@@ -335,6 +341,7 @@ def publish(
             folder,
             repo or settings.repo_id,
             load_table_schema(settings.schema),
+            settings=settings,
             notes=release_notes(settings.changelog, version),
             expected_version=version,
             branch=revision,
@@ -342,6 +349,8 @@ def publish(
             dry_run=dry_run,
             verify_load=verify_load,
             token=token,
+            allow_downgrade=allow_downgrade,
+            allow_other_dataset=allow_other_dataset,
             notify=lambda message: err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
             progress=progress,
         )
@@ -438,6 +447,8 @@ def _print_published(result) -> None:
             say(f"Published {result.tag} to {result.repo_id}: commit {result.commit[:8]} on {result.branch}, tag {result.tag}.")
         say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged.")
         say(f"Sent {sent}; {kept}, not sent; {counts['files_deleted']} file(s) deleted.")
+        if result.rendered:
+            say(f"{' and '.join(result.rendered)} were rendered for {result.repo_id}; the folder is left as it is.")
         checked = f"Verified {result.verified_files} file(s) at {result.tag} against manifest.json"
         say(checked + (f"; load_dataset returned {result.loaded_rows} rows." if result.loaded_rows is not None else "."))
     say(f"Dataset: {result.url}")

@@ -240,3 +240,48 @@ class HubUnreachable(PublishError, ConnectionError):
     def __init__(self, endpoint: str, reason: str) -> None:
         self.endpoint, self.reason = endpoint, reason
         super().__init__(f"cannot reach the Hub at {endpoint}: {reason}; nothing was sent")
+
+
+class VersionDowngrade(PublishError, ValueError):
+    """Publishing would move the branch back to an earlier version than the one it is at."""
+
+    def __init__(self, repo_id: str, branch: str, version: str, latest: str) -> None:
+        self.repo_id, self.branch, self.version, self.latest = repo_id, branch, version, latest
+        super().__init__(f"{branch} of {repo_id} is at {latest}, a later version than v{version}: publishing would "
+                         "move it back; nothing was sent",
+                         hint=f"Publish a version after {latest} (`dataset-tools release`, then `dataset-tools build`), "
+                              f"or pass --allow-downgrade to move {branch} back on purpose.")
+
+
+class OtherDataset(PublishError, ValueError):
+    """The branch holds another dataset than the folder's; publishing would replace it."""
+
+    def __init__(self, repo_id: str, branch: str, ours: str, theirs: str) -> None:
+        self.repo_id, self.branch, self.ours, self.theirs = repo_id, branch, ours, theirs
+        super().__init__(f"{branch} of {repo_id} holds {theirs}, not the dataset {ours!r}: publishing would replace "
+                         "it; nothing was sent",
+                         hint="Check --repo (or repo_id in pyproject.toml); pass --allow-other-dataset to replace it "
+                              "on purpose.")
+
+
+class RepoMismatch(PublishError, ValueError):
+    """The folder's card names another repo than the one it is published to, and cannot be rendered for it here."""
+
+    def __init__(self, folder: object, built: str, target: str) -> None:
+        self.folder, self.built, self.target = folder, built, target
+        super().__init__(f"{folder} was built for {built}: its card, croissant.json and citation name it, not "
+                         f"{target}; nothing was sent",
+                         hint=f'Set repo_id = "{target}" in pyproject.toml and run `dataset-tools build`, or publish '
+                              "with the project's settings (as `dataset-tools publish --repo` does), which render the "
+                              "card for the repo.")
+
+
+class CardOutOfDate(PublishError, ValueError):
+    """The folder's card files are not what the project renders now, so they cannot be rendered for another repo alone."""
+
+    hint = "Run `dataset-tools card` (or `dataset-tools build`) to render the card from the settings and CHANGELOG.md, then publish again."
+
+    def __init__(self, folder: object, files: list[str], built: str, target: str) -> None:
+        self.folder, self.files, self.built, self.target = folder, files, built, target
+        super().__init__(f"{folder}: {', '.join(files)} differ from what the project renders now for {built}, so they "
+                         f"cannot be rendered for {target} with only the repo changed; nothing was sent")

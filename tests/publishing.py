@@ -80,9 +80,10 @@ def set_shard_rows(project: Path, rows: int) -> None:
 def set_setting(project: Path, key: str, value: str) -> None:
     """Set a string setting of [tool.dataset-tools] in the project's pyproject.toml."""
     path = project / "pyproject.toml"
-    text, count = re.subn(rf'(?m)^{key} = ".*"$', f'{key} = "{value}"', path.read_text(encoding="utf-8"))
+    head, table = path.read_text(encoding="utf-8").split("[tool.dataset-tools]\n", 1)
+    table, count = re.subn(rf'(?m)^{key} = ".*"$', f'{key} = "{value}"', table)
     assert count == 1
-    path.write_text(text, encoding="utf-8")
+    path.write_text(head + "[tool.dataset-tools]\n" + table, encoding="utf-8")
 
 
 @pytest.fixture

@@ -21,6 +21,9 @@ from dataset_tools.publish.plan import LocalFile, PublishPlan, RemoteFile, plan_
 from dataset_tools.publish.upload import Progress, arm, open_sent
 
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# A JSON document read from the Hub to decide something (a manifest's head, croissant.json) is
+# read up to this many bytes: a manifest's list of inputs, last in it, can be a million lines.
+JSON_HEAD_BYTES = 4 << 20
 DEFAULT_ATTEMPTS = 5
 DEFAULT_RETRY_BASE = 2.0  # seconds; doubled after each failure, capped at MAX_RETRY_DELAY
 MAX_RETRY_DELAY = 60.0
@@ -123,6 +126,23 @@ def _short(exc: BaseException) -> str:
     return f"HTTP {status}: {text}" if status else f"{type(exc).__name__}: {text}"
 
 
+def _parse_head(data: bytes, path: str, listing: str | None) -> object | None:
+    from dataset_tools.untrusted import load_json
+
+    if listing is not None:
+        marker = b'\n  "' + listing.encode() + b'": ['
+        cut = data.find(marker)
+        if cut >= 0:
+            text = data[:cut].rstrip()
+            data = (text[:-1] if text.endswith(b",") else text) + b"\n}"
+    if len(data) >= JSON_HEAD_BYTES:
+        return None  # cut short: not the whole document, nor a head that ends before its list
+    try:
+        return load_json(data, path)
+    except ValueError:
+        return None
+
+
 def _quiet(check: Callable[[], bool]) -> bool:
     try:
         return check()
@@ -193,6 +213,34 @@ class Hub:
                     for item in items if isinstance(item, RepoFile)}
         # list_repo_tree pages through http_backoff, which retries each page itself.
         return self._read(f"list the files at {revision[:12]}", call, retried_by_client=True)
+
+    def history(self, revision: str) -> set[str]:
+        """The ids of the commits on the history of `revision`, itself included."""
+        def call():
+            return {commit.commit_id for commit in self.api.list_repo_commits(self.repo_id, repo_type="dataset",
+                                                                              revision=revision)}
+        # list_repo_commits pages through http_backoff, which retries each page itself.
+        return self._read(f"list the history of {revision[:12]}", call, retried_by_client=True)
+
+    def json_head(self, revision: str, path: str, *, listing: str | None = None) -> object | None:
+        """The JSON document `path` at `revision`, from its first JSON_HEAD_BYTES; with `listing`,
+        only its head up to that list (see untrusted.read_json). None when that does not parse."""
+        from huggingface_hub import hf_hub_url
+        from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+        url = hf_hub_url(self.repo_id, path, repo_type="dataset", revision=revision, endpoint=self.api.endpoint)
+
+        def call() -> bytes:
+            headers = {**build_hf_headers(token=self.api.token), "Range": f"bytes=0-{JSON_HEAD_BYTES - 1}"}
+            data = bytearray()
+            with get_session().stream("GET", url, headers=headers, follow_redirects=True) as response:
+                hf_raise_for_status(response)
+                for chunk in response.iter_bytes():
+                    data += chunk
+                    if len(data) >= JSON_HEAD_BYTES:
+                        break
+            return bytes(data)
+        return _parse_head(self._read(f"read {path} at {revision[:12]}", call), path, listing)
 
     def write(self, what: str, call, *, state: str, done: Callable[[], bool] | None = None):
         """A write, retried on transient failures. `done()` tells whether a lost attempt landed."""
