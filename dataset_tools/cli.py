@@ -438,6 +438,8 @@ def _print_published(result) -> None:
             for item in paths:
                 say(f"  {label:7} {item}")
         say(f"Would send {sent}, leave {kept} and delete {counts['files_deleted']} file(s), then tag {result.tag}.")
+        if result.rendered:
+            say(f"{' and '.join(result.rendered)} would be rendered for {result.repo_id}; the folder is left as it is.")
         say("Nothing was sent to the Hub.")
         return
     else:

@@ -110,6 +110,25 @@ def test_replacing_another_dataset_is_refused_unless_allowed(project, v1, hub, r
     assert theirs.name == "other-news" and ours.name == "news-articles"
 
 
+def test_a_dataset_published_before_manifests_named_it_is_named_by_its_croissant(project, v1, hub, run, tmp_path):
+    import shutil
+
+    from huggingface_hub import HfApi
+
+    theirs = _build(project, name="other-news")
+    old = tmp_path / "old-build"
+    shutil.copytree(theirs.out, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    del manifest["dataset"]  # as a build made before manifest.json named its dataset
+    (old / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    hub.create_repo(REPO)
+    HfApi().upload_folder(folder_path=str(old), repo_id=REPO, repo_type="dataset")
+    _build(project, "1.0.1", name="news-articles")
+    refused = run("publish", cwd=project)
+    assert refused.returncode == 1
+    assert f"Error: main of {REPO} holds the dataset 'other-news', not the dataset 'news-articles'" in refused.stderr
+
+
 def test_files_that_no_build_made_are_not_replaced_unless_allowed(project, v1, hub, run):
     from huggingface_hub import HfApi
 
@@ -145,6 +164,9 @@ def test_publishing_to_another_repo_renders_the_card_for_it(project, v1, hub, ru
     import datasets
 
     before = _digests(v1.out)
+    dry = run("publish", "--repo", OTHER, "--dry-run", cwd=project)
+    assert dry.returncode == 0, dry.stderr
+    assert "README.md and croissant.json would be rendered for someuser/news; the folder is left as it is." in dry.stdout
     done = run("publish", "--repo", OTHER, "--verify-load", cwd=project)
     assert done.returncode == 0, done.stderr
     assert "README.md and croissant.json were rendered for someuser/news; the folder is left as it is." in done.stdout

@@ -94,7 +94,7 @@ class PublishResult:
                 "status": self.status, "url": self.url, "repo_exists": self.repo_exists, "commit": self.commit,
                 "plan": self.plan.to_dict(), **self.plan.counts(), "rendered": list(self.rendered),
                 "verified_files": self.verified_files, "loaded_rows": self.loaded_rows, "retries": self.retries,
-                "notes": list(self.notes), "load": self.load_line}
+                "load": self.load_line}
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,6 @@ def publish_dataset(
     replaced = rendered_for(folder, manifest, settings, schema, repo_id)
     with staged_copy(folder, publish_paths(folder, manifest), manifest, replaced, repo_id) as stage:
         staged, _ = _checked_folder(stage, job, repo_id=repo_id, shown=f"{folder} rendered for {repo_id}")
-        job.say(f"{', '.join(sorted(replaced))} rendered for {repo_id} ({folder} names {built} and is left as it is)")
         result = _publish(stage, folder, staged, version, repo_id, job)
     result.rendered = sorted(replaced)
     return result
