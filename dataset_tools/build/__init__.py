@@ -304,7 +304,8 @@ def _build_into(
         shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary, digests=digests,
     )
     watch.lap("card")
-    outputs.write_manifest(staging / MANIFEST_FILE, staging, shards, schema, settings.version, files=files, digests=digests)
+    outputs.write_manifest(staging / MANIFEST_FILE, staging, shards, schema, settings.version, files=files, digests=digests,
+                           dataset={"name": settings.name, "repo_id": settings.repo_id})
     watch.lap("manifest")
 
     state = CacheState(

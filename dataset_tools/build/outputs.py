@@ -118,9 +118,11 @@ def write_manifest(
     *,
     files: FileBatches | None = None,
     digests: dict[str, dict] | None = None,
+    dataset: dict[str, str] | None = None,
 ) -> None:
-    """Write manifest.json: versions, what came out (SHA-256, rows, bytes), then what went in
-    (path, size, SHA-256 of every raw file, a line each, from `files()`). `digests` holds the
+    """Write manifest.json: versions, the dataset it is (`dataset`: its name and the Hub repo
+    its card names, which publish checks), what came out (SHA-256, rows, bytes), then what went
+    in (path, size, SHA-256 of every raw file, a line each, from `files()`). `digests` holds the
     {"sha256", "bytes"} of files of the folder taken as they were written (the others are
     read and hashed here)."""
     digests = digests or {}
@@ -135,6 +137,7 @@ def write_manifest(
         "tool_version": __version__,
         "parser_version": PARSER_VERSION,
         "dataset_version": version,
+        **({"dataset": dict(dataset)} if dataset else {}),
         "schema": {"path": f"schemas/{schema.path.name}", "sha256": schema.sha256},
         "data_files": shards,
         "files": [{"path": rel, **(digests.get(rel) or {"sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size})} for rel in others],
