@@ -440,10 +440,16 @@ def publish(
     revision: Annotated[str, typer.Option("--revision", help="Branch to commit to (created from main when missing).")] = "main",
     token: Annotated[Optional[str], typer.Option("--token", help="Hub token (default: HF_TOKEN, then the saved `hf auth login`). Never printed.", show_default=False)] = None,
     verify_load: Annotated[bool, typer.Option("--verify-load", help="After publishing, load the tag with datasets.load_dataset and compare row counts.")] = False,
+    allow_downgrade: Annotated[bool, typer.Option("--allow-downgrade", help="Publish even when the branch is at a later version (its latest v* tag): it moves back.")] = False,
+    allow_other_dataset: Annotated[bool, typer.Option("--allow-other-dataset", help="Publish even when the branch holds another dataset (or files no build made): they are replaced.")] = False,
     as_json: JsonOption = False,
     project: ProjectOption = None,
 ) -> None:
-    """Validate the folder, commit it to the Hub in one commit and tag it v<version>, then verify the tag."""
+    """Validate the folder, commit it to the Hub in one commit and tag it v<version>, then verify the tag.
+
+    Refuses to replace another dataset on the branch, or to move the branch back to an earlier
+    version, unless told to. With --repo another than the one the build names, the card and
+    croissant.json are rendered for that repo (the folder is left as it is)."""
     from dataset_tools.publish import publish_dataset
     from dataset_tools.release import release_notes
     from dataset_tools.schema import load_table_schema
@@ -455,27 +461,99 @@ def publish(
     version = settings.version
     from rich.markup import escape
 
-    result = publish_dataset(
-        folder,
-        repo or settings.repo_id,
-        load_table_schema(settings.schema),
-        notes=release_notes(settings.changelog, version),
-        expected_version=version,
-        branch=revision,
-        private=private,
-        dry_run=dry_run,
-        verify_load=verify_load,
-        token=token,
-        notify=lambda message: err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
-    )
+    with _client_bars_off(datasets_too=verify_load and not sys.stderr.isatty()), _upload_bars(not as_json) as progress:
+        result = publish_dataset(
+            folder,
+            repo or settings.repo_id,
+            load_table_schema(settings.schema),
+            settings=settings,
+            notes=release_notes(settings.changelog, version),
+            expected_version=version,
+            branch=revision,
+            private=private,
+            dry_run=dry_run,
+            verify_load=verify_load,
+            token=token,
+            allow_downgrade=allow_downgrade,
+            allow_other_dataset=allow_other_dataset,
+            notify=lambda message: err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
+            progress=progress,
+        )
     if as_json:
         _print_json(json.dumps(result.to_dict()))
+    else:
+        _print_published(result)
+
+
+@contextmanager
+def _client_bars_off(datasets_too: bool):
+    """huggingface_hub's own progress bars off while the command runs (publish draws its own on a
+    terminal; in a pipe they are noise like `Upload 0 LFS files: 0it`), and datasets' too when
+    asked; each is turned back on after, so a program calling the command keeps its settings.
+    HF_HUB_DISABLE_PROGRESS_BARS=0 (or HF_DATASETS_...=0) set by the user still wins."""
+    import warnings
+
+    from huggingface_hub.utils import disable_progress_bars
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "cannot disable progress bars": the user's variable wins
+        hub_bars = disable_progress_bars()
+        if datasets_too:
+            import datasets
+
+            datasets_were_on = datasets.is_progress_bar_enabled()
+            datasets.disable_progress_bars()
+    try:
+        with hub_bars:
+            yield
+    finally:
+        if datasets_too and datasets_were_on:
+            datasets.enable_progress_bars()
+
+
+# At most this many finished uploads keep their bar on screen, so the ones in flight stay visible.
+_FINISHED_BARS = 8
+
+
+@contextmanager
+def _upload_bars(enabled: bool):
+    """One progress bar per file uploaded, on stderr when it is a terminal: yields the
+    `progress(path, sent, size)` callback for publish_dataset, or None (no bars) elsewhere."""
+    if not enabled or not sys.stderr.isatty() or not err_console.is_terminal:
+        yield None
         return
-    plan = result.plan
+    import threading
+
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  console=err_console.get(), transient=True) as bars:
+        tasks: dict[str, int] = {}
+        finished: list[int] = []
+        lock = threading.Lock()  # called from the client's upload threads
+
+        def progress(path: str, sent: int, size: int) -> None:
+            with lock:
+                if path not in tasks:
+                    tasks[path] = bars.add_task(f"Uploading {path}", total=size)
+                bars.update(tasks[path], completed=sent)
+                if sent >= size and tasks[path] not in finished:
+                    finished.append(tasks[path])
+                    if len(finished) > _FINISHED_BARS:
+                        bars.remove_task(finished.pop(0))
+
+        yield progress
+
+
+def _print_published(result) -> None:
+    """What `publish` did (or, with --dry-run, would do), on stdout."""
+    plan, counts = result.plan, result.plan.counts()
 
     def say(text: str) -> None:
         out_console.print(text, highlight=False, markup=False, soft_wrap=True)
 
+    sent = f"{counts['files_sent']} file(s) ({human_size(counts['bytes_sent'])})"
+    kept = f"{counts['files_unchanged']} file(s) unchanged ({human_size(counts['bytes_unchanged'])})"
     if result.status == "already-published":
         say(f"{result.tag} is already published on {result.repo_id} with exactly these files (commit {result.commit[:8]}): nothing to do.")
     elif result.status == "dry-run":
@@ -484,7 +562,9 @@ def publish(
         for label, paths in (("add", plan.added), ("change", plan.changed), ("delete", plan.deleted)):
             for item in paths:
                 say(f"  {label:7} {item}")
-        say(f"  and leave {len(plan.unchanged)} file(s) unchanged; upload {human_size(result.upload_bytes)}, then tag {result.tag}.")
+        say(f"Would send {sent}, leave {kept} and delete {counts['files_deleted']} file(s), then tag {result.tag}.")
+        if result.rendered:
+            say(f"{' and '.join(result.rendered)} would be rendered for {result.repo_id}; the folder is left as it is.")
         say("Nothing was sent to the Hub.")
         return
     else:
@@ -492,7 +572,10 @@ def publish(
             say(f"Published {result.tag} to {result.repo_id}: {result.branch} already held these files; tagged {result.commit[:8]}.")
         else:
             say(f"Published {result.tag} to {result.repo_id}: commit {result.commit[:8]} on {result.branch}, tag {result.tag}.")
-        say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged ({human_size(result.upload_bytes)} uploaded).")
+        say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged.")
+        say(f"Sent {sent}; {kept}, not sent; {counts['files_deleted']} file(s) deleted.")
+        if result.rendered:
+            say(f"{' and '.join(result.rendered)} were rendered for {result.repo_id}; the folder is left as it is.")
         checked = f"Verified {result.verified_files} file(s) at {result.tag} against manifest.json"
         say(checked + (f"; load_dataset returned {result.loaded_rows} rows." if result.loaded_rows is not None else "."))
     say(f"Dataset: {result.url}")

@@ -229,3 +229,121 @@ class UnlistedFiles(DatasetToolsError, ValueError):
         more = f" and {len(entries) - 10} more" if len(entries) > 10 else ""
         super().__init__(f"{folder} holds {len(entries)} file(s) that publish does not send: {named}{more}; "
                          "nothing was sent to the Hub")
+
+
+# -- release, the Hub: publish and downloads ---------------------------------------------------
+
+
+class NothingToRelease(DatasetToolsError, ValueError):
+    """The build does not differ from the last release."""
+
+    hint = "Change raw/ and rebuild, or pass --major/--minor/--patch to release anyway."
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        super().__init__(f"the build has no changes since v{version}")
+
+
+class HubDownloadFailed(DatasetToolsError, ConnectionError):
+    """The dataset revision could not be downloaded from the Hub."""
+
+
+class PublishError(DatasetToolsError):
+    """The dataset could not be published."""
+
+
+class NotValid(PublishError, ValueError):
+    """The folder does not validate; nothing was sent to the Hub."""
+
+    hint = "Run `dataset-tools validate` for the full report, fix the cause and rebuild with `dataset-tools build`."
+
+
+class VersionMismatch(PublishError, ValueError):
+    """The folder was built for another version than the one CHANGELOG.md names."""
+
+    hint = "Run `dataset-tools build` so the folder carries the version of CHANGELOG.md, then publish."
+
+    def __init__(self, folder: object, built: str, expected: str) -> None:
+        self.folder, self.built, self.expected = folder, built, expected
+        super().__init__(f"{folder} was built as v{built} but CHANGELOG.md's top release is v{expected}")
+
+
+class TagConflict(PublishError, FileExistsError):
+    """The version's tag is already on the Hub with other content; a published version never changes."""
+
+    hint = "Release a new version (`dataset-tools release`, then `dataset-tools build`) and publish that."
+
+    def __init__(self, tag: str, repo_id: str, folder: object, difference: str) -> None:
+        self.tag, self.repo_id, self.folder, self.difference = tag, repo_id, folder, difference
+        super().__init__(f"{tag} is already on the Hub ({repo_id}) with other content: {difference} compared with {folder}")
+
+
+class HubAuthError(PublishError, PermissionError):
+    """The Hub refused the token, or there is none."""
+
+    hint = "Pass --token, set HF_TOKEN, or log in with `hf auth login`; publishing needs a token with write access."
+
+
+class PublishFailed(PublishError, ConnectionError):
+    """The publish stopped part way; the message says what state the repo is in."""
+
+    hint = "Run the same command again to resume: files already on the Hub are not uploaded again."
+
+
+class VerifyFailed(PublishError, RuntimeError):
+    """What the Hub serves at the tag differs from the folder's manifest."""
+
+
+class HubUnreachable(PublishError, ConnectionError):
+    """The first request to the Hub found nobody there (connection refused, unknown host); nothing was sent."""
+
+    hint = "Check HF_ENDPOINT (unset it for huggingface.co) and the network, then run the same command again."
+
+    def __init__(self, endpoint: str, reason: str) -> None:
+        self.endpoint, self.reason = endpoint, reason
+        super().__init__(f"cannot reach the Hub at {endpoint}: {reason}; nothing was sent")
+
+
+class VersionDowngrade(PublishError, ValueError):
+    """Publishing would move the branch back to an earlier version than the one it is at."""
+
+    def __init__(self, repo_id: str, branch: str, version: str, latest: str) -> None:
+        self.repo_id, self.branch, self.version, self.latest = repo_id, branch, version, latest
+        super().__init__(f"{branch} of {repo_id} is at {latest}, a later version than v{version}: publishing would "
+                         "move it back; nothing was sent",
+                         hint=f"Publish a version after {latest} (`dataset-tools release`, then `dataset-tools build`), "
+                              f"or pass --allow-downgrade to move {branch} back on purpose.")
+
+
+class OtherDataset(PublishError, ValueError):
+    """The branch holds another dataset than the folder's; publishing would replace it."""
+
+    def __init__(self, repo_id: str, branch: str, ours: str, theirs: str) -> None:
+        self.repo_id, self.branch, self.ours, self.theirs = repo_id, branch, ours, theirs
+        super().__init__(f"{branch} of {repo_id} holds {theirs}, not the dataset {ours!r}: publishing would replace "
+                         "it; nothing was sent",
+                         hint="Check --repo (or repo_id in pyproject.toml); pass --allow-other-dataset to replace it "
+                              "on purpose.")
+
+
+class RepoMismatch(PublishError, ValueError):
+    """The folder's card names another repo than the one it is published to, and cannot be rendered for it here."""
+
+    def __init__(self, folder: object, built: str, target: str) -> None:
+        self.folder, self.built, self.target = folder, built, target
+        super().__init__(f"{folder} was built for {built}: its card, croissant.json and citation name it, not "
+                         f"{target}; nothing was sent",
+                         hint=f'Set repo_id = "{target}" in pyproject.toml and run `dataset-tools build`, or publish '
+                              "with the project's settings (as `dataset-tools publish --repo` does), which render the "
+                              "card for the repo.")
+
+
+class CardOutOfDate(PublishError, ValueError):
+    """The folder's card files are not what the project renders now, so they cannot be rendered for another repo alone."""
+
+    hint = "Run `dataset-tools card` (or `dataset-tools build`) to render the card from the settings and CHANGELOG.md, then publish again."
+
+    def __init__(self, folder: object, files: list[str], built: str, target: str) -> None:
+        self.folder, self.files, self.built, self.target = folder, files, built, target
+        super().__init__(f"{folder}: {', '.join(files)} differ from what the project renders now for {built}, so they "
+                         f"cannot be rendered for {target} with only the repo changed; nothing was sent")

@@ -16,19 +16,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dataset_tools.diff import DatasetDiff
-from dataset_tools.errors import DatasetToolsError
+from dataset_tools.errors import NothingToRelease
 from dataset_tools.layout import MANIFEST_FILE
 
 PARTS = ("major", "minor", "patch")
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 _UNRELEASED = re.compile(r"^##\s+\[?Unreleased\]?\s*$", re.IGNORECASE | re.MULTILINE)
 _RELEASE = re.compile(r"^##\s+\[?v?\d+\.\d+\.\d+", re.MULTILINE)
-
-
-class NothingToRelease(DatasetToolsError):
-    """The build does not differ from the last release."""
-
-    hint = "Change raw/ and rebuild, or pass --major/--minor/--patch to release anyway."
 
 
 @dataclass(frozen=True)
@@ -150,7 +144,7 @@ def make_release(
     proposed = propose_bump(diff)
     chosen = part or proposed
     if chosen is None:
-        raise NothingToRelease(f"the build has no changes since v{current}")
+        raise NothingToRelease(current)
     version = bump_version(current, chosen)
     text = Path(changelog_path).read_text(encoding="utf-8")
     entry = changelog_entry(

@@ -14,13 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataset_tools.errors import DatasetToolsError, InputNotFound
+from dataset_tools.errors import HubDownloadFailed, InputNotFound
 
 _REPO_REF = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*)(?:@(?P<revision>[^\s@]+))?$")
-
-
-class HubDownloadFailed(DatasetToolsError, ConnectionError):
-    """The dataset revision could not be downloaded from the Hub."""
 
 
 @dataclass(frozen=True, slots=True)

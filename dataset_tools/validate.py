@@ -103,6 +103,8 @@ ERROR_TYPES: dict[str, str] = {
     "file-too-large": "a metadata file (manifest, report, card, Croissant, Data Package) is too large to be read",
     "parquet-too-large": "a Parquet file's footer, row group, page or batch would take too much memory once read "
                          "(a compression or dictionary bomb); it is not read",
+    "repo-mismatch": "the card (its load line or citation) or croissant.json (url, citeAs) names another Hub repo "
+                     "than the dataset's own (REPO of REPO@REV, else the repo manifest.json names)",
 }
 
 _CONSTRAINT_TYPES = {"required": "required-null"}
@@ -181,22 +183,24 @@ def validate_target(target: str | Path, schema: TableSchema) -> Report:
         InputNotFound: the folder, repository or revision does not exist (a usage error).
         HubDownloadFailed: the Hub could not be reached or the download failed.
     """
-    from dataset_tools.sources import open_dataset
+    from dataset_tools.sources import open_dataset, parse_location
 
     with open_dataset(target) as folder:
-        return validate_dataset(folder, schema, source=str(target))
+        return validate_dataset(folder, schema, source=str(target), repo_id=parse_location(str(target)).repo_id)
 
 
 # -- the checks ------------------------------------------------------------------------------
 
 
-def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = None) -> Report:
+def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = None, repo_id: str | None = None) -> Report:
     """Check a built dataset folder against the table schema, its manifest and its card.
 
     Args:
         folder: the dataset folder (as `build` writes it, or a downloaded Hub revision).
         schema: the table schema to validate against (the project's `schemas/`).
         source: how to name the dataset in the report (default: the folder).
+        repo_id: the Hub repo the dataset is published as, which its card files must name
+            (default: the repo manifest.json names, when it names one).
 
     Returns:
         A report; `report.valid` is False when any error was found. Never raises on a broken
@@ -235,6 +239,7 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
     _check_card(folder, inventory, schema, scan, manifest, errors)
     _check_croissant(folder, inventory, errors)
     _check_datapackage(folder, inventory, schema, errors)
+    _check_repo_names(folder, inventory, repo_id or _manifest_repo(manifest), errors)
     listed_errors = errors.finish()
     stats = {"files": len(scan.rows_by_file) + len(scan.corrupt), "rows": sum(scan.rows_by_file.values()), "errors": errors.total}
     return Report(source or str(folder), not listed_errors, stats, listed_errors)
@@ -773,6 +778,33 @@ def _check_card_configs(inventory: Inventory, configs, manifest: dict | None, er
     for entry in (manifest or {}).get("data_files", []):
         if entry["path"] in inventory.files and entry["path"] not in covered:
             errors.add("card-config", f"{entry['path']} is not matched by any config in README.md", CARD_FILE)
+
+
+def _manifest_repo(manifest: dict | None) -> str | None:
+    named = (manifest or {}).get("dataset")
+    repo = named.get("repo_id") if isinstance(named, dict) else None
+    return repo if isinstance(repo, str) else None
+
+
+def _check_repo_names(folder: Path, inventory: Inventory, repo_id: str | None, errors: _Errors) -> None:
+    """The card files name `repo_id` and no other repo (see card/repo_names.py). A file that
+    cannot be read is reported by its own check, not again here."""
+    from dataset_tools.card.repo_names import card_repo_names, croissant_repo_names, other_repos
+
+    if repo_id is None:
+        return
+    for rel in (CARD_FILE, CROISSANT_FILE):
+        if rel not in inventory.files:
+            continue
+        try:
+            with open_regular(folder, rel) as handle:
+                data = read_bounded(handle, rel)
+            named = (card_repo_names(data.decode("utf-8", errors="replace")) if rel == CARD_FILE
+                     else croissant_repo_names(document) if isinstance(document := load_json(data, rel), dict) else [])
+        except (OSError, ValueError):
+            continue
+        for where, other in other_repos(named, repo_id):
+            errors.add("repo-mismatch", f"{rel}'s {where} names {other}, but the dataset is {repo_id}", rel, field=where)
 
 
 def _check_croissant(folder: Path, inventory: Inventory, errors: _Errors) -> None:

@@ -9,110 +9,21 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from conftest_hub import HUB_TOKEN
 from dataset_tools import layout
 from dataset_tools.build import build_dataset
 from dataset_tools.config import load_settings
-from dataset_tools.publish import NotValid, plan_commit, local_files, publish_dataset
-from dataset_tools.schema import load_table_schema
-from rawfiles import collected_article, write_raw
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-REPO = "dataset-tools/news-articles"  # the repo id in the project's settings
-BAD_TOKEN = "hf_DistinctiveRejectedToken0123456789abcdefXYZ"
-
-
-def _story(n: int, **overrides) -> str:
-    """Story `n`, published in January 2026; story 3 in December 2025 (a month of its own)."""
-    parts = dict(url=f"https://news.example.org/2026/story-{n}.html", title=f"Harbour story number {n}")
-    if n == 3:
-        parts["timestamps"] = ("2025-12-15T09:15+0000", "2025-12-15T09:15+0000", "2025-12-15T11:40+0000")
-    parts.update(overrides)
-    return collected_article(**parts)
-
-
-def cli(*args: str, cwd: Path, env: dict, extra: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `dataset-tools ARGS` in a fresh process; fail if any token shows in its output."""
-    full = {**env, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")]),
-            "DATASET_TOOLS_RETRY_BASE": "0.01", "COLUMNS": "200"}
-    full.pop("DATASET_TOOLS_DEBUG", None)
-    full.update(extra or {})
-    done = subprocess.run([sys.executable, "-m", "dataset_tools", *args], cwd=cwd, env=full, capture_output=True,
-                          text=True, timeout=300)
-    for secret in (HUB_TOKEN, BAD_TOKEN):
-        assert secret not in done.stdout + done.stderr, f"a token was printed by {args}"
-    return done
-
-
-@pytest.fixture
-def run(capsys, monkeypatch):
-    """Run `dataset-tools ARGS` in this process (fast: no re-import), through `main()` as the
-    console script does; fail if any token shows in its output."""
-    from dataset_tools.cli import main
-
-    def invoke(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-        with monkeypatch.context() as patch:
-            patch.chdir(cwd)
-            patch.setenv("DATASET_TOOLS_RETRY_BASE", "0.01")
-            patch.delenv("DATASET_TOOLS_DEBUG", raising=False)
-            for name, value in (env or {}).items():
-                patch.setenv(name, value) if value is not None else patch.delenv(name, raising=False)
-            patch.setattr(sys, "argv", ["dataset-tools", *args])
-            capsys.readouterr()
-            with pytest.raises(SystemExit) as exited:
-                main()
-            out, err = capsys.readouterr()
-        for secret in (HUB_TOKEN, BAD_TOKEN):
-            assert secret not in out + err, f"a token was printed by {args}"
-        return subprocess.CompletedProcess(args, exited.value.code or 0, out, err)
-
-    return invoke
-
-
-def _set_shard_rows(project: Path, rows: int) -> None:
-    path = project / "pyproject.toml"
-    text, count = re.subn(r"(?m)^shard_rows = \d+$", f"shard_rows = {rows}", path.read_text(encoding="utf-8"))
-    assert count == 1
-    path.write_text(text, encoding="utf-8")
-
-
-@pytest.fixture
-def v1(project):
-    """The project built as v1.0.0 from three stories in two months, three rows per shard (January
-    2026 has two stories, one shard; two shards once it has four)."""
-    _set_shard_rows(project, 3)
-    for n in (1, 2, 3):
-        write_raw(project / "raw", f"00{n}_{n:016x}.txt", _story(n))
-    settings = load_settings(project)
-    build_dataset(settings, workers=1)
-    return settings
-
-
-def _next_version(project: Path, version: str = "1.1.0") -> None:
-    """Add two stories, correct one, retract story 3 (December's shard and listing go), and put
-    `version` on top of CHANGELOG.md by hand."""
-    write_raw(project / "raw", "002_0000000000000002.txt", _story(2, title="Harbour story number 2, corrected"))
-    (project / "raw" / f"003_{3:016x}.txt").unlink()
-    for n in (4, 5):
-        write_raw(project / "raw", f"00{n}_{n:016x}.txt", _story(n))
-    changelog = project / "CHANGELOG.md"
-    text = changelog.read_text(encoding="utf-8")
-    changelog.write_text(text.replace("## [1.0.0]", f"## [{version}] - 2026-12-01\n\n- Next.\n\n## [1.0.0]", 1),
-                         encoding="utf-8")
-
-
-def _publish(settings, **kwargs):
-    return publish_dataset(settings.out, REPO, load_table_schema(settings.schema),
-                           expected_version=settings.version, retry_base=0, **kwargs)
+from dataset_tools.errors import NotValid
+from dataset_tools.fileio import human_size
+from dataset_tools.publish import local_files, plan_commit
+from publishing import BAD_TOKEN, REPO, cli, publish as _publish, run, v1  # noqa: F401 (fixtures)
+from publishing import next_version as _next_version, story as _story
+from rawfiles import write_raw
 
 
 def _rows(folder: Path) -> list[tuple[str, str]]:
@@ -321,7 +232,7 @@ def test_dry_run_prints_the_changes_and_sends_no_write(project, v1, hub, run):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "Dry run: publishing v1.1.0 to dataset-tools/news-articles (branch main) would"
-    assert lines[1:13] == [
+    assert lines[1:12] == [
         "  add     data/2026/01/train-0001.parquet",
         "  change  README.md",
         "  change  croissant.json",
@@ -333,8 +244,10 @@ def test_dry_run_prints_the_changes_and_sends_no_write(project, v1, hub, run):
         "  change  report.json",
         "  delete  data/2025/12/train-0000.parquet",
         "  delete  inputs/2025/12.parquet",
-        "  and leave 0 file(s) unchanged; upload " + lines[12].split("upload ", 1)[1],
     ]
+    sizes = {p: f.size for p, f in local_files(v1.out).items()}
+    sent = sum(sizes.values())  # every file of v1.1.0 is added or changed
+    assert lines[12] == f"Would send {len(sizes)} file(s) ({human_size(sent)}), leave 0 file(s) unchanged (0 B) and delete 2 file(s), then tag v1.1.0."
     assert lines[13] == "Nothing was sent to the Hub."
     assert len(hub.write_requests) == writes
     assert {r.method for r in hub.requests[before:]} == {"GET"}
@@ -448,7 +361,7 @@ def test_a_commit_refused_on_its_stale_parent_is_recognised_as_landed(project, v
 def test_someone_else_committing_meanwhile_stops_the_publish_without_a_tag(project, v1, hub):
     from huggingface_hub import HfApi
 
-    from dataset_tools.publish import PublishFailed
+    from dataset_tools.errors import PublishFailed
 
     hub.create_repo(REPO)
     hub.fail_next("POST", r"/commit/", status=502)
@@ -466,7 +379,7 @@ def test_someone_else_committing_meanwhile_stops_the_publish_without_a_tag(proje
 def test_a_branch_holding_these_files_and_more_is_not_tagged(project, v1, hub):
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    from dataset_tools.publish import PublishFailed
+    from dataset_tools.errors import PublishFailed
 
     hub.create_repo(REPO)
     hub.fail_next("POST", r"/commit/", status=500)

@@ -63,7 +63,7 @@ def test_identical_builds_have_no_diff_and_nothing_to_release(two_builds, tmp_pa
     result = diff_datasets(v2, v2)
     assert not result.changed
     assert propose_bump(result) is None
-    from dataset_tools.release import NothingToRelease
+    from dataset_tools.errors import NothingToRelease
 
     with pytest.raises(NothingToRelease):
         make_release(settings.changelog, "1.0.0", result, v2, v2)

@@ -306,7 +306,10 @@ def _build_into(
         shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary, digests=digests,
     )
     watch.lap("card")
-    outputs.write_manifest(staging / MANIFEST_FILE, staging, [{k: s[k] for k in ("path", "rows", "sha256", "bytes")} for s in shards], schema, settings.version, digests=digests)
+    outputs.write_manifest(
+        staging / MANIFEST_FILE, staging, [{k: s[k] for k in ("path", "rows", "sha256", "bytes")} for s in shards], schema, settings.version,
+        digests=digests, dataset={"name": settings.name, "repo_id": settings.repo_id},
+    )
     watch.lap("manifest")
 
     listings = [{"name": name, "part": _listing_part(name), **digests[name]} for name in sorted(digests) if name.startswith(INPUTS_DIR + "/")]

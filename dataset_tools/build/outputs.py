@@ -175,10 +175,20 @@ def _value_counts(values: pa.ChunkedArray | pa.Array) -> Counter:
     return Counter(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
 
 
-def write_manifest(path: Path, folder: Path, shards: list[dict], schema: TableSchema, version: str, *, digests: dict[str, dict] | None = None) -> None:
-    """Write manifest.json: versions, the shards (SHA-256, rows, bytes), then every other file
-    of the folder (SHA-256, bytes). `digests` holds the {"sha256", "bytes"} of files taken as
-    they were written (the others are read and hashed here)."""
+def write_manifest(
+    path: Path,
+    folder: Path,
+    shards: list[dict],
+    schema: TableSchema,
+    version: str,
+    *,
+    digests: dict[str, dict] | None = None,
+    dataset: dict[str, str] | None = None,
+) -> None:
+    """Write manifest.json: versions, the dataset it is (`dataset`: its name and the Hub repo
+    its card names, which publish checks), the shards (SHA-256, rows, bytes), then every other
+    file of the folder (SHA-256, bytes). `digests` holds the {"sha256", "bytes"} of files taken
+    as they were written (the others are read and hashed here)."""
     digests = digests or {}
     data_paths = {s["path"] for s in shards}
     others = sorted(
@@ -191,6 +201,7 @@ def write_manifest(path: Path, folder: Path, shards: list[dict], schema: TableSc
         "tool_version": __version__,
         "parser_version": PARSER_VERSION,
         "dataset_version": version,
+        **({"dataset": dict(dataset)} if dataset else {}),
         "schema": {"path": f"schemas/{schema.path.name}", "sha256": schema.sha256},
         "data_files": shards,
         "files": [{"path": rel, **(digests.get(rel) or {"sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size})} for rel in others],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from dataset_tools.card.changelog import changelog_entry
@@ -31,7 +32,10 @@ from dataset_tools.layout import CARD_FILE, CARD_FILES, CROISSANT_FILE, DATAPACK
 from dataset_tools.report import ReportSummary, read_report_summary
 from dataset_tools.schema import TableSchema
 
-__all__ = ["CARD_FILES", "refresh_card", "write_card_files"]
+__all__ = ["CARD_FILES", "REPO_FILES", "refresh_card", "render_repo_files", "write_card_files"]
+
+# The card files that name the Hub repo the dataset is published to.
+REPO_FILES = (CARD_FILE, CROISSANT_FILE)
 
 
 def write_card_files(
@@ -60,18 +64,12 @@ def write_card_files(
     """
     folder = Path(folder)
     inputs = gather_inputs(folder, settings, version, cache=cache, shard_hashes=shard_hashes, report=report)
-    citation = citation_text(settings, version, inputs.release_date)
     outputs = {
-        CARD_FILE: render_card(settings, schema, version, inputs, citation, cache=cache).encode("utf-8"),
-        CROISSANT_FILE: json_bytes(
-            croissant_metadata(
-                folder, settings, schema, version, inputs.stats,
-                release_date=inputs.release_date, citation=citation, text=inputs.text, hashes=shard_hashes,
-            )
-        ),
+        **_repo_files(folder, settings, schema, version, inputs, cache=cache, shard_hashes=shard_hashes),
         DATAPACKAGE_FILE: json_bytes(datapackage_descriptor(folder, settings, schema, version, inputs.stats)),
         PLOT_FILE: articles_per_month_png(inputs.stats.months, cache=cache),
     }
+    outputs = {rel: outputs[rel] for rel in CARD_FILES}
     for rel, data in outputs.items():
         path = folder / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,8 +79,41 @@ def write_card_files(
     return list(CARD_FILES)
 
 
+def _repo_files(folder: Path, settings: Settings, schema: TableSchema, version: str, inputs: CardInputs, *,
+                cache: Path | None = None, shard_hashes: dict[str, str] | None = None) -> dict[str, bytes]:
+    """README.md and croissant.json: the card files that name the Hub repo (`settings.repo_id`)."""
+    citation = citation_text(settings, version, inputs.release_date)
+    return {
+        CARD_FILE: render_card(settings, schema, version, inputs, citation, cache=cache).encode("utf-8"),
+        CROISSANT_FILE: json_bytes(
+            croissant_metadata(
+                folder, settings, schema, version, inputs.stats,
+                release_date=inputs.release_date, citation=citation, text=inputs.text, hashes=shard_hashes,
+            )
+        ),
+    }
+
+
+def render_repo_files(
+    folder: Path, settings: Settings, schema: TableSchema, version: str, repo_ids: list[str], *,
+    shard_hashes: dict[str, str] | None = None,
+) -> dict[str, dict[str, bytes]]:
+    """The card files that name the Hub repo (README.md: its load line and citation;
+    croissant.json: its url, creator and citeAs; see `REPO_FILES`), as `write_card_files` would
+    write them for a build published to each of `repo_ids`; nothing is written.
+
+    Returns:
+        {repo id: {relative path: bytes}}.
+    """
+    folder = Path(folder)
+    inputs = gather_inputs(folder, settings, version, shard_hashes=shard_hashes)
+    return {repo_id: _repo_files(folder, replace(settings, repo_id=repo_id), schema, version, inputs, shard_hashes=shard_hashes)
+            for repo_id in repo_ids}
+
+
 def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple[str, list[str]]:
-    """Re-render the card files of an existing build and update their entries in manifest.json.
+    """Re-render the card files of an existing build and update their entries in manifest.json,
+    and its `dataset` (the name and repo the card now names).
 
     The version is the one the build stamped into manifest.json, so the card keeps describing
     the data in the folder even after CHANGELOG.md has moved on.
@@ -109,8 +140,22 @@ def refresh_card(folder: Path, settings: Settings, schema: TableSchema) -> tuple
     for rel in written:
         entries[rel] = {"path": rel, "sha256": sha256_file(folder / rel), "bytes": (folder / rel).stat().st_size}
     manifest["files"] = [entries[rel] for rel in sorted(entries)]
-    write_json(manifest_path, manifest)
+    write_json(manifest_path, _naming(manifest, {"name": settings.name, "repo_id": settings.repo_id}))
     return version, written
+
+
+def _naming(manifest: dict, dataset: dict) -> dict:
+    """`manifest` whose `dataset` is `dataset` (the card names its repo), placed after
+    `dataset_version` as the build places it."""
+    out: dict = {}
+    for key, value in manifest.items():
+        if key == "dataset":
+            continue
+        out[key] = value
+        if key == "dataset_version":
+            out["dataset"] = dataset
+    out.setdefault("dataset", dataset)
+    return out
 
 
 def gather_inputs(
