@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
-import traceback
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from dataset_tools.errors import DatasetToolsError, InputNotFound, StrictModeFailure, UsageError
+from dataset_tools import terminal
 from dataset_tools.fileio import human_size
 
 PROG = "dataset-tools"
@@ -35,56 +33,6 @@ app = typer.Typer(
 
 # click's exception classes, wherever this typer takes click from (its own copy since 0.26).
 _ClickException = next(cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException")
-
-
-class _ClosedPipe(Exception):
-    """The reader of stdout went away. Not an OSError, so that click (which would exit 1)
-    lets it through to `main`."""
-
-
-class _Console:
-    """A rich Console made on first use: rich's import is 40 ms of every command's start-up,
-    and a command that prints JSON to a pipe (`_print_json`) or nothing needs none of it."""
-
-    def __init__(self, **options) -> None:
-        self._options = options
-        self._console = None
-
-    def get(self):
-        if self._console is None:
-            from rich.console import Console
-
-            class _PipeConsole(Console):
-                def on_broken_pipe(self) -> None:  # rich's own exits 1
-                    raise _ClosedPipe()
-
-            self._console = _PipeConsole(**self._options)
-        return self._console
-
-    def __getattr__(self, name: str):
-        return getattr(self.get(), name)
-
-
-out_console = _Console()
-err_console = _Console(stderr=True)
-
-
-def _print_json(text: str) -> None:
-    """Print a JSON document on stdout, indented (and coloured on a terminal, by rich): to a
-    pipe, the bytes rich would print, without importing it."""
-    if sys.stdout.isatty():
-        out_console.print_json(text)
-        return
-    try:
-        sys.stdout.write(json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise _ClosedPipe() from None
-
-
-def _say(text: str) -> None:
-    """Print plain text on stdout: no markup, no highlighting, no wrapping."""
-    out_console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 def _show_version(value: bool) -> None:
@@ -121,33 +69,6 @@ def _settings(project: Path | None):
     return load_settings(project)
 
 
-@contextmanager
-def _progress(enabled: bool):
-    """A rich progress display on stderr; `update(stage, done, total)` drives it."""
-    if not enabled or not sys.stderr.isatty() or not err_console.is_terminal:
-        yield lambda stage, done, total: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    labels = {"parse": "Parsing raw files", "write": "Writing shards"}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console.get(),
-        transient=True,
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield update
-
-
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="The project folder, made if missing (default: the current folder).")] = Path("."),
@@ -180,13 +101,13 @@ def init(
     result = init_project(folder, ProjectAnswers(**answers, creator=creator), force=force)
     if quiet:
         return
-    where = _shown_path(result.folder.resolve())
-    _say(f"Made a dataset project in {where}: {', '.join(result.written)}")
+    where = terminal.shown_path(result.folder.resolve())
+    terminal.say(f"Made a dataset project in {where}: {', '.join(result.written)}")
     if result.kept:
-        _say(f"Kept what was there: {', '.join(result.kept)}")
+        terminal.say(f"Kept what was there: {', '.join(result.kept)}")
     in_folder = "" if where == "." else f" in {where}"
-    _say(f"Next: put the collected pages (one text file per article) in {Path(where) / 'raw'}/, then run `dataset-tools build` and `dataset-tools validate`{in_folder}.")
-    _say("Before the first `dataset-tools publish`: check repo_id and license in pyproject.toml, and make card.md say what is true of your collection.")
+    terminal.say(f"Next: put the collected pages (one text file per article) in {Path(where) / 'raw'}/, then run `dataset-tools build` and `dataset-tools validate`{in_folder}.")
+    terminal.say("Before the first `dataset-tools publish`: check repo_id and license in pyproject.toml, and make card.md say what is true of your collection.")
 
 
 def _checked(check, field: str):
@@ -229,7 +150,7 @@ def build(
         runtime.prepare_build_process()
         worker_setup = runtime.setup_worker
     settings = _settings(project)
-    with _progress(not as_json and not quiet) as update:
+    with terminal.progress(not as_json and not quiet) as update:
         result = build_dataset(
             settings,
             raw,
@@ -244,9 +165,9 @@ def build(
         )
     summary = result.summary()
     if as_json:
-        _print_json(json.dumps(summary))
+        terminal.print_json(json.dumps(summary))
     elif not quiet:
-        out_console.print(f"Built {settings.pretty_name} v{result.version} -> {_shown_path(result.out)}", highlight=False, markup=False, soft_wrap=True)
+        terminal.out_console.print(f"Built {settings.pretty_name} v{result.version} -> {terminal.shown_path(result.out)}", highlight=False, markup=False, soft_wrap=True)
         from rich.table import Table
 
         table = Table(show_header=False)
@@ -268,7 +189,7 @@ def build(
                 for stage, seconds in result.seconds.items():
                     if stage != "total":
                         table.add_row(f"  {stage}", f"{seconds:.3f} s")
-        out_console.print(table)
+        terminal.out_console.print(table)
     global _EXIT_NOW
     _EXIT_NOW = _owns_process()  # the output is written, the workers are gone
     if strict and result.rejected:
@@ -293,7 +214,7 @@ def card(
         raise InputNotFound(f"build folder {folder} does not exist", path=folder, hint="Run `dataset-tools build` first, or pass the build folder.")
     card_version, written = refresh_card(folder, settings, load_table_schema(settings.schema))
     if not quiet:
-        _say(f"Rendered the card of v{card_version} in {_shown_path(folder)}: {', '.join(written)}")
+        terminal.say(f"Rendered the card of v{card_version} in {terminal.shown_path(folder)}: {', '.join(written)}")
 
 
 @app.command()
@@ -319,7 +240,7 @@ def validate(
     schema = load_table_schema(schema_path or settings.schema)
     report = validate_target(target if target is not None else settings.out, schema)
     if as_json:
-        _print_json(json.dumps(report.to_dict()))
+        terminal.print_json(json.dumps(report.to_dict()))
     elif not (quiet and report.valid):
         stats = report.stats
         if report.errors:
@@ -331,14 +252,14 @@ def validate(
             for error in report.errors:
                 row = "" if error.row is None else str(error.row)
                 table.add_row(error.type, error.file or "", row, error.field or "", error.message)
-            out_console.print(table)
+            terminal.out_console.print(table)
             if verbose:
                 for kind in sorted(report.types()):
-                    _say(f"{kind}: {ERROR_TYPES.get(kind, '')}")
+                    terminal.say(f"{kind}: {ERROR_TYPES.get(kind, '')}")
         from rich.markup import escape
 
         verdict = "[green]valid[/green]" if report.valid else "[red]invalid[/red]"
-        out_console.print(
+        terminal.out_console.print(
             f"{verdict}: {escape(report.source)}: {stats['files']} Parquet file(s), {stats['rows']} rows, {stats['errors']} error(s)",
             highlight=False,
             soft_wrap=True,
@@ -350,7 +271,7 @@ def validate(
 @app.command()
 def version(project: ProjectOption = None) -> None:
     """Print the DATASET's version: the top release heading of CHANGELOG.md (`dataset-tools --version` prints the tool's)."""
-    out_console.print(_settings(project).version, highlight=False)
+    terminal.out_console.print(_settings(project).version, highlight=False)
 
 
 @app.command()
@@ -367,10 +288,10 @@ def diff(
     with open_dataset(old) as old_folder, open_dataset(new) as new_folder:
         result = diff_datasets(old_folder, new_folder, old_label=old, new_label=new)
     if as_json:
-        _print_json(json.dumps(result.to_dict(), default=str))
+        terminal.print_json(json.dumps(result.to_dict(), default=str))
         return
     counts = result.to_dict()["counts"]
-    out_console.print(f"old: {old}\nnew: {new}", highlight=False, markup=False, soft_wrap=True)
+    terminal.out_console.print(f"old: {old}\nnew: {new}", highlight=False, markup=False, soft_wrap=True)
     from rich.table import Table
 
     table = Table(show_header=False)
@@ -379,15 +300,15 @@ def diff(
     for key in ("old_rows", "new_rows", "added", "removed", "updated", "unchanged", "reparsed"):
         table.add_row(key.replace("_", " "), str(counts[key]))
     table.add_row("schema changes", str(len(result.schema_changes)))
-    out_console.print(table)
+    terminal.out_console.print(table)
     for change in result.schema_changes:
-        out_console.print(f"schema: {change['column']} {change['change']} ({change['old']} -> {change['new']})", highlight=False, markup=False, soft_wrap=True)
+        terminal.out_console.print(f"schema: {change['column']} {change['change']} ({change['old']} -> {change['new']})", highlight=False, markup=False, soft_wrap=True)
     for label, items in (("added", result.added), ("removed", result.removed), ("updated", result.updated)):
         for item in items[:limit]:
             fields = f"  [{', '.join(item['fields'])}]" if label == "updated" else ""
-            _say(f"{label:8} {item['id']}  {item['url']}{fields}")
+            terminal.say(f"{label:8} {item['id']}  {item['url']}{fields}")
         if len(items) > limit:
-            _say(f"... and {len(items) - limit} more {label} (--limit {limit}; --json lists all)")
+            terminal.say(f"... and {len(items) - limit} more {label} (--limit {limit}; --json lists all)")
 
 
 @app.command()
@@ -418,17 +339,17 @@ def release(
         result = diff_datasets(old_folder, new_folder, old_label=previous, new_label=str(folder))
         made = make_release(settings.changelog, current, result, old_folder, new_folder, part=chosen[0] if chosen else None, write=not dry_run)
     if as_json:
-        _print_json(json.dumps({"previous": made.previous, "version": made.version, "part": made.part, "proposed": made.proposed, "entry": made.entry, "written": not dry_run}))
+        terminal.print_json(json.dumps({"previous": made.previous, "version": made.version, "part": made.part, "proposed": made.proposed, "entry": made.entry, "written": not dry_run}))
         return
     if made.proposed and made.part != made.proposed and not quiet:
-        err_console.print(f"Note: the changes call for a {made.proposed} release; releasing {made.part} as asked.", highlight=False)
-    out_console.print(made.entry, highlight=False, markup=False, soft_wrap=True)
+        terminal.err_console.print(f"Note: the changes call for a {made.proposed} release; releasing {made.part} as asked.", highlight=False)
+    terminal.out_console.print(made.entry, highlight=False, markup=False, soft_wrap=True)
     if quiet:
         return
     if dry_run:
-        out_console.print(f"(dry run: CHANGELOG.md not written; v{made.version} would follow v{current})", highlight=False)
+        terminal.out_console.print(f"(dry run: CHANGELOG.md not written; v{made.version} would follow v{current})", highlight=False)
     else:
-        out_console.print(f"Wrote v{made.version} to {_shown_path(settings.changelog)}. Run `dataset-tools build` to stamp the build with it, then `dataset-tools publish`.", highlight=False, markup=False)
+        terminal.out_console.print(f"Wrote v{made.version} to {terminal.shown_path(settings.changelog)}. Run `dataset-tools build` to stamp the build with it, then `dataset-tools publish`.", highlight=False, markup=False)
 
 
 @app.command()
@@ -455,13 +376,13 @@ def publish(
     from dataset_tools.schema import load_table_schema
 
     if token:
-        _SECRETS.add(token)
+        terminal.SECRETS.add(token)
     settings = _settings(project)
     folder = Path(path or settings.out)
     version = settings.version
     from rich.markup import escape
 
-    with _client_bars_off(datasets_too=verify_load and not sys.stderr.isatty()), _upload_bars(not as_json) as progress:
+    with terminal.client_bars_off(datasets_too=verify_load and not sys.stderr.isatty()), terminal.upload_bars(not as_json) as progress:
         result = publish_dataset(
             folder,
             repo or settings.repo_id,
@@ -476,167 +397,13 @@ def publish(
             token=token,
             allow_downgrade=allow_downgrade,
             allow_other_dataset=allow_other_dataset,
-            notify=lambda message: err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
+            notify=lambda message: terminal.err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
             progress=progress,
         )
     if as_json:
-        _print_json(json.dumps(result.to_dict()))
+        terminal.print_json(json.dumps(result.to_dict()))
     else:
-        _print_published(result)
-
-
-@contextmanager
-def _client_bars_off(datasets_too: bool):
-    """huggingface_hub's own progress bars off while the command runs (publish draws its own on a
-    terminal; in a pipe they are noise like `Upload 0 LFS files: 0it`), and datasets' too when
-    asked; each is turned back on after, so a program calling the command keeps its settings.
-    HF_HUB_DISABLE_PROGRESS_BARS=0 (or HF_DATASETS_...=0) set by the user still wins."""
-    import warnings
-
-    from huggingface_hub.utils import disable_progress_bars
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "cannot disable progress bars": the user's variable wins
-        hub_bars = disable_progress_bars()
-        if datasets_too:
-            import datasets
-
-            datasets_were_on = datasets.is_progress_bar_enabled()
-            datasets.disable_progress_bars()
-    try:
-        with hub_bars:
-            yield
-    finally:
-        if datasets_too and datasets_were_on:
-            datasets.enable_progress_bars()
-
-
-# At most this many finished uploads keep their bar on screen, so the ones in flight stay visible.
-_FINISHED_BARS = 8
-
-
-@contextmanager
-def _upload_bars(enabled: bool):
-    """One progress bar per file uploaded, on stderr when it is a terminal: yields the
-    `progress(path, sent, size)` callback for publish_dataset, or None (no bars) elsewhere."""
-    if not enabled or not sys.stderr.isatty() or not err_console.is_terminal:
-        yield None
-        return
-    import threading
-
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=err_console.get(), transient=True) as bars:
-        tasks: dict[str, int] = {}
-        finished: list[int] = []
-        lock = threading.Lock()  # called from the client's upload threads
-
-        def progress(path: str, sent: int, size: int) -> None:
-            with lock:
-                if path not in tasks:
-                    tasks[path] = bars.add_task(f"Uploading {path}", total=size)
-                bars.update(tasks[path], completed=sent)
-                if sent >= size and tasks[path] not in finished:
-                    finished.append(tasks[path])
-                    if len(finished) > _FINISHED_BARS:
-                        bars.remove_task(finished.pop(0))
-
-        yield progress
-
-
-def _print_published(result) -> None:
-    """What `publish` did (or, with --dry-run, would do), on stdout."""
-    plan, counts = result.plan, result.plan.counts()
-
-    def say(text: str) -> None:
-        out_console.print(text, highlight=False, markup=False, soft_wrap=True)
-
-    sent = f"{counts['files_sent']} file(s) ({human_size(counts['bytes_sent'])})"
-    kept = f"{counts['files_unchanged']} file(s) unchanged ({human_size(counts['bytes_unchanged'])})"
-    if result.status == "already-published":
-        say(f"{result.tag} is already published on {result.repo_id} with exactly these files (commit {result.commit[:8]}): nothing to do.")
-    elif result.status == "dry-run":
-        target = f"{result.repo_id} (branch {result.branch})" if result.repo_exists else f"{result.repo_id} (a new repo)"
-        say(f"Dry run: publishing {result.tag} to {target} would")
-        for label, paths in (("add", plan.added), ("change", plan.changed), ("delete", plan.deleted)):
-            for item in paths:
-                say(f"  {label:7} {item}")
-        say(f"Would send {sent}, leave {kept} and delete {counts['files_deleted']} file(s), then tag {result.tag}.")
-        if result.rendered:
-            say(f"{' and '.join(result.rendered)} would be rendered for {result.repo_id}; the folder is left as it is.")
-        say("Nothing was sent to the Hub.")
-        return
-    else:
-        if result.status == "tagged":
-            say(f"Published {result.tag} to {result.repo_id}: {result.branch} already held these files; tagged {result.commit[:8]}.")
-        else:
-            say(f"Published {result.tag} to {result.repo_id}: commit {result.commit[:8]} on {result.branch}, tag {result.tag}.")
-        say(f"Files: {len(plan.added)} added, {len(plan.changed)} changed, {len(plan.deleted)} deleted, {len(plan.unchanged)} unchanged.")
-        say(f"Sent {sent}; {kept}, not sent; {counts['files_deleted']} file(s) deleted.")
-        if result.rendered:
-            say(f"{' and '.join(result.rendered)} were rendered for {result.repo_id}; the folder is left as it is.")
-        checked = f"Verified {result.verified_files} file(s) at {result.tag} against manifest.json"
-        say(checked + (f"; load_dataset returned {result.loaded_rows} rows." if result.loaded_rows is not None else "."))
-    say(f"Dataset: {result.url}")
-    say(f"Load this version: from datasets import load_dataset; ds = {result.load_line}")
-
-
-def _shown_path(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-# Secrets to keep out of every message: a --token value is added when parsed; the environment's
-# and the saved login's are found when an error is printed.
-_SECRETS: set[str] = set()
-_SECRET_PATTERNS = re.compile(r"(?i)(bearer\s+)[^\s'\"]+|\bhf_[A-Za-z0-9]{20,}")
-
-
-def redact(text: str) -> str:
-    """`text` with every known token and anything shaped like one replaced by ***."""
-    secrets = set(_SECRETS)
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        if os.environ.get(name):
-            secrets.add(os.environ[name])
-    secrets.update(_saved_tokens())
-    for secret in sorted((s.strip() for s in secrets if s and len(s.strip()) >= 4), key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _SECRET_PATTERNS.sub(lambda m: (m.group(1) or "") + "***", text)
-
-
-def _saved_tokens() -> set[str]:
-    """Tokens saved by `hf auth login` (read from disk only; no network)."""
-    home = Path(os.environ.get("HF_HOME") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "huggingface")
-    found = set()
-    for candidate in (Path(os.environ["HF_TOKEN_PATH"]) if os.environ.get("HF_TOKEN_PATH") else home / "token", home / "stored_tokens"):
-        try:
-            text = candidate.read_text(encoding="utf-8")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            value = line.split("=", 1)[-1].strip()
-            if value and not value.startswith("["):
-                found.add(value)
-    return found
-
-
-def _print_error(exc: BaseException, debug: bool, as_json: bool, kind: str, message: str, hint: str | None) -> None:
-    """An error as one line plus a hint on stderr, or as {"error": {type, message, hint}} on
-    stdout when the command was given --json; with `debug`, the traceback first (on stderr)."""
-    if debug:
-        trace = "".join(traceback.format_exception(exc))
-        err_console.print(redact(trace), highlight=False, markup=False, soft_wrap=True, end="")
-    if as_json:
-        _print_json(json.dumps({"error": {"type": kind, "message": redact(message), "hint": redact(hint) if hint else None}}))
-        return
-    from rich.markup import escape
-
-    err_console.print(f"[red]Error:[/red] {escape(redact(message))}", highlight=False, soft_wrap=True)
-    if hint:
-        err_console.print(f"[dim]Hint:[/dim] {escape(redact(hint))}", highlight=False, soft_wrap=True)
+        terminal.print_published(result)
 
 
 def _json_requested(args: list[str]) -> bool:
@@ -677,19 +444,19 @@ def main() -> None:
                     print(text)
             else:
                 command = exc.ctx.command_path if getattr(exc, "ctx", None) else PROG
-                _print_error(exc, debug, as_json, "UsageError", exc.format_message(), f"Run `{command} -h` for the usage.")
+                terminal.print_error(exc, debug, as_json, "UsageError", exc.format_message(), f"Run `{command} -h` for the usage.")
         except typer.Abort as exc:  # end of input at a prompt
             code = 1
-            _print_error(exc, debug, as_json, "Aborted", "aborted", None)
+            terminal.print_error(exc, debug, as_json, "Aborted", "aborted", None)
         except DatasetToolsError as exc:
             code = exc.exit_code
-            _print_error(exc, debug, as_json, type(exc).__name__, str(exc), exc.hint)
-        except _ClosedPipe:
+            terminal.print_error(exc, debug, as_json, type(exc).__name__, str(exc), exc.hint)
+        except terminal.ClosedPipe:
             raise
         except Exception as exc:  # a bug or a broken environment: still one line unless debugging
             code = 1
-            _print_error(exc, debug, as_json, "UnexpectedError", f"unexpected {type(exc).__name__}: {exc}", "set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.")
-    except _ClosedPipe:
+            terminal.print_error(exc, debug, as_json, "UnexpectedError", f"unexpected {type(exc).__name__}: {exc}", "set DATASET_TOOLS_DEBUG=1 for the traceback and report it as a bug.")
+    except terminal.ClosedPipe:
         code = _closed_pipe()
     if _EXIT_NOW:
         from dataset_tools.runtime import exit_now

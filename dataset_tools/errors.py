@@ -347,3 +347,9 @@ class CardOutOfDate(PublishError, ValueError):
         self.folder, self.files, self.built, self.target = folder, files, built, target
         super().__init__(f"{folder}: {', '.join(files)} differ from what the project renders now for {built}, so they "
                          f"cannot be rendered for {target} with only the repo changed; nothing was sent")
+
+
+class ClosedPipe(Exception):
+    """The reader of the command's stdout went away (`dataset-tools diff A B | head -1`): the
+    command stops without a word. Not an OSError, so that click (which would exit 1) lets it
+    through to the CLI's `main`."""

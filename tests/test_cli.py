@@ -117,10 +117,10 @@ def test_json_to_a_pipe_is_what_rich_would_print(capsys):
 
     from rich.console import Console
 
-    from dataset_tools import cli
+    from dataset_tools import terminal
 
     payload = json.dumps({"path": "raw/é ü \u2028 \"q\".txt", "rows": [1, 2.5, None, True], "empty": {}, "list": [], "long": "x" * 300})
-    cli._print_json(payload)
+    terminal.print_json(payload)
     written = capsys.readouterr().out
     console = io.StringIO()
     Console(file=console, force_terminal=False).print_json(payload)

@@ -205,10 +205,10 @@ def test_no_token_at_all_is_refused_before_any_request(project, v1, hub, run):
 
 
 def test_redact_hides_known_and_token_shaped_secrets(monkeypatch):
-    from dataset_tools import cli as cli_module
+    from dataset_tools import terminal as cli_module
 
     monkeypatch.setenv("HF_TOKEN", "plain-secret-from-env")
-    monkeypatch.setattr(cli_module, "_SECRETS", {"given-on-the-command-line"})
+    monkeypatch.setattr(cli_module, "SECRETS", {"given-on-the-command-line"})
     text = ("headers={'authorization': 'Bearer abc.def'} token=plain-secret-from-env "
             "--token given-on-the-command-line hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345 hf_hub_download")
     assert cli_module.redact(text) == ("headers={'authorization': 'Bearer ***'} token=*** --token *** *** "
