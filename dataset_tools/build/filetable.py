@@ -1,7 +1,8 @@
 """The file table: one bookkeeping row per raw file, whatever became of it.
 
 Each row holds the file's path, size, mtime and SHA-256 and what the map made of it: an
-article (its id, bucket and language) or a reject (its reason and detail). It is kept in path
+article (its id, bucket and language) or a reject (its reason and detail). An entry that is
+not a readable regular file has its listing code as its size (see `listing`). It is kept in path
 order, spilled and cached as Arrow IPC, and read a batch at a time by the outputs (report.json,
 manifest.json): at a million inputs it is never held as Python objects.
 """
@@ -46,7 +47,9 @@ def account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, 
     for record, path, size, mtime in outcomes:
         files["path"].append(path)
         files["size"].append(size)
-        files["mtime_ns"].append(mtime)
+        # A file that could not be read is read again by the next build: making it readable
+        # (chmod) leaves its size and mtime as they were.
+        files["mtime_ns"].append(-1 if size >= 0 and isinstance(record, Reject) and record.reason == "unreadable" else mtime)
         files["sha256"].append(record.source_sha256)
         if isinstance(record, Article):
             files["kind"].append(ARTICLE)

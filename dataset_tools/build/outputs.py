@@ -145,14 +145,16 @@ def write_manifest(
 def manifest_input_lines(files: FileBatches) -> Iterator[pa.Array]:
     """manifest.json's `inputs` lines, {"path", "size", "sha256"} per raw file, batch by batch."""
     for part in files():
+        # An entry that is no regular file has a code for its size in the file table: no size here.
+        sizes = pc.if_else(pc.less(part.column("size"), 0), pa.scalar(None, pa.int64()), part.column("size"))
 
-        def slow(rows: list[int], part: pa.RecordBatch = part) -> list[bytes]:
+        def slow(rows: list[int], part: pa.RecordBatch = part, sizes: pa.Array = sizes) -> list[bytes]:
             picked = part.take(pa.array(rows, pa.int64()))
-            values = zip(*(picked.column(c).to_pylist() for c in ("path", "size", "sha256")))
+            values = zip(picked.column("path").to_pylist(), sizes.take(pa.array(rows, pa.int64())).to_pylist(), picked.column("sha256").to_pylist())
             return [orjson.dumps({"path": p, "size": size, "sha256": sha}) for p, size, sha in values]
 
         yield json_lines(
-            [("path", part.column("path")), ("size", part.column("size")), ("sha256", part.column("sha256"))],
+            [("path", part.column("path")), ("size", sizes), ("sha256", part.column("sha256"))],
             slow,
             verbatim=frozenset({"sha256"}),
         )

@@ -1,9 +1,10 @@
 """The parse stage (the map): a task reads a chunk of raw files and spills their rows, by bucket.
 
 In: a task's files (path, size, mtime, the SHA-256 the cache knows or None). For each file:
-read it (unless it is over the size limit) -> the reader that claims it -> `Article | Reject`
--> every BATCH_FILES files, the articles become one Arrow record batch with the schema's exact
-types. Then the schema's row checks run over all the task's rows (a row that breaks one is a
+read it (unless the listing found no readable regular file, or one over the size limit; never
+more than the limit and one byte) -> the reader that claims it -> `Article | Reject` -> every
+BATCH_FILES files, the articles become one Arrow record batch with the schema's exact types.
+Then the schema's row checks run over all the task's rows (a row that breaks one is a
 `schema-violation` reject, never a row), and the rows go to one chunk file (see `spill`).
 Out: a `MapResult`: one bookkeeping row per file (see `filetable`), where each bucket's rows
 are, and the paths whose bytes equal the cached version. The rows never pass through the main
@@ -25,7 +26,7 @@ from dataset_tools.build import filetable
 from dataset_tools.build.engines import release_memory
 from dataset_tools.build.partition import bucket_array
 from dataset_tools.build.spill import spill_schema, write_chunk
-from dataset_tools.inputs import RawSource
+from dataset_tools.inputs import NotARegularFile, RawSource, entry_reject
 from dataset_tools.readers import parse_file
 from dataset_tools.records import Article, Reject
 from dataset_tools.schema import TableSchema, check_batch, worker_table_schema
@@ -41,16 +42,36 @@ class MapResult:
     unchanged: list[str]  # paths whose bytes equal the cached version (only their mtime changed)
 
 
+HEAD_BYTES = 1 << 20  # of a file over the size limit, the bytes hashed to name it in its reject
+
+
 def read_input(source: RawSource, path: str, size: int, max_bytes: int) -> tuple[Article | Reject, bytes | None]:
-    """Read one raw file and parse it; the size limit is checked before reading into memory."""
+    """Read one raw file and parse it. `size` is the listing's: a code where the entry is no
+    readable regular file (it is not opened), over `max_bytes` a file is not read; and the read
+    stops one byte past `max_bytes` (a file that grew since the listing is rejected all the same)."""
+    if size < 0:
+        return Reject(path, "", *entry_reject(path, size)), None
     if size > max_bytes:
-        sha = _sha256_stream(source, path)
-        return Reject(path, sha, "too-large", f"file is {size} bytes, over the limit of {max_bytes} bytes", size), None
+        return _too_large(source, path, f"file is {size} bytes, over the limit of {max_bytes} bytes", size), None
     try:
-        data = source.read(path, size)
+        data = source.read(path, max_bytes)
+    except NotARegularFile as exc:
+        return Reject(path, "", *entry_reject(path, exc.code)), None
     except OSError as exc:
         return Reject(path, "", "unreadable", f"cannot read file: {exc.strerror or exc}", size), None
+    if len(data) > max_bytes:
+        return _too_large(source, path, f"file grew past the limit of {max_bytes} bytes after it was listed ({size} bytes then)", size), None
     return parse_file(data, path), data
+
+
+def _too_large(source: RawSource, path: str, problem: str, size: int) -> Reject:
+    """The reject of a file over the size limit: it is neither read whole nor hashed (its
+    SHA-256 is left empty); the SHA-256 of its first HEAD_BYTES, so labelled, names it."""
+    try:
+        head = source.read(path, HEAD_BYTES - 1)
+    except OSError as exc:
+        return Reject(path, "", "too-large", f"{problem}; not read (its first bytes cannot be read either: {exc.strerror or exc})", size)
+    return Reject(path, "", "too-large", f"{problem}; not read (SHA-256 of its first {len(head)} bytes: {hashlib.sha256(head).hexdigest()})", size)
 
 
 def map_chunk(
@@ -84,15 +105,15 @@ def map_chunk(
         pending.clear()
 
     for path, size, mtime, previous in zip(paths, sizes, mtimes, known_sha):
-        if previous is not None and size <= max_bytes:
+        if previous and 0 <= size <= max_bytes:
             try:
-                data = source.read(path, size)
+                data = source.read(path, max_bytes)
             except OSError:
                 data = None
-            if data is not None and hashlib.sha256(data).hexdigest() == previous:
+            if data is not None and len(data) <= max_bytes and hashlib.sha256(data).hexdigest() == previous:
                 unchanged.append(path)
                 continue
-            record = parse_file(data, path) if data is not None else read_input(source, path, size, max_bytes)[0]
+            record = parse_file(data, path) if data is not None and len(data) <= max_bytes else read_input(source, path, size, max_bytes)[0]
         else:
             record, _ = read_input(source, path, size, max_bytes)
         pending.append((record, path, size, mtime))
@@ -146,18 +167,3 @@ def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.Record
     columns = zip(*map(operator.attrgetter(*arrow.names), articles)) if articles else ([] for _ in arrow)
     arrays = [pa.array(column, type=item.type) for column, item in zip(columns, arrow)]
     return pa.RecordBatch.from_arrays(arrays, schema=spill_schema(arrow))
-
-
-def _sha256_stream(source: RawSource, path: str) -> str:
-    digest = hashlib.sha256()
-    if source.is_local:
-        with open(source.local_root / path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
-    import fsspec
-
-    with fsspec.open(f"{source.root}/{path}", "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
