@@ -228,6 +228,18 @@ def _try_read(source, path):
     return None
 
 
+def test_a_nul_after_the_first_mebibyte_makes_a_binary_file(settings, project):
+    raw = project / "raw"
+    text = _story(1, paragraphs=("A long paragraph. " * 70_000,))
+    write_raw(raw, "nul.txt", text.encode()[: (1 << 20) + 100] + b"\x00" + text.encode()[(1 << 20) + 100 :])
+    write_raw(raw, "clean.txt", text)
+    build_dataset(settings, workers=1)
+    _, by_path = _report(project / "dist")
+    assert by_path["nul.txt"]["reason"] == "binary-file"
+    assert by_path["nul.txt"]["detail"] == f"not text: binary data (NUL byte at offset {(1 << 20) + 100})"
+    assert by_path["clean.txt"]["outcome"] == "row"
+
+
 @pytest.mark.xfail(strict=True, reason="the collector's not-a-url detail quotes line 1: readers/collector.py `_check_url` must describe it instead (see issue 24)")
 def test_the_first_line_of_a_file_that_is_no_article_is_not_quoted_in_the_report(settings, project):
     write_raw(project / "raw", "a.txt", _story(1))
