@@ -3,7 +3,14 @@
 
     {"dataset_version", "parser_version", "counts": {inputs, rows, duplicates, superseded,
      rejected}, "rejects_by_reason": {reason: n}, "language_sources": {declared, detected,
-     unknown}, "files": [one {"path", "outcome", ...} per input]}
+     unknown}, "cleaned": {rows, control_characters, rows_with_control_characters,
+     rows_with_url_userinfo, rows_with_secret_parameters}, "files": [one {"path", "outcome",
+     ...} per input]}
+
+`cleaned` counts what the build's hygiene (`build.hygiene`) removed from the dataset's rows: the
+rows it changed, the control characters removed, and the rows whose URLs lost user-info or
+secret-looking query parameters. A row it changed has a "cleaned" entry in `files` (the counts
+and the parameters' names, never their values).
 """
 
 from __future__ import annotations
@@ -15,12 +22,13 @@ from dataset_tools.fileio import read_json_listing_head
 
 LANGUAGE_SOURCES = ("declared", "detected", "unknown")
 COUNTS = ("inputs", "rows", "duplicates", "superseded", "rejected")
+CLEANED_COUNTS = ("rows", "control_characters", "rows_with_control_characters", "rows_with_url_userinfo", "rows_with_secret_parameters")
 
 
 @dataclass
 class ReportSummary:
-    """report.json's head: the counts, rejects by reason and language sources (every key but
-    the per-file list)."""
+    """report.json's head: the counts, rejects by reason, language sources and what hygiene
+    removed (every key but the per-file list)."""
 
     dataset_version: str
     parser_version: str
@@ -31,6 +39,7 @@ class ReportSummary:
     rejected: int = 0
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     language_sources: dict[str, int] = field(default_factory=dict)
+    cleaned: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in COUNTS}
@@ -42,6 +51,7 @@ class ReportSummary:
             "counts": self.counts(),
             "rejects_by_reason": self.rejects_by_reason,
             "language_sources": self.language_sources,
+            "cleaned": self.cleaned,
         }
 
     @classmethod
@@ -54,6 +64,7 @@ class ReportSummary:
             **{key: int(counts.get(key, 0)) for key in COUNTS},
             rejects_by_reason=dict(data.get("rejects_by_reason") or {}),
             language_sources=dict(data.get("language_sources") or {}),
+            cleaned=dict(data.get("cleaned") or {}),
         )
 
 

@@ -104,6 +104,7 @@ class BuildResult:
             "version": self.version,
             **self.report.counts(),
             "rejects_by_reason": self.rejects_by_reason,
+            "cleaned": self.report.cleaned,
             "shards": len(self.shards),
             "output_bytes": self.output_bytes,
             "parsed": self.parsed,

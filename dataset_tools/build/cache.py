@@ -30,7 +30,7 @@ from dataset_tools.errors import CacheBusy
 from dataset_tools.fileio import write_ipc
 
 STATE_FILE = "state.json"
-FORMAT = 5  # 3: a rewritten bucket's ref is (file, -1), every batch of the file; 4: every batch is sorted by id; 5: entries that are no regular file, reads bounded, a NUL anywhere rejects
+FORMAT = 6  # 3: a rewritten bucket's ref is (file, -1), every batch of the file; 4: every batch is sorted by id; 5: entries that are no regular file, reads bounded, a NUL anywhere rejects; 6: rows after hygiene, the file table's hygiene columns
 
 
 @dataclass

@@ -23,7 +23,7 @@ from dataset_tools.fileio import json_lines, sha256_file, write_json_listing_lin
 from dataset_tools.layout import MANIFEST_FILE
 from dataset_tools.readers import PARSER_VERSION
 from dataset_tools.records import Outcome
-from dataset_tools.report import LANGUAGE_SOURCES, ReportSummary
+from dataset_tools.report import CLEANED_COUNTS, LANGUAGE_SOURCES, ReportSummary
 from dataset_tools.schema import TableSchema
 
 FileBatches = Callable[[], Iterable[pa.RecordBatch]]  # the file table, batch by batch, in path order
@@ -46,20 +46,24 @@ def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str)
     lost_paths = pa.array(list(lost), pa.string())
     summary = _count(files, lost, lost_paths, version)
 
-    def entry(path_: str, kind: str, id_, language, language_source, reason, detail) -> dict:
+    def entry(path_: str, kind: str, id_, language, language_source, reason, detail, characters, userinfo, secrets) -> dict:
         if kind == REJECTED:
             return {"path": path_, "outcome": Outcome.REJECTED.value, "reason": reason, "detail": detail}
         if path_ in lost:
             outcome, other = lost[path_]
             return {"path": path_, "outcome": outcome, "id": id_, ("of" if outcome == Outcome.DUPLICATE else "by"): other}
-        return {"path": path_, "outcome": Outcome.ROW.value, "id": id_, "language": language, "language_source": language_source}
+        row = {"path": path_, "outcome": Outcome.ROW.value, "id": id_, "language": language, "language_source": language_source}
+        cleaned = {"control_characters": characters, "url_userinfo": userinfo, "secret_parameters": secrets}
+        if any(cleaned.values()):  # what hygiene removed: counts and names, never the values
+            row["cleaned"] = {key: value for key, value in cleaned.items() if value}
+        return row
 
     def lines() -> Iterator[pa.Array]:
-        # Rows (nearly every input) are written column-wise; rejects, duplicates and superseded
-        # versions, a few, entry by entry.
-        columns = ["path", "kind", "id", "language", "language_source", "reason", "detail"]
+        # Rows (nearly every input) are written column-wise; rejects, duplicates, superseded
+        # versions and rows hygiene cleaned, a few, entry by entry.
+        columns = ["path", "kind", "id", "language", "language_source", "reason", "detail", *CLEANED]
         for part in files():
-            other = pc.or_(pc.not_equal(part.column("kind"), ARTICLE), pc.is_in(part.column("path"), lost_paths))
+            other = pc.or_(pc.or_(pc.not_equal(part.column("kind"), ARTICLE), pc.is_in(part.column("path"), lost_paths)), _was_cleaned(part))
 
             def slow(indices: list[int], part: pa.RecordBatch = part) -> list[bytes]:
                 picked = part.take(pa.array(indices, pa.int64()))
@@ -80,6 +84,7 @@ def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str)
 def _count(files: FileBatches, lost: dict[str, tuple[str, str]], lost_paths: pa.Array, version: str) -> ReportSummary:
     reasons: Counter = Counter()
     sources: Counter = Counter()
+    cleaned: Counter = Counter()
     inputs = rows = rejected = 0
     for part in files():
         kind = part.column("kind")
@@ -90,6 +95,13 @@ def _count(files: FileBatches, lost: dict[str, tuple[str, str]], lost_paths: pa.
         inputs += part.num_rows
         rows += pc.sum(is_row).as_py() or 0
         rejected += pc.sum(is_rejected).as_py() or 0
+        row_part = part.filter(is_row)
+        characters = row_part.column("control_characters")
+        cleaned["rows"] += pc.sum(_was_cleaned(row_part)).as_py() or 0
+        cleaned["control_characters"] += pc.sum(characters).as_py() or 0
+        cleaned["rows_with_control_characters"] += pc.sum(pc.greater(characters, 0)).as_py() or 0
+        cleaned["rows_with_url_userinfo"] += pc.sum(row_part.column("url_userinfo")).as_py() or 0
+        cleaned["rows_with_secret_parameters"] += pc.sum(pc.is_valid(row_part.column("secret_parameters"))).as_py() or 0
     outcomes = Counter(outcome for outcome, _ in lost.values())
     return ReportSummary(
         dataset_version=version,
@@ -101,7 +113,16 @@ def _count(files: FileBatches, lost: dict[str, tuple[str, str]], lost_paths: pa.
         rejected=rejected,
         rejects_by_reason=dict(sorted(reasons.items())),
         language_sources={key: sources[key] for key in LANGUAGE_SOURCES},
+        cleaned={key: cleaned[key] for key in CLEANED_COUNTS},
     )
+
+
+CLEANED = ("control_characters", "url_userinfo", "secret_parameters")  # the file table's hygiene columns
+
+
+def _was_cleaned(part: pa.RecordBatch) -> pa.Array:
+    """Which rows of the file table hygiene changed."""
+    return pc.or_(pc.or_(pc.greater(part.column("control_characters"), 0), part.column("url_userinfo")), pc.is_valid(part.column("secret_parameters")))
 
 
 def _value_counts(values: pa.ChunkedArray | pa.Array) -> Counter:

@@ -2,7 +2,8 @@
 
 In: a task's files (path, size, mtime, the SHA-256 the cache knows or None). For each file:
 read it (unless the listing found no readable regular file, or one over the size limit; never
-more than the limit and one byte) -> the reader that claims it -> `Article | Reject` -> every
+more than the limit and one byte) -> the reader that claims it -> `Article | Reject` -> hygiene
+(`hygiene.clean_article`: control characters, URL user-info and secrets out) -> every
 BATCH_FILES files, the articles become one Arrow record batch with the schema's exact types.
 Then the schema's row checks run over all the task's rows (a row that breaks one is a
 `schema-violation` reject, never a row), and the rows go to one chunk file (see `spill`).
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 
 from dataset_tools.build import filetable
 from dataset_tools.build.engines import release_memory
+from dataset_tools.build.hygiene import Cleaned, clean_article
 from dataset_tools.build.partition import bucket_array
 from dataset_tools.build.spill import spill_schema, write_chunk
 from dataset_tools.inputs import NotARegularFile, RawSource, entry_reject
@@ -90,7 +92,7 @@ def map_chunk(
     files = filetable.new_columns()
     unchanged: list[str] = []
     parts: list[pa.RecordBatch] = []
-    pending: list[tuple[Article | Reject, str, int, int]] = []
+    pending: list[tuple[Article | Reject, str, int, int, Cleaned | None]] = []
     article_rows: list[int] = []  # the `files` row of each article in `parts`, in order
 
     def flush() -> None:
@@ -116,7 +118,10 @@ def map_chunk(
             record = parse_file(data, path) if data is not None and len(data) <= max_bytes else read_input(source, path, size, max_bytes)[0]
         else:
             record, _ = read_input(source, path, size, max_bytes)
-        pending.append((record, path, size, mtime))
+        cleaned = None
+        if isinstance(record, Article):
+            record, cleaned = clean_article(record)
+        pending.append((record, path, size, mtime, cleaned))
         if len(pending) >= BATCH_FILES:
             flush()
     flush()

@@ -1,0 +1,151 @@
+"""Row hygiene: what the build removes from every reader's articles, before the row checks.
+
+In: an `Article` as a reader made it. Out: the article cleaned, and what was removed (a
+`Cleaned`, None when nothing was), which the file table keeps and report.json counts:
+
+- control characters: the C0 controls but tab and newline, DEL, the C1 controls, and the
+  bidirectional overrides U+202D and U+202E (they make text display in another order than it
+  is stored), from every text field; from the URL fields, every bidirectional formatting
+  character too (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), which no URL holds
+  unencoded. The body's `word_count` is counted again when its body changed;
+- URL user-info (`https://user:password@host/...`): removed from `url`, `image_url` and
+  `related_urls`;
+- secret-looking query parameters (`token=`, `access_token=`, `api_key=`, `password=`,
+  `X-Amz-Signature=`, `sig=`, ...: see `is_secret_parameter`): removed, name and value, from the
+  same URLs; report.json names them (never their values).
+
+When `url` changes, the article's id is computed again from the cleaned URL (the id is the URL's
+identity), so the same page collected with and without a token is one article. A pure function
+of the article: clean, incremental and dask builds give the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from dataset_tools.readers.common import url_identity
+from dataset_tools.records import Article
+
+_TEXT_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202d\u202e]")
+_URL_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The text fields; a list field's items are cleaned one by one.
+_LINES = ("title", "description", "section", "publisher", "tags", "keywords")  # one line each
+_URLS = ("url", "image_url", "related_urls")
+
+# The words a query parameter's name ends with when it carries a credential (the name is read
+# lower-cased, percent-decoded, with "-" and "." as "_"): `token`, `access_token`,
+# `x_amz_security_token`, `x_amz_signature`, `client_secret`... A bare `key` is not one (it
+# often selects the article); `api_key`, `access_key`, `secret_key` are.
+_SECRET_ENDINGS = frozenset(
+    {"token", "secret", "password", "passwd", "pwd", "signature", "sig", "credential", "credentials", "apikey", "auth", "authorization", "jwt", "sessionid"}
+)
+_SECRET_NAMES = frozenset({"phpsessid", "jsessionid"})
+
+
+@dataclass(slots=True, frozen=True)
+class Cleaned:
+    """What hygiene removed from one article."""
+
+    control_characters: int = 0
+    url_userinfo: bool = False  # user-info was removed from one of its URLs
+    secret_parameters: tuple[str, ...] = ()  # names of the query parameters removed, sorted, once each
+
+
+def clean_article(article: Article) -> tuple[Article, Cleaned | None]:
+    """The article without control characters, URL user-info and secret-looking query
+    parameters (see the module's docstring); and what was removed, or None (the article is
+    then returned as it is)."""
+    changes: dict = {}
+    removed = 0
+    body = article.body
+    if _TEXT_CONTROLS.search(body):
+        body, removed = _TEXT_CONTROLS.subn("", body)
+        changes["body"] = body
+        changes["word_count"] = len(body.split())
+    for name in _LINES:
+        value = getattr(article, name)
+        if value is None:
+            continue
+        if isinstance(value, tuple):
+            if any(_TEXT_CONTROLS.search(item) for item in value):
+                items = []
+                for item in value:
+                    item, count = _TEXT_CONTROLS.subn("", item)
+                    removed += count
+                    if item.strip():
+                        items.append(item.strip())
+                changes[name] = tuple(items)
+        elif _TEXT_CONTROLS.search(value):
+            value, count = _TEXT_CONTROLS.subn("", value)
+            removed += count
+            changes[name] = value.strip() or (None if name != "title" else "")
+    userinfo = False
+    secrets: set[str] = set()
+    for name in _URLS:
+        value = getattr(article, name)
+        if value is None:
+            continue
+        urls = value if isinstance(value, tuple) else (value,)
+        cleaned = []
+        for url in urls:
+            url, count, had_userinfo, names = clean_url(url)
+            removed += count
+            userinfo = userinfo or had_userinfo
+            secrets.update(names)
+            cleaned.append(url)
+        if cleaned != list(urls):
+            changes[name] = tuple(cleaned) if isinstance(value, tuple) else cleaned[0]
+    if not changes:
+        return article, None
+    if "url" in changes:
+        domain, identity = url_identity(changes["url"])
+        if domain:
+            changes["domain"], changes["id"] = domain, identity
+    return dataclasses.replace(article, **changes), Cleaned(removed, userinfo, tuple(sorted(secrets)))
+
+
+def clean_url(url: str) -> tuple[str, int, bool, list[str]]:
+    """(`url` cleaned, the control characters removed, whether user-info was removed, the names
+    of the query parameters removed). The rest of the URL is kept byte for byte."""
+    removed = 0
+    if _URL_CONTROLS.search(url):
+        url, removed = _URL_CONTROLS.subn("", url)
+    userinfo = False
+    start = url.find("//")
+    if start != -1 and "@" in url:
+        host_end = len(url)
+        for mark in "/?#":
+            at = url.find(mark, start + 2)
+            if at != -1:
+                host_end = min(host_end, at)
+        at = url.rfind("@", start + 2, host_end)
+        if at != -1:
+            url = url[: start + 2] + url[at + 1 :]
+            userinfo = True
+    names: list[str] = []
+    fragment = url.find("#")
+    end = fragment if fragment != -1 else len(url)
+    query = url.find("?", 0, end)
+    if query != -1:
+        parameters = url[query + 1 : end].split("&")
+        kept = []
+        for parameter in parameters:
+            name = parameter.split("=", 1)[0]
+            if is_secret_parameter(name):
+                names.append(name)
+            else:
+                kept.append(parameter)
+        if names:
+            rest = "&".join(kept)
+            url = url[:query] + ("?" + rest if rest else "") + url[end:]
+    return url, removed, userinfo, names
+
+
+def is_secret_parameter(name: str) -> bool:
+    """Whether a query parameter of this name looks like it carries a credential."""
+    word = unquote(name).lower().replace("-", "_").replace(".", "_")
+    parts = word.split("_")
+    return word in _SECRET_NAMES or parts[-1] in _SECRET_ENDINGS or (parts[-1] == "key" and len(parts) > 1 and any(parts[:-1]))
