@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataset_tools import listing
+from dataset_tools import lifetime, listing
 from dataset_tools.errors import InputNotFound
 
 LISTING_SCHEMA = pa.schema([("path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64())])
@@ -238,10 +238,12 @@ def fork_listing(root: Path, folders_file: str | None = None) -> tuple[int, int]
     0 once everything is sent, 1 on any error (the parent then lists the folder itself, where
     the error can surface)."""
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
         status = 1
         try:
+            lifetime.die_with_parent(parent)
             os.close(read_end)
             with os.fdopen(write_end, "wb") as pipe:
                 listing.send(os.fsencode(root), pipe, folders_file)

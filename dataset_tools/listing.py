@@ -43,6 +43,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import BinaryIO
 
+from dataset_tools.lifetime import die_with_parent
+
 try:  # the stat loop in C (dataset_tools/_stat.c), built where a C compiler was at install
     from dataset_tools._stat import stat_names
 except ImportError:
@@ -226,12 +228,14 @@ def stat_all(base: bytes, groups: list[Names], workers: int | None = None) -> tu
         return sizes, mtimes
     bounds = [total * i // workers for i in range(workers + 1)]
     children = []
+    parent = os.getpid()
     for start, stop in zip(bounds[1:-1], bounds[2:]):
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # a stat worker: its share, as raw int64s, down the pipe
             status = 1
             try:
+                die_with_parent(parent)
                 os.close(read_end)
                 _stat_range(base, groups, start, stop, sizes, mtimes)
                 with os.fdopen(write_end, "wb") as pipe:

@@ -48,6 +48,7 @@ from dataset_tools.errors import BuildFailed
 from dataset_tools.fileio import ipc_batches, table_batches
 from dataset_tools.inputs import RawSource, source_for
 from dataset_tools.layout import MANIFEST_FILE, REPORT_FILE
+from dataset_tools.lifetime import cleans_up_on_sigterm, on_sigterm
 from dataset_tools.listing import FOLDERS_FILE
 from dataset_tools.report import ReportSummary
 from dataset_tools.schema import TableSchema, load_table_schema
@@ -129,6 +130,7 @@ class Stopwatch:
         return {**self.laps, "total": round(time.perf_counter() - self.start, 3)}
 
 
+@cleans_up_on_sigterm
 def build_dataset(
     settings: Settings,
     raw: Path | str | None = None,
@@ -164,6 +166,10 @@ def build_dataset(
         InputNotFound: the raw folder does not exist.
         BuildFailed: the output could not be written; the previous output is intact.
         CacheBusy: another build uses the cache folder.
+
+    A SIGTERM while the build runs (where the process had no handler of its own) removes its
+    staging folder and ends the process as SIGTERM does; the workers die with this process
+    however it ends, and the next build takes the cache over (`lifetime`).
     """
     source = source_for(raw if raw is not None else settings.raw)
     out = Path(out or settings.out).resolve()
@@ -179,13 +185,17 @@ def build_dataset(
         if engine != "local":
             engines.append(make_engine(engine, workers=workers, scheduler=scheduler, worker_setup=worker_setup))
 
+    failed = True  # until the output and the cache's new state are in place
     try:
         listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None, meanwhile=start_cluster)
         watch.lap("list")
-        staging = staging_folder(out)
         scratch = None if cache_folder else scratch_cache_folder(out)
         cache = BuildCache(cache_folder or scratch)
+        if scratch is not None:
+            on_sigterm(lambda: shutil.rmtree(scratch, ignore_errors=True))
         try:
+            staging = staging_folder(out)
+            on_sigterm(lambda: shutil.rmtree(staging, ignore_errors=True))
             if not engines:
                 few = listing.num_rows <= INLINE_FILES
                 engines.append(make_engine(engine, workers=1 if few else workers, scheduler=scheduler, worker_setup=worker_setup))
@@ -207,16 +217,17 @@ def build_dataset(
             if scratch is None:
                 state.shards = plan.record_shards(out, state.shards)
                 cache.commit(state)
+            failed = False
             watch.lap("finish")
         finally:
             for runner in engines:
-                runner.close()  # before the cache goes: a task cut short may still be writing to it
+                runner.close(abort=failed)  # before the cache goes: a task cut short may still be writing to it
             cache.close()
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
     finally:
         for runner in engines:
-            runner.close()  # when the build failed before its cache was opened (closing twice is safe)
+            runner.close(abort=failed)  # when the build failed before its cache was opened (closing twice is safe)
     result.out = out
     result.seconds = watch.result()
     return result

@@ -57,7 +57,14 @@ class CacheState:
 
 
 class BuildCache:
-    """An open, locked cache folder."""
+    """An open, locked cache folder.
+
+    The lock is an flock on `lock`: the kernel releases it when the build's process ends, however
+    it ends, so the next build takes it over with no manual step. An flock belongs to the open
+    file, which a forked child shares: every process forked while the lock is held (the pool's
+    workers above all) lets go of its copy first thing (`_close_inherited_locks`), so that no child
+    that outlives the build can keep the cache locked.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -68,6 +75,7 @@ class BuildCache:
         except BlockingIOError:
             self._lock.close()
             raise CacheBusy(self.folder) from None
+        _HELD_LOCKS.add(self._lock.fileno())
         self.work = self.folder / f"work-{os.getpid()}"
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir()
@@ -126,8 +134,32 @@ class BuildCache:
             pid = stale.name.removeprefix("work-")
             if pid.isdigit() and not process_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
+        _HELD_LOCKS.discard(self._lock.fileno())
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
+
+
+_HELD_LOCKS: set[int] = set()  # the file descriptors of the cache locks this process holds
+
+
+def _close_inherited_locks() -> None:
+    """In a forked child: let go of the copies of this process's cache locks (an flock(LOCK_UN)
+    here would release the parent's lock; dropping the copy leaves it with the parent). Each
+    descriptor is made a copy of /dev/null rather than closed, so that the number stays taken
+    by a harmless file for the child's copy of the lock's file object."""
+    if not _HELD_LOCKS:
+        return
+    null = os.open(os.devnull, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for fd in _HELD_LOCKS:
+            os.dup2(null, fd, inheritable=False)
+    finally:
+        os.close(null)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
 
 
 def process_alive(pid: int) -> bool:
