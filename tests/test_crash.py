@@ -8,9 +8,11 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -172,3 +174,50 @@ def test_a_process_forked_while_the_cache_is_locked_does_not_keep_it_locked(tmp_
         BuildCache(tmp_path / "cache").close()  # and the cache is free
     finally:
         os.kill(child, signal.SIGKILL)
+
+
+_FULL_DISK = textwrap.dedent(
+    """
+    import json, os, subprocess, sys
+    from pathlib import Path
+    project, small, where, size = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(small)], check=True)
+    out, cache = (small / "dist", project / "cache") if where == "output" else (project / "dist", small / "cache")
+    build = [sys.executable, "-m", "dataset_tools", "build", "--workers", "2", "--project", str(project), "--out", str(out), "--cache", str(cache)]
+    first = subprocess.run(build, cwd=project, capture_output=True, text=True)  # a few files: it fits
+    before = sorted(str(p) for p in out.rglob("*"))
+    for name in os.listdir(project / "more"):
+        os.rename(project / "more" / name, project / "raw" / name)
+    second = subprocess.run(build, cwd=project, capture_output=True, text=True)  # many more: the disk fills
+    left = sorted(str(p.relative_to(small)) for p in small.rglob("*"))
+    print(json.dumps({"first": first.returncode, "code": second.returncode, "stderr": second.stderr, "stdout": second.stdout,
+                      "unchanged": sorted(str(p) for p in out.rglob("*")) == before, "left": left}))
+    """
+)
+
+
+@pytest.mark.parametrize(("where", "size"), [("cache", "2m"), ("output", "512k")])
+def test_a_full_disk_is_one_line_naming_the_place_and_the_space_and_leaves_no_temporary_file(project, tmp_path, where, size):
+    """A real full disk: a small tmpfs (room for the build of 20 files, not of 1,200 more), mounted in a mount namespace of the test's own (root in
+    this project's containers; elsewhere, where unshare may not mount, the test is skipped)."""
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a mount namespace here (unshare -m) to mount a small file system in")
+    generate.generate_corpus(str(project / "raw"), 20, seed=4, workers=1)
+    generate.generate_corpus(str(project / "more"), 1200, seed=5, workers=1)  # about 5 MiB
+    for name in os.listdir(project / "more"):  # names of their own beside the first files
+        os.rename(project / "more" / name, project / "more" / f"more-{name}")
+    small = tmp_path / "small"
+    small.mkdir()
+    done = subprocess.run(["unshare", "-m", sys.executable, "-c", _FULL_DISK, str(project), str(small), where, size], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["first"] == 0 and result["code"] == 1 and result["stdout"] == ""
+    error, hint = result["stderr"].splitlines()
+    place = small / "cache" if where == "cache" else small
+    assert error.startswith(f"Error: no space left on device in {place}: ") and " free, a build of these " in error and error.endswith(" there")
+    assert hint.startswith("Hint: Free some space there, or pass --cache DIR / --out DIR")
+    assert result["unchanged"]  # the last output, as it was
+    # Nothing of the failed build's (generation 2) is left: no staging folder, no work folder, no
+    # rows spilled, no temporary file; the first build's output and cache are.
+    failed = [p for p in result["left"] if p.endswith(".tmp") or ".dist." in p or "/work-" in p or "/2-" in p or "-2.arrow" in p]
+    assert not failed and result["left"], result["left"]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from dataset_tools.build import outputs, plan
 from dataset_tools.build.cache import BuildCache, CacheState
 from dataset_tools.build.dedup import LOSERS_SCHEMA
 from dataset_tools.build.engines import make_engine, release_memory
+from dataset_tools.build.failure import build_failure
 from dataset_tools.build.filetable import FILES_SCHEMA
 from dataset_tools.build.parse import MapResult, map_chunk
 from dataset_tools.build.partition import BUCKETS, bucket_counts
@@ -44,7 +46,7 @@ from dataset_tools.build.reduce import ShardResult, reduce_shard
 from dataset_tools.build.spill import DeltaRefs
 from dataset_tools.build.staging import scratch_cache_folder, staging_folder, swap_in
 from dataset_tools.config import Settings, default_cache_dir
-from dataset_tools.errors import BuildFailed
+from dataset_tools.errors import BuildFailed, DatasetToolsError
 from dataset_tools.fileio import ipc_batches, table_batches
 from dataset_tools.inputs import RawSource, source_for
 from dataset_tools.layout import MANIFEST_FILE, REPORT_FILE
@@ -164,7 +166,8 @@ def build_dataset(
 
     Raises:
         InputNotFound: the raw folder does not exist.
-        BuildFailed: the output could not be written; the previous output is intact.
+        BuildFailed: the output could not be written (a full disk: where, and the space free
+            and needed); the previous output is intact, the build's temporary files removed.
         CacheBusy: another build uses the cache folder.
 
     A SIGTERM while the build runs (where the process had no handler of its own) removes its
@@ -186,9 +189,11 @@ def build_dataset(
             engines.append(make_engine(engine, workers=workers, scheduler=scheduler, worker_setup=worker_setup))
 
     failed = True  # until the output and the cache's new state are in place
+    raw_bytes = 0
     try:
         listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None, meanwhile=start_cluster)
         watch.lap("list")
+        raw_bytes = pc.sum(pc.max_element_wise(listing.column("size"), 0)).as_py() or 0  # (a failure names what a build needs)
         scratch = None if cache_folder else scratch_cache_folder(out)
         cache = BuildCache(cache_folder or scratch)
         if scratch is not None:
@@ -206,13 +211,8 @@ def build_dataset(
             try:
                 result, state = _build_into(staging, out, source, listing, schema, settings, cache, runner, notify, watch)
                 swap_in(staging, out)
-            except BaseException as exc:
+            except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
-                if isinstance(exc, OSError):
-                    raise BuildFailed(
-                        f"could not write the dataset to {out}: {exc}",
-                        hint="Check free disk space and permissions; the previous output is unchanged.",
-                    ) from exc
                 raise
             if scratch is None:
                 state.shards = plan.record_shards(out, state.shards)
@@ -222,9 +222,15 @@ def build_dataset(
         finally:
             for runner in engines:
                 runner.close(abort=failed)  # before the cache goes: a task cut short may still be writing to it
+            if failed:
+                cache.discard()  # what the failed build wrote (a full disk wants it back)
             cache.close()
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
+    except (OSError, BrokenProcessPool) as exc:
+        if isinstance(exc, DatasetToolsError):
+            raise
+        raise build_failure(exc, out, cache_folder, raw_bytes) from exc
     finally:
         for runner in engines:
             runner.close(abort=failed)  # when the build failed before its cache was opened (closing twice is safe)

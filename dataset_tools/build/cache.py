@@ -122,8 +122,26 @@ class BuildCache:
         # orjson: the json module's indenting encoder, in Python, took 60 ms over a big corpus's refs.
         tmp.write_bytes(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2))
         os.replace(tmp, target)
+        self._delete_all_but(state)
+
+    def discard(self) -> None:
+        """After a build that failed (its workers stopped): delete what it wrote that the
+        current state does not refer to (its rows, file tables, temporary files), which a full
+        disk needs back. The last good build's files stay."""
+        try:
+            data = json.loads((self.folder / STATE_FILE).read_text(encoding="utf-8"))
+            state = CacheState(key={}, files=data.get("files"), losers=data.get("losers"), buckets={int(k): v for k, v in data.get("buckets", {}).items()})
+        except (OSError, ValueError, AttributeError):
+            state = CacheState(key={})
+        self._delete_all_but(state)
+        for tmp in self.folder.glob("card/*/*.tmp"):  # the card statistics' (named with their writer's pid)
+            pid = tmp.name.rsplit(".", 2)[-2]
+            if not (pid.isdigit() and int(pid) != os.getpid() and process_alive(int(pid))):
+                tmp.unlink(missing_ok=True)
+
+    def _delete_all_but(self, state: CacheState) -> None:
         keep = {state.files, state.losers, *(name for refs in state.buckets.values() for name, _ in refs)}
-        for pattern in ("*.arrow", "buckets/*.arrow", "chunks/*.arrow", "chunks/*.tmp", "buckets/*.tmp"):
+        for pattern in ("*.arrow", "buckets/*.arrow", "chunks/*.arrow", "*.tmp", "chunks/*.tmp", "buckets/*.tmp"):
             for path in self.folder.glob(pattern):
                 if path.relative_to(self.folder).as_posix() not in keep:
                     path.unlink(missing_ok=True)
