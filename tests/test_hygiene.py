@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dataset_tools.build import build_dataset
 from dataset_tools.build.hygiene import Cleaned, clean_article, clean_url, is_secret_parameter
@@ -93,6 +95,31 @@ def test_secret_looking_names(name):
 @pytest.mark.parametrize("name", ["key", "id", "page", "utm_source", "q", "tokens_left", "monkey", "author", "sign"])
 def test_names_that_are_not_secrets(name):
     assert not is_secret_parameter(name)
+
+
+_CHARACTERS = st.sampled_from(["a", "Ж", "ह", " ", "\n", "\t", "\xa0", "\u200c", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\x9f", "\u202d", "\u202e", "\u2066", "@", "?"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=st.text(_CHARACTERS, min_size=1, max_size=8),
+    body=st.text(_CHARACTERS, max_size=40),
+    tags=st.lists(st.text(_CHARACTERS, min_size=1, max_size=5), max_size=3),
+    path=st.text(_CHARACTERS, max_size=8),
+)
+def test_no_control_character_is_left_and_nothing_is_missed(title, body, tags, path):
+    article = dataclasses.replace(_ARTICLE, title=title, body=body, tags=tuple(tags), image_url=f"https://cdn.example.org/{path}")
+    cleaned, what = clean_article(article)
+    texts = [cleaned.title, cleaned.body, *cleaned.tags]
+    assert not any(c in CONTROL_SET for text in texts for c in text)
+    assert not any(c in CONTROL_SET or c in "\u2066" for c in cleaned.image_url)
+    if what is None:  # the quick check found nothing: there was nothing
+        assert cleaned is article
+        assert not any(c in CONTROL_SET for text in (title, body, *tags) for c in text)
+
+
+CONTROL_SET = {chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]} | {"\u202d", "\u202e"}
+_ARTICLE = parse_file(collected_article().encode(), "a.txt")
 
 
 def _corpus(raw: Path) -> None:

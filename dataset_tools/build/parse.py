@@ -56,7 +56,7 @@ def read_input(source: RawSource, path: str, size: int, max_bytes: int) -> tuple
     if size > max_bytes:
         return _too_large(source, path, f"file is {size} bytes, over the limit of {max_bytes} bytes", size), None
     try:
-        data = source.read(path, max_bytes)
+        data = source.read(path, max_bytes, size)
     except NotARegularFile as exc:
         return Reject(path, "", *entry_reject(path, exc.code)), None
     except OSError as exc:
@@ -109,7 +109,7 @@ def map_chunk(
     for path, size, mtime, previous in zip(paths, sizes, mtimes, known_sha):
         if previous and 0 <= size <= max_bytes:
             try:
-                data = source.read(path, max_bytes)
+                data = source.read(path, max_bytes, size)
             except OSError:
                 data = None
             if data is not None and len(data) <= max_bytes and hashlib.sha256(data).hexdigest() == previous:
