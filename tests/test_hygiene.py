@@ -16,9 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dataset_tools.build import build_dataset
-from dataset_tools.build.hygiene import Cleaned, clean_article, clean_url, is_secret_parameter
+from dataset_tools.build.hygiene import Cleaned, clean_article, clean_articles, clean_url, is_secret_parameter
+from dataset_tools.build.parse import articles_to_batch
 from dataset_tools.readers import parse_file
 from dataset_tools.readers.common import article_id
+from dataset_tools.schema import load_table_schema
 from rawfiles import collected_article, write_raw
 
 CONTROLS = "\x07\x1b\x7f\x85\u202e"  # BEL, ESC, DEL, NEL (C1), RIGHT-TO-LEFT OVERRIDE
@@ -118,8 +120,22 @@ def test_no_control_character_is_left_and_nothing_is_missed(title, body, tags, p
         assert not any(c in CONTROL_SET for text in (title, body, *tags) for c in text)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text(_CHARACTERS, min_size=1, max_size=6), st.text(_CHARACTERS, max_size=30), st.text(_CHARACTERS, max_size=6)), min_size=1, max_size=6))
+def test_a_batch_of_articles_is_cleaned_as_each_article_is(fields):
+    """The map task's way (the batch's bytes tell at once whether any article may need work)
+    finds exactly what cleaning each article on its own finds."""
+    articles = [
+        dataclasses.replace(_ARTICLE, title=title, body=body, related_urls=(f"https://news.example.org/{path}",), source_file=f"{n}.txt")
+        for n, (title, body, path) in enumerate(fields)
+    ]
+    expected = {i: result for i, result in enumerate(map(clean_article, articles)) if result[1] is not None}
+    assert clean_articles(articles, articles_to_batch(articles, _SCHEMA)) == expected
+
+
 CONTROL_SET = {chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]} | {"\u202d", "\u202e"}
 _ARTICLE = parse_file(collected_article().encode(), "a.txt")
+_SCHEMA = load_table_schema(Path(__file__).resolve().parents[1] / "schemas" / "article.schema.json", frictionless=False)
 
 
 def _corpus(raw: Path) -> None:

@@ -17,6 +17,15 @@ In: an `Article` as a reader made it. Out: the article cleaned, and what was rem
 When `url` changes, the article's id is computed again from the cleaned URL (the id is the URL's
 identity), so the same page collected with and without a token is one article. A pure function
 of the article: clean, incremental and dask builds give the same bytes.
+
+Nearly every article has nothing to remove, and this runs once per raw file: the map task hands
+over its articles a batch at a time (`clean_articles`), with their record batch, whose text
+and URL columns' bytes are checked at once with numpy (a control character is a byte below
+0x20 but tab and newline, 0x7f, C2 80-9F or E2 80 AD/AE in UTF-8; a URL may need work if it
+holds "@", "?" or a byte that is not printable ASCII); only where that finds something are the
+batch's articles checked one by one (`_clean` first: a quick look that tells most of them
+apart). Measured over the 20,000-article bench corpus (many scripts), per article: a search per
+field took 16 us (about 12% of the map's time per file); `_clean` alone 5 us; this 1.8 us.
 """
 
 from __future__ import annotations
@@ -25,6 +34,9 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote
+
+import numpy as np
+import pyarrow as pa
 
 from dataset_tools.readers.common import url_identity
 from dataset_tools.records import Article
@@ -52,6 +64,24 @@ class Cleaned:
     control_characters: int = 0
     url_userinfo: bool = False  # user-info was removed from one of its URLs
     secret_parameters: tuple[str, ...] = ()  # names of the query parameters removed, sorted, once each
+
+
+def clean_articles(articles: list[Article], batch: pa.RecordBatch) -> dict[int, tuple[Article, Cleaned]]:
+    """The articles hygiene changes, by their position in `articles`: the cleaned article and
+    what was removed. `batch` is `articles` as a record batch (the map task's)."""
+    names = batch.schema.names
+    if any(_may_hold_controls(_utf8(batch.column(name))) for name in _TEXTS if name in names):
+        suspects: range | list[int] = range(len(articles))  # (rare) a control character somewhere in the batch's text
+    elif any(_may_need_work(_utf8(batch.column(name))) for name in _URLS if name in names):
+        suspects = [i for i, article in enumerate(articles) if not _plain_urls(article)]
+    else:
+        suspects = []
+    changed = {}
+    for i in suspects:
+        article, cleaned = clean_article(articles[i])
+        if cleaned is not None:
+            changed[i] = (article, cleaned)
+    return changed
 
 
 def clean_article(article: Article) -> tuple[Article, Cleaned | None]:
@@ -110,11 +140,9 @@ def clean_article(article: Article) -> tuple[Article, Cleaned | None]:
 
 
 def _clean(article: Article) -> bool:
-    """Whether the article has nothing hygiene would remove, told quickly (nearly every article
-    has nothing, and this runs once per raw file). Every character the patterns look for is one
-    `str.isprintable` refuses, and it is several times faster than a regular expression's search
-    (which then decides); measured over a corpus in many scripts, 3 us an article where a
-    search per field took 16 us."""
+    """Whether the article has nothing hygiene would remove, told quickly (in a batch where some
+    article has something): every character the patterns look for is one `str.isprintable`
+    refuses, several times faster than a search."""
     body = article.body
     if body.isascii():  # (a flag of the string) its bytes without the controls, in one C loop
         data = body.encode("ascii")
@@ -122,12 +150,55 @@ def _clean(article: Article) -> bool:
             return False
     elif not body.replace("\n", " ").isprintable() and _TEXT_CONTROLS.search(body):
         return False
-    # The short fields joined (joining them to the body would copy it, wider, for nothing).
     lines = " ".join([article.title, article.description or "", article.section or "", article.publisher or "", *article.tags, *article.keywords])
-    if not lines.isprintable() and _TEXT_CONTROLS.search(lines):
-        return False
+    return (lines.isprintable() or not _TEXT_CONTROLS.search(lines)) and _plain_urls(article)
+
+
+def _plain_urls(article: Article) -> bool:
+    """Whether the article's URLs have nothing hygiene would remove (no user-info, no query,
+    nothing unprintable)."""
     urls = " ".join([article.url, article.image_url or "", *article.related_urls])
     return "@" not in urls and "?" not in urls and (urls.isprintable() or not _URL_CONTROLS.search(urls))
+
+
+_TEXTS = ("title", "description", "body", "section", "publisher", "tags", "keywords")  # the text columns
+
+
+def _utf8(array: pa.Array) -> np.ndarray:
+    """The UTF-8 bytes of a string (or list of strings) column's values, end to end."""
+    if pa.types.is_list(array.type):
+        array = array.flatten()
+    if not len(array) or array.buffers()[2] is None:
+        return np.zeros(0, np.uint8)
+    offsets = np.frombuffer(array.buffers()[1], np.int32)[array.offset : array.offset + len(array) + 1]
+    return np.frombuffer(array.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
+
+
+def _may_hold_controls(data: np.ndarray) -> bool:
+    """Whether UTF-8 `data` holds a character of _TEXT_CONTROLS: a byte below 0x20 but tab and
+    newline, 0x7f (counted by numpy, a pass each: a combination of comparisons made temporary
+    arrays that cost more than the passes), C2 80-9F (C1) or E2 80 AD/AE (U+202D/E)."""
+    if not len(data):
+        return False
+    low = np.count_nonzero(data < 0x20)
+    if low and low != np.count_nonzero(data == 0x0A) + np.count_nonzero(data == 0x09):
+        return True
+    if np.count_nonzero(data == 0x7F):
+        return True
+    raw = data.tobytes()
+    return (b"\xc2" in raw and _C1_BYTES.search(raw) is not None) or _OVERRIDE_BYTES.search(raw) is not None
+
+
+# Patterns that start with a literal byte: the search skips to it at memory speed (E2 80 starts
+# every quote mark and dash of a text, which slowed `bytes.find` of the three bytes 2.5 times).
+_C1_BYTES = re.compile(b"\xc2[\x80-\x9f]")
+_OVERRIDE_BYTES = re.compile(b"\xe2\x80[\xad\xae]")
+
+
+def _may_need_work(data: np.ndarray) -> bool:
+    """Whether UTF-8 URLs `data` may hold what hygiene removes: an "@", a "?", a control or any
+    byte that is not ASCII (the URLs are then checked one by one)."""
+    return bool(len(data)) and bool(((data < 0x20) | (data >= 0x7F) | (data == ord("@")) | (data == ord("?"))).any())
 
 
 _ASCII_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F])  # _TEXT_CONTROLS within ASCII

@@ -2,9 +2,9 @@
 
 In: a task's files (path, size, mtime, the SHA-256 the cache knows or None). For each file:
 read it (unless the listing found no readable regular file, or one over the size limit; never
-more than the limit and one byte) -> the reader that claims it -> `Article | Reject` -> hygiene
-(`hygiene.clean_article`: control characters, URL user-info and secrets out) -> every
-BATCH_FILES files, the articles become one Arrow record batch with the schema's exact types.
+more than the limit and one byte) -> the reader that claims it -> `Article | Reject` -> every
+BATCH_FILES files, the articles become one Arrow record batch with the schema's exact types,
+after hygiene (`hygiene.clean_articles`: control characters, URL user-info and secrets out).
 Then the schema's row checks run over all the task's rows (a row that breaks one is a
 `schema-violation` reject, never a row), and the rows go to one chunk file (see `spill`).
 Out: a `MapResult`: one bookkeeping row per file (see `filetable`), where each bucket's rows
@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from dataset_tools.build import filetable
 from dataset_tools.build.engines import release_memory
-from dataset_tools.build.hygiene import Cleaned, clean_article
+from dataset_tools.build.hygiene import Cleaned, clean_articles
 from dataset_tools.build.partition import bucket_array
 from dataset_tools.build.spill import spill_schema, write_chunk
 from dataset_tools.inputs import NotARegularFile, RawSource, entry_reject
@@ -101,7 +101,13 @@ def map_chunk(
         first = len(files["path"])
         articles = [(first + i, record) for i, (record, *_) in enumerate(pending) if isinstance(record, Article)]
         if articles:
-            parts.append(articles_to_batch([a for _, a in articles], schema))
+            batch = articles_to_batch([a for _, a in articles], schema)
+            changed = clean_articles([a for _, a in articles], batch)  # hygiene (the batch tells quickly that nothing is to clean)
+            for position, (article, cleaned) in changed.items():
+                row = articles[position][0]
+                pending[row - first] = (article, *pending[row - first][1:4], cleaned)
+                articles[position] = (row, article)
+            parts.append(articles_to_batch([a for _, a in articles], schema) if changed else batch)
             article_rows.extend(row for row, _ in articles)
         filetable.account(files, pending)
         pending.clear()
@@ -118,10 +124,7 @@ def map_chunk(
             record = parse_file(data, path) if data is not None and len(data) <= max_bytes else read_input(source, path, size, max_bytes)[0]
         else:
             record, _ = read_input(source, path, size, max_bytes)
-        cleaned = None
-        if isinstance(record, Article):
-            record, cleaned = clean_article(record)
-        pending.append((record, path, size, mtime, cleaned))
+        pending.append((record, path, size, mtime, None))  # (what hygiene removes is known at the flush)
         if len(pending) >= BATCH_FILES:
             flush()
     flush()
