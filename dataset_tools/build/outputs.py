@@ -95,13 +95,15 @@ def _count(files: FileBatches, lost: dict[str, tuple[str, str]], lost_paths: pa.
         inputs += part.num_rows
         rows += pc.sum(is_row).as_py() or 0
         rejected += pc.sum(is_rejected).as_py() or 0
-        row_part = part.filter(is_row)
-        characters = row_part.column("control_characters")
-        cleaned["rows"] += pc.sum(_was_cleaned(row_part)).as_py() or 0
-        cleaned["control_characters"] += pc.sum(characters).as_py() or 0
-        cleaned["rows_with_control_characters"] += pc.sum(pc.greater(characters, 0)).as_py() or 0
-        cleaned["rows_with_url_userinfo"] += pc.sum(row_part.column("url_userinfo")).as_py() or 0
-        cleaned["rows_with_secret_parameters"] += pc.sum(pc.is_valid(row_part.column("secret_parameters"))).as_py() or 0
+        was_cleaned = pc.and_(is_row, _was_cleaned(part))
+        if pc.any(was_cleaned).as_py():  # (rows hygiene changed are few: most batches have none)
+            rows_cleaned = part.filter(was_cleaned)
+            characters = rows_cleaned.column("control_characters")
+            cleaned["rows"] += rows_cleaned.num_rows
+            cleaned["control_characters"] += pc.sum(characters).as_py() or 0
+            cleaned["rows_with_control_characters"] += pc.sum(pc.greater(characters, 0)).as_py() or 0
+            cleaned["rows_with_url_userinfo"] += pc.sum(rows_cleaned.column("url_userinfo")).as_py() or 0
+            cleaned["rows_with_secret_parameters"] += pc.sum(pc.is_valid(rows_cleaned.column("secret_parameters"))).as_py() or 0
     outcomes = Counter(outcome for outcome, _ in lost.values())
     return ReportSummary(
         dataset_version=version,
