@@ -8,10 +8,13 @@
  *
  * stat_names(dir_fd, data, offsets, skip, first, count, sizes, mtimes, at)
  *   For k in 0..count-1, the name data[offsets[first + k] + skip : offsets[first + k + 1]]
- *   (int32 offsets into the bytes `data`) is stat'ed relative to the folder `dir_fd`, following
- *   links. sizes[at + k] and mtimes[at + k] (writable int64 buffers) get its size and mtime in
- *   nanoseconds; the size is -1 where the file is gone (ENOENT, ENOTDIR), is a link in a loop
- *   (ELOOP), or is not a regular file. Any other error raises OSError naming the file.
+ *   (int32 offsets into the bytes `data`) is stat'ed relative to the folder `dir_fd`, without
+ *   following a link (lstat). sizes[at + k] and mtimes[at + k] (writable int64 buffers) get its
+ *   size and mtime in nanoseconds. An entry that is not a regular file gets, in place of its
+ *   size, the code `listing` gives its kind (its mtime is still set): a symbolic link LINK (the
+ *   caller resolves it), a FIFO, a socket, a device; a folder (made since the walk) or a name
+ *   gone since the walk (ENOENT, ENOTDIR) GONE; a stat that fails otherwise STAT_FAILED minus
+ *   its errno (mtime 0). Returns the number of links found. The codes must equal `listing`'s.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -24,6 +27,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* Codes in place of a size: the same values as `listing`'s constants. */
+#define GONE (-1)
+#define FIFO (-2)
+#define SOCKET (-3)
+#define DEVICE (-4)
+#define OTHER (-5)
+#define LINK (-6)
+#define STAT_FAILED (-1000)
 
 #ifdef __APPLE__
 #define MTIME_SEC(st) ((st).st_mtimespec.tv_sec)
@@ -76,43 +88,37 @@ static PyObject *stat_names(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
-    int error = 0;
-    Py_ssize_t failed = 0;
+    Py_ssize_t links = 0;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t k = 0; k < count; k++) {
         Py_ssize_t start = (Py_ssize_t)off[first + k] + skip, length = off[first + k + 1] - start;
         memcpy(name, base + start, (size_t)length);
         name[length] = 0;
         struct stat st;
-        if (fstatat(dir_fd, name, &st, 0) != 0) {
-            if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
-                size_out[at + k] = -1;
-                continue;
-            }
-            error = errno;
-            failed = k;
-            break;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            size_out[at + k] = -1;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            size_out[at + k] = (errno == ENOENT || errno == ENOTDIR) ? GONE : STAT_FAILED - errno;
+            mtime_out[at + k] = 0;
             continue;
         }
-        size_out[at + k] = (int64_t)st.st_size;
         mtime_out[at + k] = (int64_t)MTIME_SEC(st) * 1000000000LL + (int64_t)MTIME_NSEC(st);
+        if (S_ISREG(st.st_mode))
+            size_out[at + k] = (int64_t)st.st_size;
+        else if (S_ISLNK(st.st_mode)) {
+            size_out[at + k] = LINK;
+            links++;
+        } else if (S_ISDIR(st.st_mode))
+            size_out[at + k] = GONE;
+        else if (S_ISFIFO(st.st_mode))
+            size_out[at + k] = FIFO;
+        else if (S_ISSOCK(st.st_mode))
+            size_out[at + k] = SOCKET;
+        else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+            size_out[at + k] = DEVICE;
+        else
+            size_out[at + k] = OTHER;
     }
     Py_END_ALLOW_THREADS
-    if (error) {
-        Py_ssize_t start = (Py_ssize_t)off[first + failed] + skip;
-        PyObject *filename = PyBytes_FromStringAndSize(base + start, off[first + failed + 1] - start);
-        if (filename) {
-            errno = error;
-            PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, filename);
-            Py_DECREF(filename);
-        }
-        goto done;
-    }
-    result = Py_None;
-    Py_INCREF(result);
+    result = PyLong_FromSsize_t(links);
 done:
     free(name);
     PyBuffer_Release(&data);
@@ -125,7 +131,7 @@ done:
 
 static PyMethodDef methods[] = {
 #ifdef HAVE_STAT_NAMES
-    {"stat_names", stat_names, METH_VARARGS, "Stat packed names relative to a folder's fd into int64 buffers (see the module's source)."},
+    {"stat_names", stat_names, METH_VARARGS, "Lstat packed names relative to a folder's fd into int64 buffers; returns the links found (see the module's source)."},
 #endif
     {NULL, NULL, 0, NULL},
 };

@@ -180,6 +180,12 @@ def build(
         table.add_row("rejected", str(result.rejected))
         for reason, count in result.rejects_by_reason.items():
             table.add_row(f"  {reason}", str(count))
+        cleaned = result.report.cleaned
+        if cleaned.get("rows"):  # what the build's hygiene removed from the rows (report.json: "cleaned")
+            table.add_row("rows cleaned", str(cleaned["rows"]))
+            table.add_row("  control characters removed", str(cleaned.get("control_characters", 0)))
+            table.add_row("  URL user-info removed", str(cleaned.get("rows_with_url_userinfo", 0)))
+            table.add_row("  secret URL parameters removed", str(cleaned.get("rows_with_secret_parameters", 0)))
         table.add_row("shards", f"{len(result.shards)} ({result.shards_written} written)")
         table.add_row("files parsed", str(result.parsed))
         table.add_row("output size", human_size(result.output_bytes))

@@ -14,6 +14,14 @@ The names are packed: up to SLICE paths of one folder end to end in one bytes ob
 their offsets. A million names then cost tens of megabytes, not a Python object each, and the
 forked stat workers read them without touching (and so copying) pages of shared objects.
 
+Every entry of a folder but its sub-folders is listed, whatever it is: an entry that is not a
+regular file the build can read (a FIFO, a socket, a device, a link that leads out of the root,
+to nothing, round in a loop or to a folder, a folder or file it may not read, a path too long
+for the system) has a code in place of its size (see the constants below), and becomes one
+reject in the build's report, never an error of the listing. A symbolic link is followed only
+when its resolved target is a regular file inside the root (`_resolve_link`); links to folders
+are never followed, so the walk stays inside the root.
+
 A build keeps the folders it read in its cache (`save_folders`), and the next one reads again
 only the folders whose mtime changed (`Folder.unchanged`): in a folder of 200,000 files the
 names were a third of the listing's time. Every file is still stat'ed, which is how an edited
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import struct
 import sys
 import time
@@ -34,10 +43,27 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import BinaryIO
 
+from dataset_tools.lifetime import die_with_parent
+
 try:  # the stat loop in C (dataset_tools/_stat.c), built where a C compiler was at install
     from dataset_tools._stat import stat_names
 except ImportError:
     stat_names = None
+
+# In place of the size of an entry that is not a readable regular file (`stat_names` in
+# _stat.c uses the same values). Its mtime is the entry's own where it could be stat'ed, else 0.
+GONE = -1  # gone between the walk and its stat (or a folder now): no entry at all
+FIFO = -2
+SOCKET = -3
+DEVICE = -4  # a character or block device
+OTHER = -5  # any other kind of entry that is not a regular file
+LINK = -6  # a symbolic link, until `_resolve_link` resolves it (never leaves the stat loop)
+BROKEN_LINK = -7  # a link to nothing
+LINK_LOOP = -8
+LINK_TO_FOLDER = -9
+LINK_OUTSIDE = -10  # a link whose target is outside the root: neither stat'ed nor read
+BAD_NAME = -11  # a name that is not valid UTF-8 (set by the parent, `inputs._part_table`)
+STAT_FAILED = -1000  # minus the errno: a file whose stat failed, or a folder that could not be read
 
 FOLDERS_FILE = "folders.bin"  # in the build cache: the folders the last listing read (`save_folders`)
 SLICE = 65_536  # paths per packed group at most (and rows per Arrow slice of the listing)
@@ -46,11 +72,14 @@ PARALLEL_STAT = 20_000  # below this many files, forking stat workers costs more
 
 @dataclass(slots=True)
 class Names:
-    """Paths of one folder (relative to the root), packed end to end."""
+    """Paths of one folder (relative to the root), packed end to end. A group with a `code`
+    is one sub-folder that could not be read (its path with a "/" after it): the code is its
+    size, and it is not stat'ed."""
 
     folder: bytes  # relative to the root, b"" for the root itself
     data: bytes
     offsets: array  # 'i' (Arrow's string offsets): where each path begins, and one past the last
+    code: int = 0
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -70,10 +99,14 @@ class Part:
 
 
 def walk(base: bytes, known: dict[bytes, Folder] | None = None) -> tuple[list[Names], list[Folder], bool]:
-    """Every file under `base`, and every link (`stat_all` keeps those that lead to a file;
-    links to folders are not followed), as packed groups in path order; with the folders as
-    read, and whether any was read afresh. A folder of `known` (a former walk's, see `load_folders`) that is unchanged
-    since is not read again (`Folder.unchanged`)."""
+    """Every entry under `base` that is not a folder (files, links, FIFOs, ...: `stat_all`
+    tells them apart; links to folders are not followed), as packed groups in path order; with
+    the folders as read, and whether any was read afresh. A sub-folder that cannot be read is
+    an entry of its own (a group with a code). A folder of `known` (a former walk's, see
+    `load_folders`) that is unchanged since is not read again (`Folder.unchanged`).
+
+    Raises:
+        OSError: `base` itself cannot be read."""
     groups: list[Names] = []
     seen: list[Folder] = []
     fresh = False
@@ -97,7 +130,12 @@ def walk(base: bytes, known: dict[bytes, Folder] | None = None) -> tuple[list[Na
         if next_folder < len(subs):
             frame[1], frame[2] = end, next_folder + 1
             name = subs[next_folder][:-1]
-            stack.append(visit(folder.path + b"/" + name if folder.path else name))
+            path = folder.path + b"/" + name if folder.path else name
+            try:
+                stack.append(visit(path))
+            except OSError as error:  # the folder is one entry, a reject; the walk goes on
+                if error.errno not in (errno.ENOENT, errno.ENOTDIR):  # (else gone since its parent was read)
+                    groups.append(Names(folder.path, path + b"/", array("i", [0, len(path) + 1]), STAT_FAILED - (error.errno or errno.EIO)))
         else:
             stack.pop()
     return groups, seen, fresh
@@ -160,17 +198,17 @@ def _folder(base: bytes, path: bytes, known: Folder | None) -> Folder:
 
 
 def _entries(base: bytes, folder: bytes) -> tuple[list[bytes], list[bytes]]:
-    """A folder's file names (and links, to whatever), and its sub-folders' names with a "/"
-    after each, both sorted."""
+    """A folder's entries other than sub-folders (files, links to whatever, FIFOs, ...), and
+    its sub-folders' names with a "/" after each, both sorted."""
     files: list[bytes] = []
     folders: list[bytes] = []
     with os.scandir(base + b"/" + folder if folder else base) as found:
         for entry in found:
             if entry.is_dir(follow_symlinks=False):
                 folders.append(entry.name + b"/")
-            elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
-                # A link is a file if its target is one when it is stat'ed (`_stat_range`):
-                # its target can change without its folder changing.
+            else:
+                # What it is, `_stat_range` finds out: a link's target can change without its
+                # folder changing.
                 files.append(entry.name)
     files.sort()
     folders.sort()
@@ -190,12 +228,14 @@ def stat_all(base: bytes, groups: list[Names], workers: int | None = None) -> tu
         return sizes, mtimes
     bounds = [total * i // workers for i in range(workers + 1)]
     children = []
+    parent = os.getpid()
     for start, stop in zip(bounds[1:-1], bounds[2:]):
         read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # a stat worker: its share, as raw int64s, down the pipe
             status = 1
             try:
+                die_with_parent(parent)
                 os.close(read_end)
                 _stat_range(base, groups, start, stop, sizes, mtimes)
                 with os.fdopen(write_end, "wb") as pipe:
@@ -222,52 +262,121 @@ def stat_all(base: bytes, groups: list[Names], workers: int | None = None) -> tu
 
 def _stat_range(base: bytes, groups: list[Names], start: int, stop: int, sizes: array, mtimes: array) -> None:
     """Fill sizes[start:stop] and mtimes[start:stop] (positions in the flattened listing): in C
-    where the package's `_stat` module was built, else in Python, with the same results."""
+    where the package's `_stat` module was built, else in Python, with the same results. An
+    entry that is not a regular file gets a code in place of its size (see GONE and the codes
+    after it), a link its target's size and mtime where `_resolve_link` follows it."""
     position = 0
+    limits = None
     for group in groups:
         end = position + len(group)
         if end > start and position < stop:
             first, last = max(start, position), min(stop, end)
+            if group.code:
+                sizes[first:last] = array("q", [group.code]) * (last - first)
+                mtimes[first:last] = array("q", [0]) * (last - first)
+                position = end
+                continue
             try:
-                fd = os.open(base + b"/" + group.folder if group.folder else base, os.O_RDONLY)
-            except (FileNotFoundError, NotADirectoryError):  # the folder is gone since the walk, and its files
-                sizes[first:last] = array("q", [-1]) * (last - first)
+                fd = os.open(base + b"/" + group.folder if group.folder else base, _FOLDER_FLAGS)
+            except OSError as error:
+                # The folder is gone since the walk (or is a link now: walked as one next time),
+                # and its files with it; or it cannot be opened, nor its files stat'ed.
+                gone = error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP)
+                sizes[first:last] = array("q", [GONE if gone else STAT_FAILED - (error.errno or errno.EIO)]) * (last - first)
+                mtimes[first:last] = array("q", [0]) * (last - first)
                 position = end
                 continue
             skip = len(group.folder) + 1 if group.folder else 0
             try:
                 if stat_names is not None:
-                    stat_names(fd, group.data, group.offsets, skip, first - position, last - first, sizes, mtimes, first)
+                    links = stat_names(fd, group.data, group.offsets, skip, first - position, last - first, sizes, mtimes, first)
                 else:
-                    _stat_group(fd, group, skip, position, first, last, sizes, mtimes)
+                    links = _stat_group(fd, group, skip, position, first, last, sizes, mtimes)
             finally:
                 os.close(fd)
+            if links:
+                root = os.path.realpath(base)
+                for i in range(first, last):
+                    if sizes[i] == LINK:
+                        j = i - position
+                        sizes[i], mtimes[i] = _resolve_link(root, base + b"/" + group.data[group.offsets[j] : group.offsets[j + 1]], mtimes[i])
+            limits = limits or _path_limits(base)
+            if len(base) + len(group.folder) + 2 + limits[1] >= limits[0]:  # a name of this folder may make a path too long
+                for i in range(first, last):
+                    j = i - position
+                    if len(base) + 1 + group.offsets[j + 1] - group.offsets[j] >= limits[0] and sizes[i] != GONE:
+                        sizes[i], mtimes[i] = STAT_FAILED - errno.ENAMETOOLONG, 0
         position = end
         if position >= stop:
             break
 
 
-def _stat_group(fd: int, group: Names, skip: int, position: int, first: int, last: int, sizes: array, mtimes: array) -> None:
-    """`_stat_range` for one group, in Python: its files at listing positions first..last-1."""
-    stat = os.stat
+_FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _path_limits(base: bytes) -> tuple[int, int]:
+    """(PATH_MAX, NAME_MAX) of the file system of `base`: a path of PATH_MAX bytes or more
+    cannot be opened by its name (the build reads a file by its path)."""
+    try:
+        return os.pathconf(base, "PC_PATH_MAX"), os.pathconf(base, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 4096, 255
+
+
+def _stat_group(fd: int, group: Names, skip: int, position: int, first: int, last: int, sizes: array, mtimes: array) -> int:
+    """`stat_names` in Python, for one group: its files at listing positions first..last-1.
+    Returns the number of links found."""
+    lstat = os.lstat
     data, offsets = group.data, group.offsets
+    links = 0
     for i in range(first, last):
         j = i - position
         try:
-            st = stat(data[offsets[j] + skip : offsets[j + 1]], dir_fd=fd)
+            st = lstat(data[offsets[j] + skip : offsets[j + 1]], dir_fd=fd)
         except (FileNotFoundError, NotADirectoryError):  # gone since the walk
-            sizes[i] = -1
+            sizes[i], mtimes[i] = GONE, 0
             continue
         except OSError as error:
-            if error.errno != errno.ELOOP:  # a link in a loop is no file; other errors are the build's
-                raise
-            sizes[i] = -1
+            sizes[i], mtimes[i] = STAT_FAILED - (error.errno or errno.EIO), 0
             continue
-        if st.st_mode & 0o170000 != 0o100000:  # not a regular file (a link to a folder, say)
-            sizes[i] = -1
-            continue
-        sizes[i] = st.st_size
         mtimes[i] = st.st_mtime_ns
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), OTHER)
+        sizes[i] = st.st_size if kind is None else kind
+        links += kind == LINK
+    return links
+
+
+# An entry's kind (its st_mode's type bits) -> its code (None: a regular file, which has its size).
+_KINDS = {
+    stat.S_IFREG: None,
+    stat.S_IFLNK: LINK,
+    stat.S_IFDIR: GONE,  # a folder made since the walk: walked next time
+    stat.S_IFIFO: FIFO,
+    stat.S_IFSOCK: SOCKET,
+    stat.S_IFCHR: DEVICE,
+    stat.S_IFBLK: DEVICE,
+}
+
+
+def _resolve_link(root: bytes, path: bytes, mtime: int) -> tuple[int, int]:
+    """(size, mtime) of the link at `path` (under `root`, a resolved folder): its target's, when
+    that is a regular file inside `root`; else a code and the link's own `mtime`. A target
+    outside the root is not stat'ed: the build neither reads nor describes what is outside."""
+    target = os.path.realpath(path)  # every link on the way resolved; a loop is left as it is
+    if target == root:
+        return LINK_TO_FOLDER, mtime
+    if not target.startswith(root + b"/"):
+        return LINK_OUTSIDE, mtime
+    try:
+        st = os.stat(target)
+    except OSError as error:
+        if error.errno in (errno.ENOENT, errno.ENOTDIR):
+            return BROKEN_LINK, mtime
+        return (LINK_LOOP if error.errno == errno.ELOOP else STAT_FAILED - (error.errno or errno.EIO)), mtime
+    kind = _KINDS.get(stat.S_IFMT(st.st_mode), OTHER)
+    if kind is None:
+        return st.st_size, st.st_mtime_ns
+    return (LINK_TO_FOLDER if kind == GONE else kind), mtime
 
 
 def list_parts(base: bytes, workers: int | None = None) -> Iterator[Part]:
@@ -310,7 +419,8 @@ def send(base: bytes, pipe: BinaryIO, folders_file: str | None = None) -> None:
         save_folders(folders_file, base, folders)
 
 
-FOLDERS_MAGIC = b"dataset-tools folders 1 " + sys.byteorder.encode() + b"\n"
+# 2: every entry that is not a folder (not only files and links)
+FOLDERS_MAGIC = b"dataset-tools folders 2 " + sys.byteorder.encode() + b"\n"
 FOLDER_HEAD = struct.Struct("<8q")  # path, data and sub-folder name bytes; files; device, inode, mtime, read time
 
 

@@ -84,7 +84,13 @@ class Outcome(str, Enum):
 # Reject reasons the build decides (a reader's own reasons live with the reader): short stable
 # codes, counted in the report.
 BUILD_REJECT_REASONS: dict[str, str] = {
-    "too-large": "the file is over max_file_bytes; checked from its size before it is read",
-    "unreadable": "the file could not be read from disk",
+    "too-large": "the file is over max_file_bytes: checked from its size before it is read, and no read goes past the limit (a file that grew since the listing); neither read whole nor hashed",
+    "unreadable": "the file could not be read from disk, or a folder not read (its path ends with '/'): permission denied, an I/O error",
     "schema-violation": "the parsed row breaks a constraint of the table schema",
+    "special-file": "a FIFO, a socket or a device, not a regular file: never opened",
+    "link-outside-raw": "a symbolic link whose target is outside the raw folder: not followed",
+    "broken-link": "a symbolic link to nothing, or in a loop",
+    "link-to-folder": "a symbolic link to a folder: not followed (the build walks the raw folder's own sub-folders only)",
+    "path-too-long": "the path is longer than the system allows (PATH_MAX): a file or folder that cannot be opened by its path",
+    "name-not-utf8": "the file name is not valid UTF-8: it cannot be stored as text provenance; the report shows it escaped (\\xNN)",
 }

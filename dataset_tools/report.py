@@ -5,11 +5,17 @@ report.json holds the summary a build writes at its head, which the card, the CL
 
     {"dataset_version", "parser_version", "counts": {inputs, rows, duplicates, superseded,
      rejected}, "rejects_by_reason": {reason: n}, "language_sources": {declared, detected,
-     unknown}, "fallbacks": {"rows": n, "codes": {code: rows}}, "rejected": [one {"path",
-     "reason", "detail"} per rejected input]}
+     unknown}, "fallbacks": {"rows": n, "codes": {code: rows}}, "cleaned": {rows,
+     control_characters, rows_with_control_characters, rows_with_url_userinfo,
+     rows_with_secret_parameters}, "rejected": [one {"path", "reason", "detail", "size",
+     "sha256"} per rejected input]}
 
 `fallbacks` counts the rows for which the reader had to guess a field, in all and per kind of
 guess (a code, see `readers.FALLBACKS`); each input's own codes are in its listing row.
+`cleaned` counts what the build's hygiene (`build.hygiene`) removed from the dataset's rows: the
+rows it changed, the control characters removed, and the rows whose URLs lost user-info or
+secret-looking query parameters; each row's own counts are in its listing row (the counts and
+the parameters' names, never their values).
 
 The other inputs are in the input listings (`layout.INPUTS_GLOB`): one Parquet row per input
 whose article became a row, a duplicate or a superseded version.
@@ -26,12 +32,13 @@ from dataset_tools.layout import REPORT_FILE, input_listings
 
 LANGUAGE_SOURCES = ("declared", "detected", "unknown")
 COUNTS = ("inputs", "rows", "duplicates", "superseded", "rejected")
+CLEANED_COUNTS = ("rows", "control_characters", "rows_with_control_characters", "rows_with_url_userinfo", "rows_with_secret_parameters")
 
 
 @dataclass
 class ReportSummary:
-    """report.json's head: the counts, rejects by reason and language sources (every key but
-    the per-file list)."""
+    """report.json's head: the counts, rejects by reason, language sources and what hygiene
+    removed (every key but the per-file list)."""
 
     dataset_version: str
     parser_version: str
@@ -44,6 +51,7 @@ class ReportSummary:
     language_sources: dict[str, int] = field(default_factory=dict)
     fallback_rows: int = 0  # rows with at least one field guessed
     fallbacks: dict[str, int] = field(default_factory=dict)  # rows per code
+    cleaned: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {key: getattr(self, key) for key in COUNTS}
@@ -56,6 +64,7 @@ class ReportSummary:
             "rejects_by_reason": self.rejects_by_reason,
             "language_sources": self.language_sources,
             "fallbacks": {"rows": self.fallback_rows, "codes": self.fallbacks},
+            "cleaned": self.cleaned,
         }
 
     @classmethod
@@ -70,6 +79,7 @@ class ReportSummary:
             language_sources=dict(data.get("language_sources") or {}),
             fallback_rows=int((data.get("fallbacks") or {}).get("rows", 0)),
             fallbacks=dict((data.get("fallbacks") or {}).get("codes") or {}),
+            cleaned=dict(data.get("cleaned") or {}),
         )
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from bench import generate
 from dataset_tools import inputs, listing
 from dataset_tools.inputs import source_for
+from hostile import deep_folders, hostile_entries, permissions_checked
 
 
 @pytest.fixture
@@ -37,18 +39,42 @@ def tree(tmp_path):
     (root / ".hidden").write_bytes(b"hidden")
     os.symlink(root / "f1.txt", root / "b" / "link.txt")
     os.symlink(tmp_path / "nowhere", root / "dangling.txt")
+    hostile_entries(root, tmp_path / "outside")
     return root
 
 
 def _expected(root):
+    """The listing as it must be, found another way: every entry but the folders (os.walk,
+    which lists links to folders among them), a regular file with its size, a link with its
+    target's where that is a regular file inside the root, anything else with its code."""
+    real = os.path.realpath(root)
     rows = []
-    for folder, _, names in os.walk(root):
-        for name in names:
+    for folder, folders, names in os.walk(root):
+        for name in names + [f for f in folders if os.path.islink(os.path.join(folder, f))]:
             path = os.path.join(folder, name)
-            if os.path.isfile(path):  # follows links; a dangling one is not a file
-                st = os.stat(path)
-                rows.append((os.path.relpath(path, root), st.st_size, st.st_mtime_ns))
+            rows.append((os.path.relpath(path, root), *_entry(path, real)))
     return sorted(rows, key=lambda r: r[0].encode())
+
+
+def _entry(path, real_root):
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        target = os.path.realpath(path)
+        if target == real_root:
+            return listing.LINK_TO_FOLDER, st.st_mtime_ns
+        if not target.startswith(real_root + "/"):
+            return listing.LINK_OUTSIDE, st.st_mtime_ns
+        try:
+            followed = os.stat(target)
+        except OSError as error:
+            return (listing.LINK_LOOP if error.errno == errno.ELOOP else listing.BROKEN_LINK), st.st_mtime_ns
+        if stat.S_ISDIR(followed.st_mode):
+            return listing.LINK_TO_FOLDER, st.st_mtime_ns
+        st = followed
+    if stat.S_ISREG(st.st_mode):
+        return st.st_size, st.st_mtime_ns
+    kinds = {stat.S_IFIFO: listing.FIFO, stat.S_IFSOCK: listing.SOCKET, stat.S_IFCHR: listing.DEVICE, stat.S_IFBLK: listing.DEVICE}
+    return kinds.get(stat.S_IFMT(st.st_mode), listing.OTHER), st.st_mtime_ns
 
 
 def _rows(table):
@@ -85,15 +111,14 @@ def test_files_gone_between_the_walk_and_their_stat_are_left_out(tree, stat_loop
     assert _rows(inputs._listing_table(parts)) == _expected(tree)
 
 
-def test_a_name_the_system_refuses_is_an_error_in_either_stat_loop(tmp_path, stat_loop):
+def test_a_name_the_system_refuses_has_its_error_for_a_size_in_either_stat_loop(tmp_path, stat_loop):
     from array import array
 
     group = listing.Names(b"", b"ok" + b"x" * 300, array("i", [0, 2, 302]))  # a 300-byte name
     (tmp_path / "ok").write_bytes(b"ok")
-    sizes, mtimes = array("q", [0, 0]), array("q", [0, 0])
-    with pytest.raises(OSError) as raised:
-        listing._stat_range(os.fsencode(tmp_path), [group], 0, 2, sizes, mtimes)
-    assert raised.value.errno == errno.ENAMETOOLONG and sizes[0] == 2
+    sizes, mtimes = array("q", [0, 0]), array("q", [0, 7])
+    listing._stat_range(os.fsencode(tmp_path), [group], 0, 2, sizes, mtimes)
+    assert list(sizes) == [2, listing.STAT_FAILED - errno.ENAMETOOLONG] and mtimes[1] == 0
 
 
 def test_the_c_stat_loop_checks_its_arguments(tmp_path):
@@ -168,28 +193,110 @@ def test_an_error_of_the_work_done_meanwhile_is_raised_not_taken_for_a_failed_li
 
 
 def test_a_file_removed_while_listing_is_not_an_input(tree, monkeypatch):
-    monkeypatch.setattr(listing, "stat_names", None)  # the Python loop, whose os.stat is replaced below
-    real_stat = os.stat
+    monkeypatch.setattr(listing, "stat_names", None)  # the Python loop, whose os.lstat is replaced below
+    real_lstat = os.lstat
 
-    def stat(path, *args, **kwargs):
+    def lstat(path, *args, **kwargs):
         if os.fsdecode(path) == "f3.txt":
             raise FileNotFoundError(path)
-        return real_stat(path, *args, **kwargs)
+        return real_lstat(path, *args, **kwargs)
 
-    monkeypatch.setattr(os, "stat", stat)
+    monkeypatch.setattr(os, "lstat", lstat)
     paths = [row[0] for row in _rows(inputs._list_local(tree, workers=1))]
     expected = [row[0] for row in _expected(tree)]
     assert paths == [p for p in expected if p.split("/")[-1] != "f3.txt"] and len(paths) == len(expected) - 7  # one per folder
 
 
-def test_a_file_name_that_is_not_utf8_is_named_in_one_clear_error(tmp_path):
-    from dataset_tools.errors import BuildFailed
-
+def test_names_that_are_not_utf8_are_listed_escaped_with_a_code_in_path_order(tmp_path, stat_loop):
     (tmp_path / "ok.txt").write_bytes(b"x")
-    with open(os.path.join(os.fsencode(tmp_path), b"bad\xff.txt"), "wb") as handle:
-        handle.write(b"x")
-    with pytest.raises(BuildFailed, match=r"not valid UTF-8: b'bad\\xff.txt'"):
-        source_for(tmp_path).list()
+    (tmp_path / "bad\\xff.txt").write_bytes(b"a name that looks like an escaped one")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "in.txt").write_bytes(b"xy")
+    for name in (b"bad\xff.txt", b"b\\\xfe", b"caf\xe9", b"c/\xff"):
+        with open(os.path.join(os.fsencode(tmp_path), name), "wb") as handle:
+            handle.write(b"x")
+    for listed in (source_for(tmp_path).list(), inputs._list_local(tmp_path, workers=1)):
+        rows = [row[:2] for row in _rows(listed)]
+        assert rows == [
+            ("b\\\\\\xfe", listing.BAD_NAME),  # a backslash doubled, the byte that is no UTF-8 escaped
+            ("bad\\xff.txt", 37),  # a name of its own, which happens to look escaped
+            ("bad\\xff.txt (not UTF-8)", listing.BAD_NAME),  # shown as that name: marked
+            ("c/\\xff", listing.BAD_NAME),  # in path order, as text ("\\" < "i")
+            ("c/in.txt", 2),
+            ("caf\\xe9", listing.BAD_NAME),
+            ("ok.txt", 1),
+        ]
+
+
+def test_every_entry_that_is_no_readable_file_is_listed_with_its_code(tree, stat_loop):
+    links = {path.removeprefix("links/"): size for path, size, _ in _rows(inputs._list_local(tree, workers=1)) if path.startswith("links/")}
+    device = {"zero": listing.DEVICE} if (tree / "links" / "zero").exists() else {}
+    assert links == {
+        "dangling.txt": listing.BROKEN_LINK,
+        "fifo": listing.FIFO,
+        "in-folder": listing.LINK_TO_FOLDER,
+        "in.txt": 1,  # a link between two files of the folder: its target's size
+        "loop-a": listing.LINK_LOOP,
+        "loop-b": listing.LINK_LOOP,
+        "out-by-dots.txt": listing.LINK_OUTSIDE,
+        "out-folder": listing.LINK_OUTSIDE,
+        "out.txt": listing.LINK_OUTSIDE,
+        "root": listing.LINK_TO_FOLDER,
+        "sock": listing.SOCKET,
+        **device,
+    }
+
+
+_LIST_IN_A_CHILD = """
+import json, sys
+from pathlib import Path
+from dataset_tools import inputs, listing
+if sys.argv[2] == "python":
+    listing.stat_names = None
+listed = inputs.source_for(sys.argv[1]).list() if sys.argv[3] == "child" else inputs._list_local(Path(sys.argv[1]), workers=1)
+print(json.dumps([[p, s] for p, s in zip(listed.column("path").to_pylist(), listed.column("size").to_pylist())]))
+"""
+
+
+@pytest.mark.parametrize("how", ["child", "here"])
+def test_folders_and_files_that_may_not_be_read_are_entries_and_the_rest_is_listed(tmp_path, stat_loop, how):
+    root = tmp_path / "raw"
+    for folder in ("locked", "names-only", "no-names", "open"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "a.txt").write_bytes(b"a")
+    (root / "open" / "closed.txt").write_bytes(b"xyz")
+    (root / "open" / "closed.txt").chmod(0o000)  # stat'ed (its folder may be searched), not read
+    (root / "locked").chmod(0o000)
+    (root / "names-only").chmod(0o444)  # its names can be read, its files not stat'ed
+    (root / "no-names").chmod(0o111)  # its files can be stat'ed by name, its names not read
+    try:
+        done = subprocess.run(
+            [*permissions_checked(), sys.executable, "-c", _LIST_IN_A_CHILD, str(root), stat_loop, how],
+            capture_output=True, text=True, timeout=120,
+        )
+    finally:
+        for folder in ("locked", "names-only", "no-names"):
+            (root / folder).chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    denied = listing.STAT_FAILED - errno.EACCES
+    assert json.loads(done.stdout) == [
+        ["locked/", denied],
+        ["names-only/a.txt", denied],
+        ["no-names/", denied],
+        ["open/a.txt", 1],
+        ["open/closed.txt", 3],
+    ]
+
+
+def test_a_path_too_long_for_the_system_is_an_entry_and_the_rest_is_listed(tmp_path, stat_loop):
+    root = tmp_path / "raw"
+    root.mkdir()
+    (root / "a.txt").write_bytes(b"a")
+    short, long, too_deep = deep_folders(root)
+    rows = [row[:2] for row in _rows(inputs._list_local(root, workers=1))]
+    too_long = listing.STAT_FAILED - errno.ENAMETOOLONG
+    assert rows == [("a.txt", 1), (too_deep, too_long), (long, too_long), (short, len(b"not an article"))]
+    assert [row[:2] for row in _rows(source_for(root).list())] == rows
 
 
 def test_the_build_command_process_settings_leave_the_bytes_unchanged(tmp_path, project):

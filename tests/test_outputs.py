@@ -18,7 +18,7 @@ from dataset_tools.report import ReportSummary, read_outcomes, read_report_summa
 from dataset_tools.schema import load_table_schema
 
 JAN, FEB = datetime(2026, 1, 3, tzinfo=timezone.utc), datetime(2026, 2, 3, tzinfo=timezone.utc)
-ARTICLE = {"size": 10, "mtime_ns": 1, "kind": "article", "language": "en", "language_source": "declared"}
+ARTICLE = {"size": 10, "mtime_ns": 1, "kind": "article", "language": "en", "language_source": "declared", "control_characters": 0, "url_userinfo": False}
 FILES = [
     {"path": "a.txt", "sha256": "aa", "id": "01", "part": 202601, "published_at": JAN, **ARTICLE, "fallbacks": ["header:by-shape"]},
     {"path": "b.txt", "sha256": "aa", "id": "01", "part": 202601, "published_at": JAN, **ARTICLE},
@@ -41,11 +41,12 @@ def test_the_report_counts_every_input_names_each_reject_and_its_head_reads_back
     assert report["rejects_by_reason"] == {"empty-file": 1}
     assert report["language_sources"] == {"declared": 1, "detected": 1, "unknown": 0}
     assert report["fallbacks"] == {"rows": 2, "codes": {"header:by-shape": 2, "language:detected": 1}}  # rows only: b.txt is a duplicate
-    assert report["rejected"] == [{"path": "c.txt", "reason": "empty-file", "detail": "the file has no bytes"}]
+    assert report["rejected"] == [{"path": "c.txt", "reason": "empty-file", "detail": "the file has no bytes", "size": 3, "sha256": "cc"}]
     assert digest["bytes"] == (tmp_path / "report.json").stat().st_size
     assert read_report_summary(tmp_path / "report.json") == summary
+    nothing_cleaned = dict.fromkeys(("rows", "control_characters", "rows_with_control_characters", "rows_with_url_userinfo", "rows_with_secret_parameters"), 0)
     assert summary == ReportSummary("1.2.3", PARSER_VERSION, 4, 2, 1, 0, 1, {"empty-file": 1}, {"declared": 1, "detected": 1, "unknown": 0},
-                                    2, {"header:by-shape": 2, "language:detected": 1})
+                                    2, {"header:by-shape": 2, "language:detected": 1}, nothing_cleaned)
 
 
 def test_each_months_listing_names_its_inputs_outcomes_in_path_order(tmp_path, monkeypatch):
@@ -55,9 +56,9 @@ def test_each_months_listing_names_its_inputs_outcomes_in_path_order(tmp_path, m
     january = pq.read_table(tmp_path / "inputs/2026/01.parquet")
     assert january.to_pylist() == [
         {"path": "a.txt", "size": 10, "sha256": "aa", "outcome": "row", "id": "01", "other": None, "language": "en", "language_source": "declared",
-         "fallbacks": ["header:by-shape"]},
+         "fallbacks": ["header:by-shape"], "control_characters": 0, "url_userinfo": False, "secret_parameters": None},
         {"path": "b.txt", "size": 10, "sha256": "aa", "outcome": "duplicate", "id": "01", "other": "a.txt", "language": "en", "language_source": "declared",
-         "fallbacks": None},
+         "fallbacks": None, "control_characters": 0, "url_userinfo": False, "secret_parameters": None},
     ]
     assert pq.ParquetFile(tmp_path / "inputs/2026/01.parquet").metadata.num_row_groups == 2
     assert written["inputs/2026/02.parquet"]["bytes"] == (tmp_path / "inputs/2026/02.parquet").stat().st_size

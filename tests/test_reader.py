@@ -410,7 +410,10 @@ def test_reject_reason_tables_document_every_code_once():
         "empty-file", "binary-file", "invalid-encoding", "not-an-article", "not-a-url", "truncated", "no-body",
         "missing-timestamp", "invalid-timestamp",
     }
-    assert set(BUILD_REJECT_REASONS) == {"too-large", "unreadable", "schema-violation"}  # decided by the build, not the reader
+    assert set(BUILD_REJECT_REASONS) == {  # decided by the build, not the reader
+        "too-large", "unreadable", "schema-violation", "special-file", "link-outside-raw", "broken-link", "link-to-folder",
+        "path-too-long", "name-not-utf8",
+    }
     assert all(isinstance(text, str) and text for text in (*REJECT_REASONS.values(), *BUILD_REJECT_REASONS.values()))
 
 

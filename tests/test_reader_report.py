@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from dataset_tools.build import build_dataset
@@ -32,4 +33,6 @@ def test_report_counts_declared_detected_and_unknown_languages(settings, project
         "outcome": "rejected",
         "reason": "invalid-timestamp",
         "detail": "impossible timestamp '2021-02-30T25:61+0000'",
+        "size": (raw / "004_aaaa000000000004.txt").stat().st_size,
+        "sha256": hashlib.sha256((raw / "004_aaaa000000000004.txt").read_bytes()).hexdigest(),
     }

@@ -27,15 +27,18 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dataset_tools.build import outputs, plan
 from dataset_tools.build.cache import BuildCache, CacheState
 from dataset_tools.build.dedup import find_losers
 from dataset_tools.build.engines import make_engine, release_memory
+from dataset_tools.build.failure import build_failure
 from dataset_tools.build.filetable import FILES_SCHEMA
 from dataset_tools.build.parse import MapResult, map_chunk
 from dataset_tools.build.partition import partition_counts
@@ -43,10 +46,11 @@ from dataset_tools.build.reduce import PartitionResult, reduce_partition
 from dataset_tools.build.spill import DeltaRefs
 from dataset_tools.build.staging import scratch_cache_folder, staging_folder, swap_in
 from dataset_tools.config import Settings, default_cache_dir
-from dataset_tools.errors import BuildFailed, NothingToBuild
+from dataset_tools.errors import BuildFailed, DatasetToolsError, NothingToBuild
 from dataset_tools.fileio import ipc_batches, table_batches
 from dataset_tools.inputs import RawSource, source_for
 from dataset_tools.layout import INPUTS_DIR, MANIFEST_FILE, REPORT_FILE
+from dataset_tools.lifetime import cleans_up_on_sigterm, on_sigterm
 from dataset_tools.listing import FOLDERS_FILE
 from dataset_tools.report import ReportSummary
 from dataset_tools.schema import TableSchema, load_table_schema
@@ -103,6 +107,7 @@ class BuildResult:
             "version": self.version,
             **self.report.counts(),
             "rejects_by_reason": self.rejects_by_reason,
+            "cleaned": self.report.cleaned,
             "shards": len(self.shards),
             "output_bytes": self.output_bytes,
             "parsed": self.parsed,
@@ -127,6 +132,7 @@ class Stopwatch:
         return {**self.laps, "total": round(time.perf_counter() - self.start, 3)}
 
 
+@cleans_up_on_sigterm
 def build_dataset(
     settings: Settings,
     raw: Path | str | None = None,
@@ -161,8 +167,13 @@ def build_dataset(
     Raises:
         InputNotFound: the raw folder does not exist.
         NothingToBuild: no input became a row (none, or all rejected); the previous output is intact.
-        BuildFailed: the output could not be written; the previous output is intact.
+        BuildFailed: the output could not be written (a full disk: where, and the space free
+            and needed); the previous output is intact, the build's temporary files removed.
         CacheBusy: another build uses the cache folder.
+
+    A SIGTERM while the build runs (where the process had no handler of its own) removes its
+    staging folder and ends the process as SIGTERM does; the workers die with this process
+    however it ends, and the next build takes the cache over (`lifetime`).
     """
     source = source_for(raw if raw is not None else settings.raw)
     out = Path(out or settings.out).resolve()
@@ -181,13 +192,19 @@ def build_dataset(
         if engine != "local":
             engines.append(make_engine(engine, workers=workers, scheduler=scheduler, worker_setup=worker_setup))
 
+    failed = True  # until the output and the cache's new state are in place
+    raw_bytes = 0
     try:
         listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None, meanwhile=start_cluster)
         watch.lap("list")
-        staging = staging_folder(out)
+        raw_bytes = pc.sum(pc.max_element_wise(listing.column("size"), 0)).as_py() or 0  # (a failure names what a build needs)
         scratch = None if cache_folder else scratch_cache_folder(out)
         cache = BuildCache(cache_folder or scratch)
+        if scratch is not None:
+            on_sigterm(lambda: shutil.rmtree(scratch, ignore_errors=True))
         try:
+            staging = staging_folder(out)
+            on_sigterm(lambda: shutil.rmtree(staging, ignore_errors=True))
             if not engines:
                 few = listing.num_rows <= INLINE_FILES
                 engines.append(make_engine(engine, workers=1 if few else workers, scheduler=scheduler, worker_setup=worker_setup))
@@ -198,27 +215,29 @@ def build_dataset(
             try:
                 result, state = _build_into(staging, out, source, listing, schema, settings, cache, runner, notify, watch)
                 swap_in(staging, out)
-            except BaseException as exc:
+            except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
-                if isinstance(exc, OSError):
-                    raise BuildFailed(
-                        f"could not write the dataset to {out}: {exc}",
-                        hint="Check free disk space and permissions; the previous output is unchanged.",
-                    ) from exc
                 raise
             if scratch is None:
                 state.shards = plan.record_outputs(out, state.shards)
                 cache.commit(state)
+            failed = False
             watch.lap("finish")
         finally:
             for runner in engines:
-                runner.close()  # before the cache goes: a task cut short may still be writing to it
+                runner.close(abort=failed)  # before the cache goes: a task cut short may still be writing to it
+            if failed:
+                cache.discard()  # what the failed build wrote (a full disk wants it back)
             cache.close()
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
+    except (OSError, BrokenProcessPool) as exc:
+        if isinstance(exc, DatasetToolsError):
+            raise
+        raise build_failure(exc, out, cache_folder, raw_bytes) from exc
     finally:
         for runner in engines:
-            runner.close()  # when the build failed before its cache was opened (closing twice is safe)
+            runner.close(abort=failed)  # when the build failed before its cache was opened (closing twice is safe)
     result.out = out
     result.seconds = watch.result()
     return result

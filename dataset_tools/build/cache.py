@@ -31,7 +31,7 @@ from dataset_tools.errors import CacheBusy
 from dataset_tools.fileio import write_ipc
 
 STATE_FILE = "state.json"
-FORMAT = 5  # 5: partitions are months, runs sorted by (published_at, id); a rewritten partition's ref is (file, -1)
+FORMAT = 6  # 5: partitions are months, runs sorted by (published_at, id); 6: entries that are no regular file, reads bounded, a NUL anywhere rejects, rows after hygiene and the file table's hygiene columns
 
 
 @dataclass
@@ -58,7 +58,14 @@ class CacheState:
 
 
 class BuildCache:
-    """An open, locked cache folder."""
+    """An open, locked cache folder.
+
+    The lock is an flock on `lock`: the kernel releases it when the build's process ends, however
+    it ends, so the next build takes it over with no manual step. An flock belongs to the open
+    file, which a forked child shares: every process forked while the lock is held (the pool's
+    workers above all) lets go of its copy first thing (`_close_inherited_locks`), so that no child
+    that outlives the build can keep the cache locked.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -69,6 +76,7 @@ class BuildCache:
         except BlockingIOError:
             self._lock.close()
             raise CacheBusy(self.folder) from None
+        _HELD_LOCKS.add(self._lock.fileno())
         self.work = self.folder / f"work-{os.getpid()}"
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir()
@@ -115,9 +123,27 @@ class BuildCache:
         # orjson: the json module's indenting encoder, in Python, took 60 ms over a big corpus's refs.
         tmp.write_bytes(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2))
         os.replace(tmp, target)
+        self._delete_all_but(state)
+
+    def discard(self) -> None:
+        """After a build that failed (its workers stopped): delete what it wrote that the
+        current state does not refer to (its rows, file tables, temporary files), which a full
+        disk needs back. The last good build's files stay."""
+        try:
+            data = json.loads((self.folder / STATE_FILE).read_text(encoding="utf-8"))
+            state = CacheState(key={}, files=data.get("files"), losers=data.get("losers"), parts={int(k): v for k, v in data.get("parts", {}).items()})
+        except (OSError, ValueError, AttributeError):
+            state = CacheState(key={})
+        self._delete_all_but(state)
+        for tmp in self.folder.glob("card/*/*.tmp"):  # the card statistics' (named with their writer's pid)
+            pid = tmp.name.rsplit(".", 2)[-2]
+            if not (pid.isdigit() and int(pid) != os.getpid() and process_alive(int(pid))):
+                tmp.unlink(missing_ok=True)
+
+    def _delete_all_but(self, state: CacheState) -> None:
         shutil.rmtree(self.folder / "buckets", ignore_errors=True)  # a cache of FORMAT 4 or earlier
         keep = {state.files, state.losers, *(name for refs in state.parts.values() for name, _ in refs)}
-        for pattern in ("*.arrow", "parts/*.arrow", "chunks/*.arrow", "chunks/*.tmp", "parts/*.tmp"):
+        for pattern in ("*.arrow", "parts/*.arrow", "chunks/*.arrow", "*.tmp", "chunks/*.tmp", "parts/*.tmp"):
             for path in self.folder.glob(pattern):
                 if path.relative_to(self.folder).as_posix() not in keep:
                     path.unlink(missing_ok=True)
@@ -128,8 +154,32 @@ class BuildCache:
             pid = stale.name.removeprefix("work-")
             if pid.isdigit() and not process_alive(int(pid)):
                 shutil.rmtree(stale, ignore_errors=True)
+        _HELD_LOCKS.discard(self._lock.fileno())
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
+
+
+_HELD_LOCKS: set[int] = set()  # the file descriptors of the cache locks this process holds
+
+
+def _close_inherited_locks() -> None:
+    """In a forked child: let go of the copies of this process's cache locks (an flock(LOCK_UN)
+    here would release the parent's lock; dropping the copy leaves it with the parent). Each
+    descriptor is made a copy of /dev/null rather than closed, so that the number stays taken
+    by a harmless file for the child's copy of the lock's file object."""
+    if not _HELD_LOCKS:
+        return
+    null = os.open(os.devnull, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for fd in _HELD_LOCKS:
+            os.dup2(null, fd, inheritable=False)
+    finally:
+        os.close(null)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
 
 
 def process_alive(pid: int) -> bool:

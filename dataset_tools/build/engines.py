@@ -4,7 +4,8 @@ Every engine runs the same task functions over the same arguments and yields res
 order, so the output does not depend on the engine. An engine knows nothing of the stages.
 `worker_setup`, if given, runs once in every worker process the engine starts itself (the
 `dataset-tools` command passes its process settings there; a library caller's workers are
-left as Python makes them). Dask is an optional extra
+left as Python makes them). Whoever calls, a local pool's workers die with the process that
+started them (`lifetime`), and take SIGTERM's default action (not a handler of that process's). Dask is an optional extra
 (`pip install 'dataset-tools[dask]'`); its futures API is used directly (not dask.dataframe,
 whose shuffles do not handle Arrow list columns or UTC timestamps well).
 """
@@ -12,6 +13,7 @@ whose shuffles do not handle Arrow list columns or UTC timestamps well).
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataset_tools.errors import EngineUnavailable, UnknownEngine
+from dataset_tools.lifetime import die_with_parent
 
 ENGINES = ("local", "dask")
 
@@ -42,13 +45,28 @@ class LocalEngine:
         if self._pool is None:
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=self._setup)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker, initargs=(os.getpid(), self._setup))
         yield from _windowed(self._pool.submit, fn, tasks, window or 4 * self.workers)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
+        """Stop the workers: once their tasks are done, or (`abort`: the build failed or was
+        stopped) at once, killed, and waited for. Safe to call twice."""
         if self._pool is not None:
+            if abort:
+                # No public way before Python 3.14 (`kill_workers`): the pool's process table.
+                for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+                    process.kill()
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+
+
+def _start_worker(parent: int, setup: Callable[[], None] | None) -> None:
+    """First thing in a pool worker: die with the build's process, take SIGTERM's default
+    action (a fork copies the handler the build may have set for itself), then the caller's setup."""
+    die_with_parent(parent)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if setup is not None:
+        setup()
 
 
 class DaskEngine:
@@ -95,7 +113,7 @@ class DaskEngine:
 
         yield from _windowed(submit, fn, tasks, window or 4 * self.workers)
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         """Disconnect (and stop the LocalCluster, if this engine started one); safe to call twice."""
         if self.client is not None:
             self.client.close()

@@ -2,7 +2,9 @@
 
 Each row holds the file's path, size, mtime and SHA-256 and what the map made of it: an
 article (its id, partition, published and modified times and language: what deduplication and
-the input listings need) or a reject (its reason and detail). It is kept in path
+the input listings need, and what hygiene removed from it) or a reject (its reason and detail).
+An entry that is not a readable regular file has its listing code as its size (see `listing`).
+It is kept in path
 order, spilled and cached as Arrow IPC, and read a batch at a time by the outputs (report.json,
 manifest.json): at a million inputs it is never held as Python objects.
 """
@@ -15,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataset_tools.build.hygiene import Cleaned
 from dataset_tools.build.partition import month_keys
 from dataset_tools.records import Article, Reject
 
@@ -36,6 +39,10 @@ FILES_SCHEMA = pa.schema(
         ("fallbacks", pa.list_(pa.string())),  # the reader's codes for fields it had to guess (see `readers.FALLBACKS`)
         ("reason", pa.string()),
         ("detail", pa.string()),
+        # What hygiene removed from the article (see `hygiene.Cleaned`); 0, false, null otherwise.
+        ("control_characters", pa.int32()),
+        ("url_userinfo", pa.bool_()),
+        ("secret_parameters", pa.list_(pa.string())),
     ]
 )
 
@@ -55,13 +62,18 @@ def to_batch(files: dict[str, list]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict({name: columns[name] for name in FILES_SCHEMA.names}, schema=FILES_SCHEMA)
 
 
-def account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, int, int]]) -> None:
-    """Append one bookkeeping row per (record, path, size, mtime_ns) to the columns `files`."""
-    for record, path, size, mtime in outcomes:
+def account(files: dict[str, list], outcomes: list[tuple[Article | Reject, str, int, int, Cleaned | None]]) -> None:
+    """Append one bookkeeping row per (record, path, size, mtime_ns, cleaned) to the columns `files`."""
+    for record, path, size, mtime, cleaned in outcomes:
         files["path"].append(path)
         files["size"].append(size)
-        files["mtime_ns"].append(mtime)
+        # A file that could not be read is read again by the next build: making it readable
+        # (chmod) leaves its size and mtime as they were.
+        files["mtime_ns"].append(-1 if size >= 0 and isinstance(record, Reject) and record.reason == "unreadable" else mtime)
         files["sha256"].append(record.source_sha256)
+        files["control_characters"].append(cleaned.control_characters if cleaned else 0)
+        files["url_userinfo"].append(cleaned.url_userinfo if cleaned else False)
+        files["secret_parameters"].append(list(cleaned.secret_parameters) if cleaned and cleaned.secret_parameters else None)
         if isinstance(record, Article):
             files["kind"].append(ARTICLE)
             files["id"].append(record.id)
@@ -85,6 +97,7 @@ def reject_row(files: dict[str, list], row: int, reason: str, detail: str) -> No
     files["kind"][row] = REJECTED
     for name in ARTICLE_COLUMNS:
         files[name][row] = None
+    files["control_characters"][row], files["url_userinfo"][row] = 0, False
     files["reason"][row] = reason
     files["detail"][row] = detail
 

@@ -6,8 +6,9 @@ written. Out:
   `dataset_tools.report`), then one line per rejected input with its reason;
 - the input listings `inputs/YYYY/MM.parquet` (see `layout`): one row per input whose article
   fell in that month, in path order: its size, SHA-256 and outcome (row, duplicate, superseded,
-  with the file it lost to). They are partitioned like the data, so a release that adds
-  articles to the newest month rewrites that month's listing only;
+  with the file it lost to), the fields its reader guessed, and what hygiene removed from it.
+  They are partitioned like the data, so a release that adds articles to the newest month
+  rewrites that month's listing only;
 - manifest.json: the versions, and every file of the folder with its SHA-256 and size.
 Nothing is held whole: a million inputs take a few batches of memory.
 """
@@ -30,10 +31,11 @@ from dataset_tools.fileio import json_lines, sha256_file, write_json, write_json
 from dataset_tools.layout import MANIFEST_FILE, inputs_name
 from dataset_tools.readers import PARSER_VERSION
 from dataset_tools.records import Outcome
-from dataset_tools.report import LANGUAGE_SOURCES, ReportSummary
+from dataset_tools.report import CLEANED_COUNTS, LANGUAGE_SOURCES, ReportSummary
 from dataset_tools.schema import TableSchema
 
 FileBatches = Callable[[], Iterable[pa.RecordBatch]]  # the file table, batch by batch, in path order
+REJECT_KEYS = ("path", "reason", "detail", "size", "sha256")  # of each line of report.json's `rejected`
 LISTING_SCHEMA = pa.schema(
     [
         ("path", pa.string()),
@@ -45,14 +47,19 @@ LISTING_SCHEMA = pa.schema(
         ("language", pa.string()),
         ("language_source", pa.string()),
         ("fallbacks", pa.list_(pa.string())),  # the fields the reader had to guess (see `readers.FALLBACKS`)
+        # What hygiene removed from the row (see `hygiene.Cleaned`): counts and names, never values.
+        ("control_characters", pa.int32()),
+        ("url_userinfo", pa.bool_()),
+        ("secret_parameters", pa.list_(pa.string())),
     ]
 )
 LISTING_GROUP_ROWS = 4096  # rows per row group of a listing, whatever the batches they arrive in
 
 
 def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str) -> tuple[ReportSummary, dict]:
-    """Write report.json (the summary, then one line per rejected input with its reason and
-    detail); return its summary and the file's {"sha256", "bytes"}.
+    """Write report.json (the summary, then one line per rejected input: its path, reason,
+    detail, size (null for an entry that is no file) and SHA-256 (empty where it was not read
+    whole)); return its summary and the file's {"sha256", "bytes"}.
 
     `files()` yields the file table (FILES_SCHEMA, in path order) batch by batch; it is read
     twice, once to count and once to write the lines, and never held whole. `losers`
@@ -67,13 +74,17 @@ def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str)
             rejects = part.filter(pc.equal(part.column("kind"), REJECTED))
             if not rejects.num_rows:
                 continue
+            # An entry that is no regular file has a code for its size in the file table: no size here.
+            sizes = pc.if_else(pc.less(rejects.column("size"), 0), pa.scalar(None, pa.int64()), rejects.column("size"))
+            columns = [("path", rejects.column("path")), ("reason", rejects.column("reason")), ("detail", rejects.column("detail")),
+                       ("size", sizes), ("sha256", rejects.column("sha256"))]
 
-            def slow(indices: list[int], rejects: pa.RecordBatch = rejects) -> list[bytes]:
-                picked = rejects.take(pa.array(indices, pa.int64()))
-                values = zip(*(picked.column(c).to_pylist() for c in ("path", "reason", "detail")))
-                return [orjson.dumps({"path": p, "reason": r, "detail": d}) for p, r, d in values]
+            def slow(indices: list[int], columns: list = columns) -> list[bytes]:
+                picked = pa.array(indices, pa.int64())
+                values = zip(*(values.take(picked).to_pylist() for _, values in columns))
+                return [orjson.dumps(dict(zip(REJECT_KEYS, row))) for row in values]
 
-            yield json_lines([("path", rejects.column("path")), ("reason", rejects.column("reason")), ("detail", rejects.column("detail"))], slow)
+            yield json_lines(columns, slow, verbatim=frozenset({"sha256"}))
 
     return summary, write_json_listing_lines(path, summary.to_json(), "rejected", lines())
 
@@ -141,6 +152,7 @@ def _count(files: FileBatches, lost: dict[str, str], lost_paths: pa.Array, versi
     reasons: Counter = Counter()
     sources: Counter = Counter()
     guesses: Counter = Counter()
+    cleaned: Counter = Counter()
     inputs = rows = rejected = guessed = 0
     for part in files():
         kind = part.column("kind")
@@ -154,6 +166,15 @@ def _count(files: FileBatches, lost: dict[str, str], lost_paths: pa.Array, versi
         inputs += part.num_rows
         rows += pc.sum(is_row).as_py() or 0
         rejected += pc.sum(is_rejected).as_py() or 0
+        was_cleaned = pc.and_(is_row, _was_cleaned(part))
+        if pc.any(was_cleaned).as_py():  # (rows hygiene changed are few: most batches have none)
+            rows_cleaned = part.filter(was_cleaned)
+            characters = rows_cleaned.column("control_characters")
+            cleaned["rows"] += rows_cleaned.num_rows
+            cleaned["control_characters"] += pc.sum(characters).as_py() or 0
+            cleaned["rows_with_control_characters"] += pc.sum(pc.greater(characters, 0)).as_py() or 0
+            cleaned["rows_with_url_userinfo"] += pc.sum(rows_cleaned.column("url_userinfo")).as_py() or 0
+            cleaned["rows_with_secret_parameters"] += pc.sum(pc.is_valid(rows_cleaned.column("secret_parameters"))).as_py() or 0
     outcomes = Counter(lost.values())
     return ReportSummary(
         dataset_version=version,
@@ -167,7 +188,16 @@ def _count(files: FileBatches, lost: dict[str, str], lost_paths: pa.Array, versi
         language_sources={key: sources[key] for key in LANGUAGE_SOURCES},
         fallback_rows=guessed,
         fallbacks=dict(sorted(guesses.items())),
+        cleaned={key: cleaned[key] for key in CLEANED_COUNTS},
     )
+
+
+CLEANED = ("control_characters", "url_userinfo", "secret_parameters")  # the file table's hygiene columns
+
+
+def _was_cleaned(part: pa.RecordBatch) -> pa.Array:
+    """Which rows of the file table hygiene changed."""
+    return pc.or_(pc.or_(pc.greater(part.column("control_characters"), 0), part.column("url_userinfo")), pc.is_valid(part.column("secret_parameters")))
 
 
 def _value_counts(values: pa.ChunkedArray | pa.Array) -> Counter:

@@ -1,9 +1,11 @@
 """The parse stage (the map): a task reads a chunk of raw files and spills their rows, by partition.
 
 In: a task's files (path, size, mtime, the SHA-256 the cache knows or None). For each file:
-read it (unless it is over the size limit) -> the reader that claims it -> `Article | Reject`
--> every BATCH_FILES files, the articles become one Arrow record batch with the schema's exact
-types. Then the schema's row checks run over all the task's rows (a row that breaks one is a
+read it (unless the listing found no readable regular file, or one over the size limit; never
+more than the limit and one byte) -> the reader that claims it -> `Article | Reject` -> every
+BATCH_FILES files, the articles become one Arrow record batch with the schema's exact types,
+after hygiene (`hygiene.clean_articles`: control characters, URL user-info and secrets out).
+Then the schema's row checks run over all the task's rows (a row that breaks one is a
 `schema-violation` reject, never a row), and the rows go to one chunk file (see `spill`), a
 run per partition. Out: a `MapResult`: one bookkeeping row per file (see `filetable`), where
 each partition's rows are, and the paths whose bytes equal the cached version. The rows never pass through the main
@@ -23,9 +25,10 @@ import pyarrow.compute as pc
 
 from dataset_tools.build import filetable
 from dataset_tools.build.engines import release_memory
+from dataset_tools.build.hygiene import Cleaned, clean_articles
 from dataset_tools.build.partition import SORT_KEYS, month_keys
 from dataset_tools.build.spill import spill_schema, write_chunk
-from dataset_tools.inputs import RawSource
+from dataset_tools.inputs import NotARegularFile, RawSource, entry_reject
 from dataset_tools.readers import parse_file
 from dataset_tools.records import Article, Reject
 from dataset_tools.schema import TableSchema, check_batch, worker_table_schema
@@ -41,16 +44,36 @@ class MapResult:
     unchanged: list[str]  # paths whose bytes equal the cached version (only their mtime changed)
 
 
+HEAD_BYTES = 1 << 20  # of a file over the size limit, the bytes hashed to name it in its reject
+
+
 def read_input(source: RawSource, path: str, size: int, max_bytes: int) -> tuple[Article | Reject, bytes | None]:
-    """Read one raw file and parse it; the size limit is checked before reading into memory."""
+    """Read one raw file and parse it. `size` is the listing's: a code where the entry is no
+    readable regular file (it is not opened), over `max_bytes` a file is not read; and the read
+    stops one byte past `max_bytes` (a file that grew since the listing is rejected all the same)."""
+    if size < 0:
+        return Reject(path, "", *entry_reject(path, size)), None
     if size > max_bytes:
-        sha = _sha256_stream(source, path)
-        return Reject(path, sha, "too-large", f"file is {size} bytes, over the limit of {max_bytes} bytes", size), None
+        return _too_large(source, path, f"file is {size} bytes, over the limit of {max_bytes} bytes", size), None
     try:
-        data = source.read(path, size)
+        data = source.read(path, max_bytes, size)
+    except NotARegularFile as exc:
+        return Reject(path, "", *entry_reject(path, exc.code)), None
     except OSError as exc:
         return Reject(path, "", "unreadable", f"cannot read file: {exc.strerror or exc}", size), None
+    if len(data) > max_bytes:
+        return _too_large(source, path, f"file grew past the limit of {max_bytes} bytes after it was listed ({size} bytes then)", size), None
     return parse_file(data, path), data
+
+
+def _too_large(source: RawSource, path: str, problem: str, size: int) -> Reject:
+    """The reject of a file over the size limit: it is neither read whole nor hashed (its
+    SHA-256 is left empty); the SHA-256 of its first HEAD_BYTES, so labelled, names it."""
+    try:
+        head = source.read(path, HEAD_BYTES - 1)
+    except OSError as exc:
+        return Reject(path, "", "too-large", f"{problem}; not read (its first bytes cannot be read either: {exc.strerror or exc})", size)
+    return Reject(path, "", "too-large", f"{problem}; not read (SHA-256 of its first {len(head)} bytes: {hashlib.sha256(head).hexdigest()})", size)
 
 
 def map_chunk(
@@ -69,7 +92,7 @@ def map_chunk(
     files = filetable.new_columns()
     unchanged: list[str] = []
     parts: list[pa.RecordBatch] = []
-    pending: list[tuple[Article | Reject, str, int, int]] = []
+    pending: list[tuple[Article | Reject, str, int, int, Cleaned | None]] = []
     article_rows: list[int] = []  # the `files` row of each article in `parts`, in order
 
     def flush() -> None:
@@ -78,24 +101,30 @@ def map_chunk(
         first = len(files["path"])
         articles = [(first + i, record) for i, (record, *_) in enumerate(pending) if isinstance(record, Article)]
         if articles:
-            parts.append(articles_to_batch([a for _, a in articles], schema))
+            batch = articles_to_batch([a for _, a in articles], schema)
+            changed = clean_articles([a for _, a in articles], batch)  # hygiene (the batch tells quickly that nothing is to clean)
+            for position, (article, cleaned) in changed.items():
+                row = articles[position][0]
+                pending[row - first] = (article, *pending[row - first][1:4], cleaned)
+                articles[position] = (row, article)
+            parts.append(articles_to_batch([a for _, a in articles], schema) if changed else batch)
             article_rows.extend(row for row, _ in articles)
         filetable.account(files, pending)
         pending.clear()
 
     for path, size, mtime, previous in zip(paths, sizes, mtimes, known_sha):
-        if previous is not None and size <= max_bytes:
+        if previous and 0 <= size <= max_bytes:
             try:
-                data = source.read(path, size)
+                data = source.read(path, max_bytes, size)
             except OSError:
                 data = None
-            if data is not None and hashlib.sha256(data).hexdigest() == previous:
+            if data is not None and len(data) <= max_bytes and hashlib.sha256(data).hexdigest() == previous:
                 unchanged.append(path)
                 continue
-            record = parse_file(data, path) if data is not None else read_input(source, path, size, max_bytes)[0]
+            record = parse_file(data, path) if data is not None and len(data) <= max_bytes else read_input(source, path, size, max_bytes)[0]
         else:
             record, _ = read_input(source, path, size, max_bytes)
-        pending.append((record, path, size, mtime))
+        pending.append((record, path, size, mtime, None))  # (what hygiene removes is known at the flush)
         if len(pending) >= BATCH_FILES:
             flush()
     flush()
@@ -106,13 +135,13 @@ def map_chunk(
     batches: dict[int, int] = {}
     chunk = None
     if table.num_rows:
-        parts = month_keys(table.column("published_at"))
+        months = month_keys(table.column("published_at"))
         # By partition, and in partition order within one: every batch in the cache is a sorted
         # run, which the reduce merges a slice at a time (stable: equal keys stay in path order).
-        keys = table.select([name for name, _ in SORT_KEYS]).add_column(0, "part", parts)
+        keys = table.select([name for name, _ in SORT_KEYS]).add_column(0, "part", months)
         order = pc.sort_indices(keys, [("part", "ascending"), *SORT_KEYS])
         table = table.take(order).combine_chunks()
-        batches = write_chunk(table, parts.take(order).to_pylist(), Path(cache_root) / chunk_name)
+        batches = write_chunk(table, months.take(order).to_pylist(), Path(cache_root) / chunk_name)
         chunk = chunk_name
         del table
     result = MapResult(filetable.to_batch(files), chunk, batches, unchanged)
@@ -146,18 +175,3 @@ def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.Record
     columns = zip(*map(operator.attrgetter(*arrow.names), articles)) if articles else ([] for _ in arrow)
     arrays = [pa.array(column, type=item.type) for column, item in zip(columns, arrow)]
     return pa.RecordBatch.from_arrays(arrays, schema=spill_schema(arrow))
-
-
-def _sha256_stream(source: RawSource, path: str) -> str:
-    digest = hashlib.sha256()
-    if source.is_local:
-        with open(source.local_root / path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
-    import fsspec
-
-    with fsspec.open(f"{source.root}/{path}", "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

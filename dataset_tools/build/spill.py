@@ -36,13 +36,17 @@ def write_chunk(table: pa.Table, parts: list[int], target: Path) -> dict[int, in
     name. Returns partition -> the index of its record batch."""
     batches: dict[int, int] = {}
     tmp = target.with_name(target.name + ".tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        start = 0
-        for i in range(1, len(parts) + 1):
-            if i == len(parts) or parts[i] != parts[start]:
-                batches[parts[start]] = len(batches)
-                writer.write_table(table.slice(start, i - start))
-                start = i
+    try:
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            start = 0
+            for i in range(1, len(parts) + 1):
+                if i == len(parts) or parts[i] != parts[start]:
+                    batches[parts[start]] = len(batches)
+                    writer.write_table(table.slice(start, i - start))
+                    start = i
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a disk full half-way: the half file goes at once
+        raise
     os.replace(tmp, target)
     return batches
 
