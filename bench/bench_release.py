@@ -5,7 +5,8 @@ the layout before it (id-bucket shards named `train-0000k-of-0000N`), measured t
     python bench/bench_release.py -n 20000             # a quick look
     python bench/bench_release.py --old-tree DIR       # DIR: a checkout of the tool before the month layout
 
-The corpus (written once into --root, /dev/shm by default):
+The corpus (written once into --root, /dev/shm by default, and linked into the folder the
+builds read one version at a time):
 - v1: N articles published over 24 months (2024-01 to 2025-12);
 - v2: v1 + N/100 articles published in the newest three days;
 - v3: v2 + N/1000 corrections (the same URLs collected again, with a later modified time and
@@ -63,9 +64,9 @@ def _when(seed: int, index: int, first_day: int, days: int) -> datetime:
     return START + timedelta(days=first_day, minutes=rng.randrange(days * 24 * 60))
 
 
-def _write(task: tuple[str, int, list[int], int, int, bool]) -> int:
+def _write(task: tuple[str, int, list[int], int, int, bool]) -> list[str]:
     folder, seed, indices, first_day, days, correct = task
-    written = 0
+    written = []
     for index in indices:
         name, a = _article(seed, index, _when(seed, index, first_day, days))
         if correct:  # collected again later: a new file, the same URL, edited and modified later
@@ -74,15 +75,16 @@ def _write(task: tuple[str, int, list[int], int, int, bool]) -> int:
         data = generate._render(a)
         with open(os.path.join(folder, name), "xb") as handle:
             handle.write(data)
-        written += len(data)
+        written.append(name)
     return written
 
 
-def write_articles(folder: Path, seed: int, indices: list[int], first_day: int, days: int, correct: bool = False) -> None:
+def write_articles(folder: Path, seed: int, indices: list[int], first_day: int, days: int, correct: bool = False) -> list[str]:
+    """Write the articles into `folder`; returns their file names."""
     folder.mkdir(parents=True, exist_ok=True)
     chunks = [indices[i : i + 2000] for i in range(0, len(indices), 2000)]
     with Pool(os.cpu_count() or 2) as pool:
-        pool.map(_write, [(str(folder), seed, chunk, first_day, days, correct) for chunk in chunks])
+        return [name for names in pool.map(_write, [(str(folder), seed, chunk, first_day, days, correct) for chunk in chunks]) for name in names]
 
 
 # -- content-defined chunks ------------------------------------------------------------------
@@ -198,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     n = args.n
-    raw = args.root / f"raw-{n}-seed{args.seed}"
+    store = args.root / f"articles-{n}-seed{args.seed}"  # every version's files, written once
+    raw = args.root / f"raw-{n}-seed{args.seed}"  # what the builds read: the files of the versions so far (links into the store)
+    shutil.rmtree(raw, ignore_errors=True)
+    raw.mkdir(parents=True)
     steps = [
         ("v1", list(range(n)), 0, DAYS, False),
         ("v2", list(range(n, n + n // 100)), DAYS - NEWEST_DAYS, NEWEST_DAYS, False),
@@ -207,11 +212,13 @@ def main(argv: list[str] | None = None) -> int:
     trees = [("months", REPO)] + ([("before", args.old_tree.resolve())] if args.old_tree else [])
     results: dict = {name: {} for name, _ in trees}
     for version, indices, first_day, days, correct in steps:
-        marker = raw / f".{version}"
-        if not marker.exists():
-            print(f"writing {version}: {len(indices)} files into {raw} ...", file=sys.stderr, flush=True)
-            write_articles(raw, args.seed, indices, first_day, days, correct)
-            marker.touch()
+        names_file = store / f".{version}.names"
+        if not names_file.exists():
+            print(f"writing {version}: {len(indices)} files into {store} ...", file=sys.stderr, flush=True)
+            names_file.parent.mkdir(parents=True, exist_ok=True)
+            names_file.write_text("\n".join(write_articles(store, args.seed, indices, first_day, days, correct)))
+        for name in names_file.read_text().split("\n"):
+            os.link(store / name, raw / name)
         for name, tree in trees:
             project = args.root / f"project-{name}"
             if version == "v1":
