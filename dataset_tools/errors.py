@@ -353,3 +353,18 @@ class ClosedPipe(Exception):
     """The reader of the command's stdout went away (`dataset-tools diff A B | head -1`): the
     command stops without a word. Not an OSError, so that click (which would exit 1) lets it
     through to the CLI's `main`."""
+
+
+class NotARegularFile(OSError):
+    """A raw path that is not a regular file inside the raw folder when it is opened (it
+    changed since the listing); `code` is the listing's code for what it is. The build makes it
+    a reject, never an error of the build."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"not a regular file inside the raw folder (listing code {code})")
+        self.code = code
+
+
+class UndecodableText(ValueError):
+    """A raw file's bytes are not text this project accepts; `str(exc)` is the reject detail.
+    Raised and caught within a reader: it becomes a `Reject`."""

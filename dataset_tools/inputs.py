@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_tools import lifetime, listing
-from dataset_tools.errors import InputNotFound
+from dataset_tools.errors import InputNotFound, NotARegularFile
 
 LISTING_SCHEMA = pa.schema([("path", pa.string()), ("size", pa.int64()), ("mtime_ns", pa.int64())])
 
@@ -111,15 +111,6 @@ class RawSource:
         if meanwhile is not None:
             meanwhile(lambda: True)
         return _list_fsspec(self.root)
-
-
-class NotARegularFile(OSError):
-    """A raw path that is not a regular file inside the raw folder when it is opened (it
-    changed since the listing); `code` is the listing's code for what it is."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(f"not a regular file inside the raw folder (listing code {code})")
-        self.code = code
 
 
 _FILE_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)

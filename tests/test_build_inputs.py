@@ -19,7 +19,8 @@ from dataset_tools import listing
 from dataset_tools.build import build_dataset
 from dataset_tools.build.parse import HEAD_BYTES, read_input
 from dataset_tools.config import load_settings
-from dataset_tools.inputs import NotARegularFile, source_for
+from dataset_tools.errors import NotARegularFile
+from dataset_tools.inputs import source_for
 from hostile import SECRET, deep_folders, hostile_entries, permissions_checked
 from dataset_tools.report import read_outcomes
 from rawfiles import collected_article, write_raw

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from dataset_tools.build import outputs, plan
 from dataset_tools.build.cache import BuildCache, CacheState
 from dataset_tools.build.dedup import find_losers
-from dataset_tools.build.engines import make_engine, release_memory
+from dataset_tools.build.engines import LocalEngine, make_engine, release_memory
 from dataset_tools.build.failure import build_failure
 from dataset_tools.build.filetable import FILES_SCHEMA
 from dataset_tools.build.parse import MapResult, map_chunk
@@ -192,55 +192,69 @@ def build_dataset(
         if engine != "local":
             engines.append(make_engine(engine, workers=workers, scheduler=scheduler, worker_setup=worker_setup))
 
-    failed = True  # until the output and the cache's new state are in place
     raw_bytes = 0
     try:
         listing = source.list(folders_file=str(cache_folder / FOLDERS_FILE) if cache_folder else None, meanwhile=start_cluster)
         watch.lap("list")
         raw_bytes = pc.sum(pc.max_element_wise(listing.column("size"), 0)).as_py() or 0  # (a failure names what a build needs)
-        scratch = None if cache_folder else scratch_cache_folder(out)
-        cache = BuildCache(cache_folder or scratch)
-        if scratch is not None:
-            on_sigterm(lambda: shutil.rmtree(scratch, ignore_errors=True))
-        try:
-            staging = staging_folder(out)
-            on_sigterm(lambda: shutil.rmtree(staging, ignore_errors=True))
+
+        def engine_for(files: int):
             if not engines:
-                few = listing.num_rows <= INLINE_FILES
-                engines.append(make_engine(engine, workers=1 if few else workers, scheduler=scheduler, worker_setup=worker_setup))
-            runner = engines[0]
-            if engine == "local" and runner.workers > 1:
-                _load_before_fork(schema)
-            watch.lap("start")
-            try:
-                result, state = _build_into(staging, out, source, listing, schema, settings, cache, runner, notify, watch)
-                swap_in(staging, out)
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            if scratch is None:
-                state.shards = plan.record_outputs(out, state.shards)
-                cache.commit(state)
-            failed = False
-            watch.lap("finish")
-        finally:
-            for runner in engines:
-                runner.close(abort=failed)  # before the cache goes: a task cut short may still be writing to it
-            if failed:
-                cache.discard()  # what the failed build wrote (a full disk wants it back)
-            cache.close()
-            if scratch is not None:
-                shutil.rmtree(scratch, ignore_errors=True)
+                engines.append(make_engine(engine, workers=1 if files <= INLINE_FILES else workers, scheduler=scheduler, worker_setup=worker_setup))
+            return engines[0]
+
+        result = _build_with_cache(source, listing, out, schema, settings, cache_folder, engine_for, notify, watch)
     except (OSError, BrokenProcessPool) as exc:
         if isinstance(exc, DatasetToolsError):
             raise
         raise build_failure(exc, out, cache_folder, raw_bytes) from exc
     finally:
         for runner in engines:
-            runner.close(abort=failed)  # when the build failed before its cache was opened (closing twice is safe)
+            runner.close(abort=True)  # a build that failed before its cache was opened (closing twice is safe)
     result.out = out
     result.seconds = watch.result()
     return result
+
+
+def _build_with_cache(
+    source: RawSource, listing: pa.Table, out: Path, schema: TableSchema, settings: Settings, cache_folder: Path | None,
+    engine_for: Callable[[int], object], notify: Progress, watch: Stopwatch,
+) -> BuildResult:
+    """The build in its cache (a throw-away one without `cache_folder`) and a staging folder,
+    swapped in at the end; a failed build leaves the previous output and cache as they were."""
+    scratch = None if cache_folder else scratch_cache_folder(out)
+    cache = BuildCache(cache_folder or scratch)
+    if scratch is not None:
+        on_sigterm(lambda: shutil.rmtree(scratch, ignore_errors=True))
+    runner = None
+    failed = True  # until the output and the cache's new state are in place
+    try:
+        staging = staging_folder(out)
+        on_sigterm(lambda: shutil.rmtree(staging, ignore_errors=True))
+        runner = engine_for(listing.num_rows)
+        if isinstance(runner, LocalEngine) and runner.workers > 1:
+            _load_before_fork(schema)
+        watch.lap("start")
+        try:
+            result, state = _build_into(staging, out, source, listing, schema, settings, cache, runner, notify, watch)
+            swap_in(staging, out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        if scratch is None:
+            state.shards = plan.record_outputs(out, state.shards)
+            cache.commit(state)
+        failed = False
+        watch.lap("finish")
+        return result
+    finally:
+        if runner is not None:
+            runner.close(abort=failed)  # before the cache goes: a task cut short may still be writing to it
+        if failed:
+            cache.discard()  # what the failed build wrote (a full disk wants it back)
+        cache.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _load_before_fork(schema: TableSchema) -> None:
@@ -318,18 +332,7 @@ def _build_into(
             f"internal error: the shards hold {rows} rows, the report counts {summary.rows}",
             hint="Delete the build cache (or pass --no-cache) and build again; please report this bug.",
         )
-    from dataset_tools.card import write_card_files
-
-    write_card_files(
-        staging, settings, schema, settings.version, cache=card_cache,
-        shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary, digests=digests,
-    )
-    watch.lap("card")
-    outputs.write_manifest(
-        staging / MANIFEST_FILE, staging, [{k: s[k] for k in ("path", "rows", "sha256", "bytes")} for s in shards], schema, settings.version,
-        digests=digests, dataset={"name": settings.name, "repo_id": settings.repo_id},
-    )
-    watch.lap("manifest")
+    _write_card_and_manifest(staging, settings, schema, shards, summary, digests, card_cache, watch)
 
     listings = [{"name": name, "part": _listing_part(name), **digests[name]} for name in sorted(digests) if name.startswith(INPUTS_DIR + "/")]
     state = CacheState(
@@ -355,6 +358,25 @@ def _build_into(
         shards_written=sum(len(r.shards) for r in written),
     )
     return result, state
+
+
+def _write_card_and_manifest(
+    staging: Path, settings: Settings, schema: TableSchema, shards: list[dict], summary: ReportSummary, digests: dict[str, dict],
+    card_cache: Path, watch: Stopwatch,
+) -> None:
+    """The card files, then manifest.json, which lists every file of the folder."""
+    from dataset_tools.card import write_card_files
+
+    write_card_files(
+        staging, settings, schema, settings.version, cache=card_cache,
+        shard_hashes={s["path"]: s["sha256"] for s in shards}, report=summary, digests=digests,
+    )
+    watch.lap("card")
+    outputs.write_manifest(
+        staging / MANIFEST_FILE, staging, [{k: s[k] for k in ("path", "rows", "sha256", "bytes")} for s in shards], schema, settings.version,
+        digests=digests, dataset={"name": settings.name, "repo_id": settings.repo_id},
+    )
+    watch.lap("manifest")
 
 
 @dataclass

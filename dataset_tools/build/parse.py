@@ -28,7 +28,8 @@ from dataset_tools.build.engines import release_memory
 from dataset_tools.build.hygiene import Cleaned, clean_articles
 from dataset_tools.build.partition import SORT_KEYS, month_keys
 from dataset_tools.build.spill import spill_schema, write_chunk
-from dataset_tools.inputs import NotARegularFile, RawSource, entry_reject
+from dataset_tools.errors import NotARegularFile
+from dataset_tools.inputs import RawSource, entry_reject
 from dataset_tools.readers import parse_file
 from dataset_tools.records import Article, Reject
 from dataset_tools.schema import TableSchema, check_batch, worker_table_schema

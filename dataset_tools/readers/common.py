@@ -12,6 +12,8 @@ import unicodedata
 from itertools import islice
 from urllib.parse import urlsplit, urlunsplit
 
+from dataset_tools.errors import UndecodableText
+
 # Signatures of binary formats that sometimes land in a scrape folder under a .txt name.
 _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "PNG image"),
@@ -45,10 +47,6 @@ _UTF8_MULTIBYTE = re.compile(
 # pattern once spelled this as `[a-z0-9](?:[a-z0-9\-]{0,62}\.?)*[a-z0-9]|[a-z0-9]`, which accepts
 # the same names but backtracks exponentially on a long label ending in "-"; this form is linear.)
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?")
-
-
-class UndecodableText(ValueError):
-    """The bytes are not text this project accepts; `str(exc)` is the reject detail."""
 
 
 def sniff_binary(data: bytes) -> str | None:
