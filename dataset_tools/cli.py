@@ -370,6 +370,7 @@ def publish(
     allow_downgrade: Annotated[bool, typer.Option("--allow-downgrade", help="Publish even when the branch is at a later version (its latest v* tag): it moves back.")] = False,
     allow_other_dataset: Annotated[bool, typer.Option("--allow-other-dataset", help="Publish even when the branch holds another dataset (or files no build made): they are replaced.")] = False,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
     project: ProjectOption = None,
 ) -> None:
     """Validate the folder, commit it to the Hub in one commit and tag it v<version>, then verify the tag.
@@ -388,7 +389,11 @@ def publish(
     version = settings.version
     from rich.markup import escape
 
-    with terminal.client_bars_off(datasets_too=verify_load and not sys.stderr.isatty()), terminal.upload_bars(not as_json) as progress:
+    def notify(message: str) -> None:
+        if not quiet:  # retries and what each step did: notes
+            terminal.err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True)
+
+    with terminal.client_bars_off(datasets_too=verify_load and not sys.stderr.isatty()), terminal.upload_bars(not as_json and not quiet) as progress:
         result = publish_dataset(
             folder,
             repo or settings.repo_id,
@@ -403,11 +408,13 @@ def publish(
             token=token,
             allow_downgrade=allow_downgrade,
             allow_other_dataset=allow_other_dataset,
-            notify=lambda message: terminal.err_console.print(f"[yellow]Retry:[/yellow] {escape(message)}" if "retrying" in message else escape(message), highlight=False, soft_wrap=True),
+            notify=notify,
             progress=progress,
         )
     if as_json:
         terminal.print_json(json.dumps(result.to_dict()))
+    elif quiet:
+        terminal.say(f"{result.tag} {result.status} on {result.repo_id}")  # what was asked: the version and where, in one line
     else:
         terminal.print_published(result)
 

@@ -102,3 +102,12 @@ def test_upload_bars_on_a_terminal_and_none_in_a_pipe(project, v1, hub, hub_env)
     unchanged = sorted(set(before) - set(sent))
     assert unchanged and not [p for p in unchanged if f"Uploading {p}" in terminal]
     assert "LFS files" not in terminal  # huggingface_hub's bar is off: ours replace it
+
+
+def test_quiet_publish_prints_one_line_and_no_notes_or_bars(project, v1, hub, hub_env):
+    done = cli("publish", "-q", cwd=project, env=hub_env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "v1.0.0 published on dataset-tools/news-articles\n"
+    assert done.stderr == ""
+    again = cli("publish", "--quiet", cwd=project, env=hub_env)
+    assert again.stdout == "v1.0.0 already-published on dataset-tools/news-articles\n" and again.stderr == ""
