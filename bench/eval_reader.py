@@ -30,6 +30,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from dataset_tools.report import read_outcomes  # noqa: E402
+
 FIELDS = ("url", "title", "description", "published_at", "modified_at", "section", "tags", "keywords",
           "image_url", "language", "publisher", "body")
 
@@ -62,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         if dist is None:
             return 1
         problems, fields_ok, fields_total = score(dist, gold, [p.name for p in bad_files])
-        print_fallbacks(raw_files)
+        print_fallbacks(dist)
     finally:
         if args.out is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -129,7 +133,7 @@ def score(dist: Path, gold: list[dict], bad_names: list[str]) -> tuple[int, int,
     print("report counts:", counts)
     if counts.get("inputs") != len(gold) + len(bad_names):
         problems.append(f"report counts {counts.get('inputs')} inputs, want {len(gold) + len(bad_names)}")
-    outcomes = {entry["path"]: entry for entry in report.get("files", [])}
+    outcomes = read_outcomes(dist)
     for name in bad_names:
         entry = outcomes.get(name)
         if entry is None or entry.get("outcome") != "rejected" or not entry.get("reason"):
@@ -146,17 +150,13 @@ def score(dist: Path, gold: list[dict], bad_names: list[str]) -> tuple[int, int,
     return len(problems), sum(ok for ok, _ in per_field.values()), sum(total for _, total in per_field.values())
 
 
-def print_fallbacks(raw_files: list[Path]) -> None:
-    """The fallback codes the reader records for each page (not in the built folder yet)."""
-    from dataset_tools.readers import parse_article
-    from dataset_tools.records import Article
-
+def print_fallbacks(dist: Path) -> None:
+    """The fields the reader had to guess, page by page, as the build's input listings record them."""
     counts: Counter[str] = Counter()
-    for path in raw_files:
-        record = parse_article(path.read_bytes(), path.name)
-        if isinstance(record, Article) and record.fallbacks:
-            counts.update(record.fallbacks)
-            print(f"  fallbacks {path.name}: {', '.join(record.fallbacks)}")
+    for path, entry in read_outcomes(dist).items():
+        if entry.get("fallbacks"):
+            counts.update(entry["fallbacks"])
+            print(f"  fallbacks {path}: {', '.join(entry['fallbacks'])}")
     print("fallbacks:", dict(sorted(counts.items())) or "none")
 
 
