@@ -46,6 +46,11 @@ class Settings:
     out: Path = field(default=Path("dist"))
     max_file_bytes: int = 5_000_000
     shard_rows: int = 10_000
+    # Near-duplicates (build/neardup*.py): "mark" fills `near_duplicate_of`, "drop" drops the
+    # copies (counted in report.json), "off" leaves the column null; linked at or above this
+    # word 5-gram Jaccard similarity.
+    near_duplicates: str = "mark"
+    near_duplicate_threshold: float = 0.8
 
     @property
     def version(self) -> str:
@@ -104,7 +109,20 @@ def load_settings(root: Path | None = None) -> Settings:
         values[key] = value
     for key in _PATHS:
         values.setdefault(key, (root / _default_path(key)).resolve())
+    _check_near_duplicates(values)
     return Settings(**values)
+
+
+def _check_near_duplicates(values: dict) -> None:
+    from dataset_tools.build.neardup import MODES
+
+    mode = values.get("near_duplicates", "mark")
+    if mode not in MODES:
+        raise ConfigError(f"near_duplicates = {mode!r} in [tool.dataset-tools] is not one of {', '.join(MODES)}")
+    threshold = values.get("near_duplicate_threshold", 0.8)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.5 <= threshold <= 1:
+        raise ConfigError(f"near_duplicate_threshold = {threshold!r} in [tool.dataset-tools] is not a number from 0.5 to 1")
+    values["near_duplicate_threshold"] = float(threshold)
 
 
 def default_cache_dir(settings: Settings) -> Path:

@@ -236,14 +236,14 @@ def _check_report(folder: Path, rows: int, corrupt: bool, errors: _Errors) -> No
     try:
         counts = read_json_listing_head(path, "files").get("counts") or {}
         inputs, rows_said = int(counts["inputs"]), int(counts["rows"])
-        lost = sum(int(counts[key]) for key in ("duplicates", "superseded", "rejected"))
+        lost = sum(int(counts[key]) for key in ("duplicates", "superseded", "rejected")) + int(counts.get("near_duplicates", 0))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         errors.add("report-mismatch", f"report.json has no readable counts: {exc}", REPORT_FILE)
         return
     if rows_said + lost != inputs:
         errors.add(
             "report-mismatch",
-            f"report.json accounts for {rows_said + lost} of its {inputs} inputs (rows + duplicates + superseded + rejected)",
+            f"report.json accounts for {rows_said + lost} of its {inputs} inputs (rows + duplicates + superseded + rejected + near-duplicates)",
             REPORT_FILE,
         )
     if not corrupt and rows_said != rows:

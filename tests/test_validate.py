@@ -28,7 +28,7 @@ from dataset_tools.config import load_settings
 from dataset_tools.schema import load_table_schema
 from dataset_tools.sources import parse_location
 from dataset_tools.validate import ERROR_TYPES, validate_dataset
-from rawfiles import collected_article, write_raw
+from rawfiles import collected_article, story_paragraphs, write_raw
 
 SHARDS = [f"data/train-0000{i}-of-00003.parquet" for i in range(3)]
 
@@ -47,7 +47,7 @@ def built(tmp_path_factory) -> Path:
         write_raw(
             root / "raw",
             f"{n:03d}.txt",
-            collected_article(url=f"https://news.example.org/2026/story-{n}.html", title=f"Riverton story number {n}"),
+            collected_article(url=f"https://news.example.org/2026/story-{n}.html", title=f"Riverton story number {n}", paragraphs=story_paragraphs(n)),
         )
     result = build_dataset(load_settings(root), workers=1)
     assert result.rows == 12 and len(result.shards) == 3

@@ -1,6 +1,6 @@
 """raw/ -> Parquet shards + report + card + manifest, atomically: the build, as a flow of stages.
 
-    list -> plan -> parse (map) -> file table -> write plan -> reduce -> report -> card -> manifest -> swap
+    list -> plan -> parse (map) -> file table -> near-duplicates -> write plan -> reduce -> report -> card -> manifest -> swap
 
 Each stage is a module of this package with one job (its docstring says what comes in and
 what goes out):
@@ -9,6 +9,9 @@ what goes out):
   to write and which to keep;
 - `parse`: the map stage: raw files -> reader -> `Article | Reject` -> row checks -> rows
   spilled by bucket (`spill` is the file contract between the map and the reduce);
+- `neardup_stage`: signatures from the map tasks (`neardup`) grouped over band buckets
+  (`neardup_bands`), confirmed and linked (`neardup_links`) against the index kept in the cache
+  (`neardup_index`): which rows are copies of which, for the reduce to join by id;
 - `reduce`: one task per shard: its buckets' runs merged (`merge`), duplicates and superseded
   versions dropped (`dedup`), rows written in row groups; `partition` alone knows how rows are
   assigned to buckets and buckets to shards;
@@ -38,6 +41,8 @@ from dataset_tools.build.cache import BuildCache, CacheState
 from dataset_tools.build.dedup import LOSERS_SCHEMA
 from dataset_tools.build.engines import make_engine, release_memory
 from dataset_tools.build.filetable import FILES_SCHEMA
+from dataset_tools.build.neardup import SignatureFiles
+from dataset_tools.build.neardup_stage import NearDupJoin, link_near_duplicates
 from dataset_tools.build.parse import MapResult, map_chunk
 from dataset_tools.build.partition import BUCKETS, bucket_counts
 from dataset_tools.build.reduce import ShardResult, reduce_shard
@@ -265,13 +270,18 @@ def _build_into(
 
     update = plan.update_file_table(old_files, reading, delta_path, todo_path, parsed.unchanged, parsed.counts)
     del old_files
-    writes = plan.plan_writes(previous, update, parsed.refs, settings.shard_rows, generation, out, staging)
     watch.lap("files")
+    near = link_near_duplicates(
+        runner, cache.folder, previous.neardup if previous else None, parsed.near, [path for path, _ in update.stale],
+        update.files, settings.near_duplicates, settings.near_duplicate_threshold, generation,
+    )
+    watch.lap("near-duplicates")
+    writes = plan.plan_writes(previous, update, parsed.refs, settings.shard_rows, generation, out, staging, near.dirty)
 
     from dataset_tools.card.stats import card_cache_folder
 
     card_cache = card_cache_folder(cache.folder)
-    written = _reduce(runner, writes, cache, staging, schema, card_cache, notify)
+    written = _reduce(runner, writes, cache, staging, schema, card_cache, notify, near.join)
     runner.close()  # the workers' part is done: let them go (and their memory) before the report and the card
     watch.lap("write")
 
@@ -280,7 +290,7 @@ def _build_into(
     losers = _all_losers(previous, cache, written, writes)
     watch.lap("losers")
     digests: dict[str, dict] = {}  # of the files written besides the shards, for manifest.json
-    summary, digests[REPORT_FILE] = outputs.write_report(staging / REPORT_FILE, files, losers, settings.version)
+    summary, digests[REPORT_FILE] = outputs.write_report(staging / REPORT_FILE, files, losers, settings.version, near.summary)
     watch.lap("report")
 
     shards = _shard_entries(written, writes.kept)
@@ -308,6 +318,7 @@ def _build_into(
         losers=cache.write_table(f"losers-{generation}.arrow", losers),
         buckets=plan.kept_bucket_refs(writes, cache),
         shards={"out": str(out), "count": writes.shard_count, "items": [{"name": s["path"], **{k: s[k] for k in ("rows", "sha256", "bytes")}} for s in shards]},
+        neardup=near.state or {},
     )
     result = BuildResult(
         out=staging,
@@ -330,6 +341,7 @@ class _Parsed:
     counts: np.ndarray
     files: int
     unchanged: list[str]
+    near: list[SignatureFiles] = field(default_factory=list)  # the map tasks' near-duplicate signatures
 
 
 def _parse(
@@ -349,6 +361,7 @@ def _parse(
             str(schema.path),
             str(cache.folder),
             f"chunks/{generation}-{number:07d}.arrow",
+            settings.near_duplicate_threshold if settings.near_duplicates != "off" else None,
         )
         for number, batch in enumerate(ipc_batches(todo_path))
     )
@@ -363,17 +376,21 @@ def _parse(
             parsed.counts += bucket_counts(result.files)
             parsed.files += result.files.num_rows
             parsed.unchanged.extend(result.unchanged)
+            if result.near is not None:
+                parsed.near.append(result.near)
             done += result.files.num_rows + len(result.unchanged)
             notify("parse", done, total)
     release_memory()
     return parsed
 
 
-def _reduce(runner, writes: plan.WritePlan, cache: BuildCache, staging: Path, schema: TableSchema, card_cache: Path, notify: Progress) -> list[ShardResult]:
+def _reduce(
+    runner, writes: plan.WritePlan, cache: BuildCache, staging: Path, schema: TableSchema, card_cache: Path, notify: Progress, near: NearDupJoin
+) -> list[ShardResult]:
     """Run one reduce task per shard to write."""
     notify("write", 0, len(writes.writes))
     arguments = [
-        (write.jobs, str(cache.folder), str(staging / write.shard.name), write.shard.name, str(schema.path), str(card_cache))
+        (write.jobs, str(cache.folder), str(staging / write.shard.name), write.shard.name, str(schema.path), str(card_cache), near)
         for write in writes.writes
     ]
     written = []

@@ -7,6 +7,8 @@ It holds, for one raw folder and one reader/schema version:
 - `buckets/<gen>-<bucket>.arrow`: a bucket rewritten by a later build (stale rows dropped);
   `state.json` says which record batches of which files make up each bucket;
 - `losers-<gen>.arrow`: the duplicates and superseded versions found in each bucket;
+- `neardup/`: the near-duplicate index (signatures, band runs, rows, edges, links: see
+  `neardup_index`), when near-duplicates are not `off`;
 - `state.json`: which of those files are current, and the shards the last build wrote.
 
 `state.json` is replaced atomically and last, and files of older generations are deleted only
@@ -43,6 +45,7 @@ class CacheState:
     losers: str | None = None
     buckets: dict[int, list] = field(default_factory=dict)  # bucket -> [[file, batch index or -1 for all], ...]
     shards: dict = field(default_factory=dict)  # {"out", "count", "items": [{name, rows, sha256, bytes, inode, mtime_ns, buckets}]}
+    neardup: dict = field(default_factory=dict)  # the near-duplicate index (neardup_index.NearDupState)
 
     def to_json(self) -> dict:
         return {
@@ -53,7 +56,13 @@ class CacheState:
             "losers": self.losers,
             "buckets": {str(k): [list(ref) for ref in v] for k, v in sorted(self.buckets.items())},
             "shards": self.shards,
+            "neardup": self.neardup,
         }
+
+    def near_files(self) -> set[str]:
+        from dataset_tools.build.neardup_index import NearDupState
+
+        return NearDupState.from_json(self.neardup).files()
 
 
 class BuildCache:
@@ -87,8 +96,9 @@ class BuildCache:
             losers=data["losers"],
             buckets={int(k): [tuple(ref) for ref in v] for k, v in data["buckets"].items()},
             shards=data.get("shards", {}),
+            neardup=data.get("neardup") or {},
         )
-        needed = [state.files, state.losers, *{name for refs in state.buckets.values() for name, _ in refs}]
+        needed = [state.files, state.losers, *{name for refs in state.buckets.values() for name, _ in refs}, *state.near_files()]
         if not all(name and (self.folder / name).exists() for name in needed):
             return None
         return state
@@ -114,8 +124,8 @@ class BuildCache:
         # orjson: the json module's indenting encoder, in Python, took 60 ms over a big corpus's refs.
         tmp.write_bytes(orjson.dumps(state.to_json(), option=orjson.OPT_INDENT_2))
         os.replace(tmp, target)
-        keep = {state.files, state.losers, *(name for refs in state.buckets.values() for name, _ in refs)}
-        for pattern in ("*.arrow", "buckets/*.arrow", "chunks/*.arrow", "chunks/*.tmp", "buckets/*.tmp"):
+        keep = {state.files, state.losers, *(name for refs in state.buckets.values() for name, _ in refs), *state.near_files()}
+        for pattern in ("*.arrow", "buckets/*.arrow", "chunks/*.arrow", "chunks/*.tmp", "buckets/*.tmp", "neardup/*.arrow", "neardup/*.tmp"):
             for path in self.folder.glob(pattern):
                 if path.relative_to(self.folder).as_posix() not in keep:
                     path.unlink(missing_ok=True)

@@ -29,9 +29,10 @@ from dataset_tools.schema import TableSchema
 FileBatches = Callable[[], Iterable[pa.RecordBatch]]  # the file table, batch by batch, in path order
 
 
-def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str) -> tuple[ReportSummary, dict]:
-    """Write report.json (counts, rejects by reason, language sources, then one outcome per
-    input, a line each); return its summary and the file's {"sha256", "bytes"}.
+def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str, near_duplicates: dict | None = None) -> tuple[ReportSummary, dict]:
+    """Write report.json (counts, rejects by reason, language sources, the near-duplicates'
+    summary when they are not off, then one outcome per input, a line each); return its summary
+    and the file's {"sha256", "bytes"}.
 
     `files()` yields the file table (FILES_SCHEMA, in path order) batch by batch; it is read
     twice, once to count and once to write the lines, and never held whole. `losers`
@@ -45,13 +46,14 @@ def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str)
     }
     lost_paths = pa.array(list(lost), pa.string())
     summary = _count(files, lost, lost_paths, version)
+    summary.near_duplicate_links = near_duplicates
 
     def entry(path_: str, kind: str, id_, language, language_source, reason, detail) -> dict:
         if kind == REJECTED:
             return {"path": path_, "outcome": Outcome.REJECTED.value, "reason": reason, "detail": detail}
         if path_ in lost:
             outcome, other = lost[path_]
-            return {"path": path_, "outcome": outcome, "id": id_, ("of" if outcome == Outcome.DUPLICATE else "by"): other}
+            return {"path": path_, "outcome": outcome, "id": id_, ("by" if outcome == Outcome.SUPERSEDED else "of"): other}
         return {"path": path_, "outcome": Outcome.ROW.value, "id": id_, "language": language, "language_source": language_source}
 
     def lines() -> Iterator[pa.Array]:
@@ -99,6 +101,7 @@ def _count(files: FileBatches, lost: dict[str, tuple[str, str]], lost_paths: pa.
         duplicates=outcomes[Outcome.DUPLICATE.value],
         superseded=outcomes[Outcome.SUPERSEDED.value],
         rejected=rejected,
+        near_duplicates=outcomes[Outcome.NEAR_DUPLICATE.value],
         rejects_by_reason=dict(sorted(reasons.items())),
         language_sources={key: sources[key] for key in LANGUAGE_SOURCES},
     )

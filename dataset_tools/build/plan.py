@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_tools import __version__
+from dataset_tools.build import neardup
 from dataset_tools.build.cache import BuildCache, CacheState
 from dataset_tools.build.filetable import ARTICLE, replace_rows
 from dataset_tools.build.partition import BUCKETS, Shard, bucket_counts, plan_shards
@@ -50,6 +51,7 @@ def cache_key(source: RawSource, schema: TableSchema, settings: Settings) -> dic
         "raw": source.describe(),
         "max_file_bytes": settings.max_file_bytes,
         "buckets": BUCKETS,
+        "near_duplicates": neardup.config_key(settings.near_duplicates, settings.near_duplicate_threshold),
     }
 
 
@@ -198,15 +200,17 @@ def plan_writes(
     generation: int,
     out: Path,
     staging: Path,
+    relinked: set[int] = frozenset(),
 ) -> WritePlan:
-    """Which shards to write (those with a bucket whose rows changed, or that cannot be kept)
-    and how: per bucket, its cached refs without the stale rows plus this build's; a bucket
-    with stale rows or spread over more than MAX_REFS files is rewritten in the cache. The
-    shards kept are hard-linked into `staging` here."""
+    """Which shards to write (those with a bucket whose rows changed, or whose rows' near-
+    duplicate links changed (`relinked`), or that cannot be kept) and how: per bucket, its
+    cached refs without the stale rows plus this build's; a bucket with stale rows or spread
+    over more than MAX_REFS files is rewritten in the cache. The shards kept are hard-linked
+    into `staging` here."""
     drop_by_bucket: dict[int, list[str]] = {}
     for path, bucket in update.stale:
         drop_by_bucket.setdefault(bucket, []).append(path)
-    changed_buckets = set(drop_by_bucket) | new_refs.buckets()
+    changed_buckets = set(drop_by_bucket) | new_refs.buckets() | set(relinked)
 
     shards = plan_shards(update.bucket_rows, shard_rows)
     old_shards = previous.shards if previous else {}

@@ -2,7 +2,7 @@
 
 In: the shard's `BucketJob`s (where each bucket's rows are, which cached rows are stale). For
 each bucket in order: its runs merged into id order a slice at a time (`merge`), duplicates and
-superseded versions dropped (`dedup`), the rows appended to the shard's Parquet file in row
+superseded versions dropped (`dedup`), `near_duplicate_of` joined by id (`neardup_stage`), the rows appended to the shard's Parquet file in row
 groups packed row by row (`RowGroups`), and counted for the card. A bucket with stale rows or
 too many runs is rewritten in the cache as one sorted run as it is merged. Out: a `ShardResult`
 (rows, SHA-256, bytes, the losers found).
@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from dataset_tools.build.dedup import duplicate_rows, empty_losers
 from dataset_tools.build.engines import release_memory
 from dataset_tools.build.merge import bucket_runs, merged_slices, row_sizes
+from dataset_tools.build.neardup_stage import LinkTable, NearDupJoin, fill_near_duplicates
 from dataset_tools.build.spill import BucketJob
 from dataset_tools.fileio import sha256_file
 from dataset_tools.schema import worker_table_schema
@@ -41,9 +42,12 @@ class ShardResult:
     losers: pa.Table
 
 
-def reduce_shard(jobs: list[BucketJob], cache_root: str, target: str, name: str, schema_path: str, stats_dir: str | None) -> ShardResult:
+def reduce_shard(
+    jobs: list[BucketJob], cache_root: str, target: str, name: str, schema_path: str, stats_dir: str | None, near: NearDupJoin | None = None
+) -> ShardResult:
     """Write the shard `name` at `target` from its buckets' rows (see the module's docstring);
-    with `stats_dir`, its counts for the card are kept there under its SHA-256."""
+    with `stats_dir`, its counts for the card are kept there under its SHA-256; `near_duplicate_of`
+    is filled (or the copies dropped) by the links of `near` (see `neardup_stage`)."""
     from dataset_tools.card.stats import COVERAGE, DatasetStats, count_batch, shard_info, store_shard_stats
 
     schema = worker_table_schema(schema_path)
@@ -58,6 +62,7 @@ def reduce_shard(jobs: list[BucketJob], cache_root: str, target: str, name: str,
     uncounted: list[pa.Table] = []
     uncounted_rows = 0
     freed_at = 0  # the rows written when the memory pool was last trimmed
+    links = LinkTable(cache_root, near)
     with pq.ParquetWriter(path, arrow, **parquet_options()) as writer:
         groups = RowGroups(writer)
         for job, runs in bucket_runs(jobs, arrow, Path(cache_root)):
@@ -78,9 +83,12 @@ def reduce_shard(jobs: list[BucketJob], cache_root: str, target: str, name: str,
                     keep = [i for i, row in enumerate(merged.rows) if row not in drop]
                     if len(keep) < part.num_rows:
                         part = part.take(pa.array(keep, pa.int64()))
+                part, copies = fill_near_duplicates(part, links, job.bucket)
+                if copies is not None:
+                    losers.append(copies)
                 if not part.num_rows:
                     continue
-                part = part.cast(arrow)
+                part = part.select(arrow.names).cast(arrow)
                 uncounted.append(part)
                 uncounted_rows += part.num_rows
                 if uncounted_rows >= STATS_ROWS:
