@@ -78,6 +78,7 @@ ERROR_TYPES: dict[str, str] = {
     "card-metadata": "required card metadata (license, language, pretty_name) is missing or wrong",
     "croissant-invalid": "croissant.json fails mlcroissant's validation",
     "datapackage-invalid": "datapackage.json fails frictionless' validation",
+    "near-duplicate-target": "a near_duplicate_of names no row of the dataset",
 }
 
 _CONSTRAINT_TYPES = {"required": "required-null"}
@@ -196,6 +197,7 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
         scan.check_file(folder, rel)
     scan.check_shards()
     scan.check_unique()
+    _check_near_duplicate_targets(folder, [rel for rel in scan.files if rel not in scan.corrupt], errors)
     if manifest is not None:
         for entry in manifest["data_files"]:
             rows = scan.rows_by_file.get(entry["path"])
@@ -463,6 +465,31 @@ def _unique_keys(column: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     all_keys = np.concatenate([keys, other_keys])
     hashed = np.concatenate([np.zeros(len(keys), bool), np.ones(len(other_keys), bool)])
     return all_keys, hashed, np.concatenate([key_rows, other])
+
+
+def _check_near_duplicate_targets(folder: Path, files: list[str], errors: _Errors) -> None:
+    """Every `near_duplicate_of` names the id of a row of the dataset. Memory: 8 bytes per row
+    and 16 per link (ids as uint64, see `_unique_keys`)."""
+    ids, links = [], []  # links: (file, rows, target keys)
+    for rel in files:
+        parquet = pq.ParquetFile(folder / rel)
+        if "near_duplicate_of" not in parquet.schema_arrow.names:
+            return  # the missing column is reported by the schema checks
+        offset = 0
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=["id", "near_duplicate_of"]):
+            ids.append(_unique_keys(batch.column(0))[0])
+            keys, hashed, rows = _unique_keys(batch.column(1))
+            links.append((rel, rows[~hashed] + offset, keys[~hashed]))
+            links.append((rel, rows[hashed] + offset, None))  # not an id at all (also a constraint error)
+            offset += batch.num_rows
+    known = np.sort(np.concatenate(ids)) if ids else np.zeros(0, np.uint64)
+    for rel, rows, keys in links:
+        if keys is not None and len(known):
+            at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+            rows, keys = rows[known[at] != keys], keys[known[at] != keys]
+        for i, row in enumerate(rows.tolist()):
+            shown = f"{int(keys[i]):016x}" if keys is not None else "(not an id)"
+            errors.add("near-duplicate-target", f"{rel} row {row}: near_duplicate_of {shown} is the id of no row", rel, row, "near_duplicate_of")
 
 
 # -- card, croissant, data package -----------------------------------------------------------

@@ -244,6 +244,28 @@ def test_a_rebuild_after_many_small_ones_merges_the_index_and_keeps_the_links(se
     assert _digest(tmp_path / "clean") == _digest(settings.out)
 
 
+def test_validate_finds_a_link_to_no_row(settings, project):
+    from dataset_tools.schema import load_table_schema
+    from dataset_tools.validate import validate_dataset
+
+    raw = project / "raw"
+    write_raw(raw, "001.txt", wire_copy(1, published=T0, paragraphs=ORIGINAL))
+    write_raw(raw, "002.txt", wire_copy(2, published=T1, paragraphs=COPY))
+    build_dataset(settings, workers=1)
+    schema = load_table_schema(settings.schema)
+    assert validate_dataset(settings.out, schema).valid
+    [shard] = (settings.out / "data").glob("*.parquet")
+    table = pq.read_table(shard)
+    links = table.column("near_duplicate_of").to_pylist()
+    table = table.set_column(table.schema.get_field_index("near_duplicate_of"), table.schema.field("near_duplicate_of"),
+                             pa.array([None if v is None else "00000000000000ff" for v in links], pa.string()))
+    pq.write_table(table, shard)
+    report = validate_dataset(settings.out, schema)
+    errors = [e for e in report.errors if e.type == "near-duplicate-target"]
+    assert len(errors) == 1 and errors[0].field == "near_duplicate_of"
+    assert "00000000000000ff" in errors[0].message
+
+
 def test_the_settings_are_checked(project):
     from dataset_tools.config import load_settings
     from dataset_tools.errors import ConfigError
