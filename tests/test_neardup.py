@@ -76,6 +76,9 @@ def test_a_copy_on_another_outlet_is_linked_to_the_earlier_original_and_a_hard_n
     assert report["by_domain"] == [{"domain": "daily.example.com", "copies": 1, "articles": 1, "share": 1.0}]
     assert report["top_pairs"] == [{"copy": "daily.example.com", "original": "news.example.org", "rows": 1}]
     assert report["filter"] == 'ds.filter(lambda r: r["near_duplicate_of"] is None)'
+    card = (settings.out / "README.md").read_text()
+    assert 'ds.filter(lambda r: r["near_duplicate_of"] is None)' in card
+    assert "| daily.example.com | news.example.org | 1 |" in card
 
 
 def test_a_chain_of_three_copies_points_at_the_earliest(settings, project):

@@ -13,6 +13,7 @@ from pathlib import Path
 from dataset_tools import __version__
 from dataset_tools.card import texts
 from dataset_tools.card.escape import md_code, md_text
+from dataset_tools.card.near_duplicates import near_duplicate_values
 from dataset_tools.card.stats import COVERAGE, DatasetStats, size_category
 from dataset_tools.config import Settings
 from dataset_tools.fileio import human_size
@@ -122,6 +123,7 @@ def render_card(
         duplicates=report.duplicates,
         superseded=report.superseded,
         rejects=[{"name": md_code(reason), "count": count} for reason, count in sorted(report.rejects_by_reason.items())],
+        near_duplicates=near_duplicate_values(report),
         biases=texts.BIASES,
         limitations=texts.LIMITATIONS,
         personal_information=texts.PERSONAL_INFORMATION,
