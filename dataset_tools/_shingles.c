@@ -1,5 +1,6 @@
-/* The word 5-gram hashes of near-duplicate detection in C (see `neardup_text`, whose Python
- * version is the reference this must equal, byte for byte; a test compares them).
+/* Near-duplicate detection's hot loops in C: the word 5-gram hashes of bodies, and the exact
+ * Jaccard similarity of pairs of them (see `neardup_text` and `neardup_links`, whose Python
+ * versions are the references these must equal; tests compare them).
  *
  * In Python (Arrow's split, a dictionary of the distinct words, numpy for the 5-grams) a body
  * costs 40-80 us, about half of what parsing the file costs; here it costs 2-3 us.
@@ -14,10 +15,18 @@
  *   shingles are appended to `values` (a writable uint32 buffer of at least
  *   len(data) / 2 + n + 1 entries) and their number written to counts[i] (int64). Returns the
  *   number of values written.
+ *
+ * jaccard(values, offsets, a, b, out) -> None
+ *   Row r is values[offsets[r] : offsets[r + 1]] (a writable uint32 buffer, sorted here in
+ *   place, row by row). out[i] (float64) gets the Jaccard similarity of the sets of rows a[i]
+ *   and b[i] (int64 row numbers): |A and B| / |A or B|, 0 when both are empty. In numpy (a
+ *   unique per row, an intersect1d per pair) this took 50-70 us a pair; here about 1 us, and
+ *   5 us a row.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #define SHINGLE_WORDS 5
 #define FNV_OFFSET 0xcbf29ce484222325ULL
@@ -101,6 +110,12 @@ static PyObject *shingles(PyObject *self, PyObject *args) {
         int kept = 0;
         Py_ssize_t p = off[i], end = off[i + 1];
         while (p <= end) {
+            /* Most bytes are ASCII letters or digits: hashed in a loop of their own. */
+            while (p < end && text[p] < 0x80 && ascii_kind[text[p]] == LETTER) {
+                h = (h ^ text[p]) * FNV_PRIME;
+                kept = 1;
+                p++;
+            }
             int kind = SPACE; /* the end of the body ends its last word */
             Py_ssize_t len = 1;
             if (p < end) {
@@ -156,13 +171,84 @@ done:
     return result;
 }
 
+static int compare_u32(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+static PyObject *jaccard(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer values, offsets, a, b, out;
+    if (!PyArg_ParseTuple(args, "w*y*y*y*w*", &values, &offsets, &a, &b, &out))
+        return NULL;
+    PyObject *result = NULL;
+    uint32_t *v = (uint32_t *)values.buf;
+    const int64_t *off = (const int64_t *)offsets.buf;
+    const int64_t *pa = (const int64_t *)a.buf, *pb = (const int64_t *)b.buf;
+    double *o = (double *)out.buf;
+    Py_ssize_t rows = offsets.len / 8 - 1, pairs = a.len / 8;
+    if (values.len % 4 || offsets.len % 8 || rows < 0 || a.len != b.len || a.len % 8 || out.len < pairs * 8) {
+        PyErr_SetString(PyExc_ValueError, "jaccard: uint32 values, int64 offsets and pairs, a float64 out as long as the pairs");
+        goto done;
+    }
+    for (Py_ssize_t r = 0; r <= rows; r++) {
+        if (off[r] < 0 || off[r] > values.len / 4 || (r > 0 && off[r] < off[r - 1])) {
+            PyErr_SetString(PyExc_IndexError, "jaccard: an offset out of the values");
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < pairs; i++) {
+        if (pa[i] < 0 || pa[i] >= rows || pb[i] < 0 || pb[i] >= rows) {
+            PyErr_SetString(PyExc_IndexError, "jaccard: a row out of the offsets");
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < rows; r++)
+        qsort(v + off[r], (size_t)(off[r + 1] - off[r]), sizeof(uint32_t), compare_u32);
+    for (Py_ssize_t i = 0; i < pairs; i++) {
+        /* A merge of two sorted rows, each value counted once however often it repeats. */
+        const uint32_t *x = v + off[pa[i]], *xe = v + off[pa[i] + 1];
+        const uint32_t *y = v + off[pb[i]], *ye = v + off[pb[i] + 1];
+        int64_t shared = 0, either = 0;
+        while (x < xe || y < ye) {
+            uint32_t next;
+            if (y >= ye || (x < xe && *x < *y)) {
+                next = *x;
+            } else if (x >= xe || *y < *x) {
+                next = *y;
+            } else {
+                next = *x;
+                shared++;
+            }
+            either++;
+            while (x < xe && *x == next)
+                x++;
+            while (y < ye && *y == next)
+                y++;
+        }
+        o[i] = either ? (double)shared / (double)either : 0.0;
+    }
+    Py_END_ALLOW_THREADS
+    Py_INCREF(Py_None);
+    result = Py_None;
+done:
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"shingles", shingles, METH_VARARGS, "Word 5-gram hashes of UTF-8 bodies into a uint32 buffer (see the module's source)."},
+    {"jaccard", jaccard, METH_VARARGS, "Jaccard similarities of pairs of rows of uint32 values (see the module's source)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_shingles", "The word 5-gram hashes of near-duplicate detection in C.", -1, methods, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "_shingles", "Near-duplicate detection's word 5-gram hashes and Jaccard similarities in C.", -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__shingles(void) {

@@ -27,3 +27,21 @@ def test_the_c_shingles_equal_the_python_reference():
     a, _ = neardup_text.shingles(pa.array(["“The harbour,” board said — again  today."]))
     b, _ = neardup_text.shingles(pa.array(["the harbour board said again today"]))
     assert np.array_equal(a, b) and len(a) == 2
+
+
+def test_the_c_jaccard_equals_the_numpy_reference():
+    from dataset_tools.build.neardup_links import _c_jaccard, pair_jaccard, pair_jaccard_reference
+
+    assert _c_jaccard is not None, "the C extension was not built"
+    rng = np.random.default_rng(3)
+    lengths = rng.integers(0, 40, 300)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = rng.integers(0, 60, offsets[-1]).astype(np.uint32)  # small values: repeats and overlaps
+    a, b = rng.integers(0, 300, 2000), rng.integers(0, 300, 2000)
+    before = values.copy()
+    got = pair_jaccard(values, offsets, a, b)
+    assert np.array_equal(values, before)  # the caller's values are not sorted in place
+    assert np.array_equal(got, pair_jaccard_reference(values, offsets, a, b))
+    x, y = {1, 2, 3, 4}, {3, 4, 5}
+    assert pair_jaccard(np.array([4, 1, 2, 3, 1, 5, 3, 4], np.uint32), np.array([0, 5, 8]), np.array([0, 0]), np.array([1, 0])).tolist() == [
+        len(x & y) / len(x | y), 1.0]

@@ -150,9 +150,8 @@ def signed_bands(shingles: np.ndarray, offsets: np.ndarray, ids: np.ndarray, row
     keys = band_keys(signatures(shingles, offsets), rows_per_band)[has]
     owners = np.repeat(ids[has], keys.shape[1])
     keys = keys.reshape(-1)
-    buckets = band_bucket(keys)
-    order = np.lexsort((owners, keys, buckets))
-    return pa.table({"key": keys[order], "id": owners[order], "bucket": buckets[order]})
+    order = np.argsort(keys, kind="stable")  # by key is by bucket too: a bucket is the key's top bits
+    return pa.table({"key": keys[order], "id": owners[order], "bucket": band_bucket(keys[order])})
 
 
 # -- the map task's side files ---------------------------------------------------------------

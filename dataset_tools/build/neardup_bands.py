@@ -43,21 +43,26 @@ def band_candidates(
 ) -> BandResult:
     """One band bucket's reduce (see the module's docstring). `extra` is (keys, ids) of probes
     that are in no new run; `merged_name` is where a merged run goes (relative to the cache);
-    `current_ids`, the file of the ids that are rows (sorted uint64), is what a merge keeps."""
+    `current_ids`, the file of the ids that are rows (sorted uint64), is what a merge of kept
+    runs keeps."""
     root = Path(cache_root)
-    new_keys, new_ids = _read_runs(root, new)
-    probe_keys = np.concatenate([new_keys, extra[0].astype(np.uint64)])
-    probe_ids = np.concatenate([new_ids, extra[1].astype(np.uint64)])
-    order = np.lexsort((probe_ids, probe_keys))
+    new_run = _read_runs(root, new)
+    probe_keys = np.concatenate([new_run[0], extra[0].astype(np.uint64)])
+    probe_ids = np.concatenate([new_run[1], extra[1].astype(np.uint64)])
+    order = np.argsort(probe_keys, kind="stable")
     probe_keys, probe_ids = probe_keys[order], probe_ids[order]
     pairs = [_pairs_within(probe_keys, probe_ids)]
-    sizes = []
+    kept_runs = []
     for ref in kept:
-        keys, ids = _read_runs(root, [ref])
-        sizes.append(len(keys))
-        pairs.append(_pairs_across(probe_keys, probe_ids, keys, ids))
+        run = _read_runs(root, [ref])
+        kept_runs.append(run)
+        pairs.append(_pairs_across(probe_keys, probe_ids, *run))
     a, b = _unique_pairs(np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
-    refs = _compact(root, kept, sizes, new, len(new_keys), merged_name, current_ids)
+    if not kept:
+        # A first build (or a bucket that had no entries): the new runs, merged when many.
+        refs = _write_run(root, merged_name, _sorted(new_run)) if len(new) > MAX_RUNS else new
+    else:
+        refs = _compact(root, kept, kept_runs, new, new_run, merged_name, current_ids)
     release_memory()
     return BandResult(bucket, a, b, refs)
 
@@ -115,24 +120,37 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return a[first], b[first]
 
 
-def _compact(root: Path, kept: list[Ref], sizes: list[int], new: list[Ref], new_size: int, name: str, current_ids: str | None) -> list[Ref]:
-    """The bucket's runs for the next build: kept and new ones as they are, or, beyond MAX_RUNS,
-    merged into one sorted run at `name`: all of them when the runs after the first hold as
-    many entries as it (a first build: one run per map task), else all but the first."""
+def _sorted(run: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(run[0], kind="stable")
+    return run[0][order], run[1][order]
+
+
+def _write_run(root: Path, name: str, run: tuple[np.ndarray, np.ndarray]) -> list[Ref]:
+    from dataset_tools.fileio import write_ipc
+
+    write_ipc(root / name, pa.table({"key": run[0], "id": run[1]}, schema=BANDS_SCHEMA))
+    return [(name, ALL_BATCHES)]
+
+
+def _compact(
+    root: Path, kept: list[Ref], kept_runs: list[tuple], new: list[Ref], new_run: tuple, name: str, current_ids: str | None
+) -> list[Ref]:
+    """The bucket's runs for the next build: the kept and new ones as they are or, beyond
+    MAX_RUNS, merged into one sorted run at `name` without the entries of ids that are no
+    longer rows: all but the first (the largest, usually), or all of them when the others hold
+    as many entries as it."""
     runs = kept + new
     if len(runs) <= MAX_RUNS:
         return runs
-    merge = runs if not kept or sum(sizes[1:]) + new_size >= sizes[0] else runs[1:]
-    keys, ids = _read_runs(root, merge)
+    sizes = [len(run[0]) for run in kept_runs]
+    everything = sum(sizes[1:]) + len(new_run[0]) >= sizes[0]
+    merged = (kept_runs if everything else kept_runs[1:]) + [new_run]
+    keys = np.concatenate([run[0] for run in merged])
+    ids = np.concatenate([run[1] for run in merged])
     if current_ids is not None:
         with pa.memory_map(str(root / current_ids)) as source:
-            current = pa.ipc.open_file(source).read_all().column(0).to_numpy()
-        position = np.minimum(np.searchsorted(current, ids), max(len(current) - 1, 0))
-        alive = current[position] == ids if len(current) else np.zeros(len(ids), bool)
+            current = pa.ipc.open_file(source).read_all().column("id").to_numpy()
+        at = np.minimum(np.searchsorted(current, ids), max(len(current) - 1, 0))
+        alive = current[at] == ids if len(current) else np.zeros(len(ids), bool)
         keys, ids = keys[alive], ids[alive]
-    order = np.lexsort((ids, keys))
-    table = pa.table({"key": keys[order], "id": ids[order]}, schema=BANDS_SCHEMA)
-    from dataset_tools.fileio import write_ipc
-
-    write_ipc(root / name, table)
-    return ([] if merge is runs else runs[:1]) + [(name, ALL_BATCHES)]
+    return ([] if everything else kept[:1]) + _write_run(root, name, _sorted((keys, ids)))

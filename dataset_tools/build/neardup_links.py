@@ -21,6 +21,11 @@ import pyarrow as pa
 
 from dataset_tools.build.engines import release_memory
 
+try:  # the C version, built where a C compiler was at install (see dataset_tools/_shingles.c)
+    from dataset_tools._shingles import jaccard as _c_jaccard
+except ImportError:  # pragma: no cover - exercised where the extension is not built
+    _c_jaccard = None
+
 PAIRS_PER_TASK = 50_000  # candidate pairs confirmed by one task
 
 
@@ -39,31 +44,45 @@ def similarities(locations_a: Locations, locations_b: Locations, cache_root: str
     `locations_b`): |A and B| / |A or B| of their shingle sets (0 when both are empty)."""
     files = sorted(set(locations_a.files) | set(locations_b.files))
     index = {name: i for i, name in enumerate(files)}
-    remap_a = np.array([index[n] for n in locations_a.files], np.int64)[locations_a.file] if len(locations_a.file) else np.zeros(0, np.int64)
-    remap_b = np.array([index[n] for n in locations_b.files], np.int64)[locations_b.file] if len(locations_b.file) else np.zeros(0, np.int64)
-    keys_a = (remap_a << 40) | locations_a.row.astype(np.int64)
-    keys_b = (remap_b << 40) | locations_b.row.astype(np.int64)
-    wanted = np.unique(np.concatenate([keys_a, keys_b]))
-    sets: dict[int, np.ndarray] = {}
+
+    def keys(locations: Locations) -> np.ndarray:
+        remap = np.array([index[n] for n in locations.files], np.int64)
+        return ((remap[locations.file] if len(locations.file) else np.zeros(0, np.int64)) << 40) | locations.row.astype(np.int64)
+
+    keys_a, keys_b = keys(locations_a), keys(locations_b)
+    wanted = np.unique(np.concatenate([keys_a, keys_b]))  # the rows to read, by file then row
+    values, counts = [np.zeros(0, np.uint32)], [np.zeros(0, np.int64)]
     for i, name in enumerate(files):
         rows = wanted[(wanted >> 40) == i] & ((1 << 40) - 1)
-        if not len(rows):
-            continue
-        with pa.memory_map(str(Path(cache_root) / name)) as source:
-            table = pa.ipc.open_file(source).read_all()
-            lists = table.column("shingles").take(pa.array(rows)).combine_chunks()
-            offsets = lists.offsets.to_numpy()
-            values = lists.values.to_numpy()
-            for row, start, stop in zip(rows.tolist(), offsets[:-1].tolist(), offsets[1:].tolist()):
-                sets[(i << 40) | row] = np.unique(values[start:stop])
-    out = np.zeros(len(keys_a), np.float64)
-    for k, (x, y) in enumerate(zip(keys_a.tolist(), keys_b.tolist())):
-        a, b = sets[x], sets[y]
-        union = len(a) + len(b)
-        if union:
-            shared = len(np.intersect1d(a, b, assume_unique=True))
-            out[k] = shared / (union - shared)
+        if len(rows):
+            with pa.memory_map(str(Path(cache_root) / name)) as source:
+                lists = pa.ipc.open_file(source).read_all().column("shingles").take(pa.array(rows)).combine_chunks()
+            values.append(lists.values.to_numpy()[lists.offsets[0].as_py() : lists.offsets[-1].as_py()])
+            counts.append(np.diff(lists.offsets.to_numpy()).astype(np.int64))
+    offsets = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
+    out = pair_jaccard(np.concatenate(values), offsets, np.searchsorted(wanted, keys_a), np.searchsorted(wanted, keys_b))
     release_memory()
+    return out
+
+
+def pair_jaccard(values: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The Jaccard similarity of the value sets of rows a[i] and b[i] (row r: values[offsets[r]
+    : offsets[r + 1]]), in C where it was built (see dataset_tools/_shingles.c)."""
+    if _c_jaccard is None:
+        return pair_jaccard_reference(values, offsets, a, b)
+    out = np.empty(len(a), np.float64)
+    _c_jaccard(np.array(values, np.uint32), offsets.astype(np.int64), a.astype(np.int64), b.astype(np.int64), out)
+    return out
+
+
+def pair_jaccard_reference(values: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`pair_jaccard` in numpy: a unique per row, an intersection per pair."""
+    sets = {r: np.unique(values[offsets[r] : offsets[r + 1]]) for r in set(a.tolist()) | set(b.tolist())}
+    out = np.zeros(len(a), np.float64)
+    for k, (x, y) in enumerate(zip(a.tolist(), b.tolist())):
+        shared = len(np.intersect1d(sets[x], sets[y], assume_unique=True))
+        union = len(sets[x]) + len(sets[y]) - shared
+        out[k] = shared / union if union else 0.0
     return out
 
 

@@ -186,10 +186,17 @@ def _links(runner, root: Path, nodes: pa.Table, edges: pa.Table, old: pa.Table, 
     members = np.array(sorted({m for ms in regroup.values() for m in ms}), np.uint64)
     published = dict(zip(members.tolist(), nodes.column("published_at").to_numpy()[index.lookup(nodes, members)].tolist()))
 
+    confirmed = set(zip(edges.column("a").to_pylist(), edges.column("b").to_pylist()))
+
     def similarity(pairs: list[tuple[int, int]]) -> np.ndarray:
-        x = np.array([p[0] for p in pairs], np.uint64)
-        y = np.array([p[1] for p in pairs], np.uint64)
-        return similarity_tasks(runner, _locations(nodes, x), _locations(nodes, y), str(root))
+        # An edge is at least as similar as the threshold: only the other pairs are computed.
+        out = np.ones(len(pairs))
+        todo = [i for i, (x, y) in enumerate(pairs) if (min(x, y), max(x, y)) not in confirmed]
+        if todo:
+            x = np.array([pairs[i][0] for i in todo], np.uint64)
+            y = np.array([pairs[i][1] for i in todo], np.uint64)
+            out[todo] = similarity_tasks(runner, _locations(nodes, x), _locations(nodes, y), str(root))
+        return out
 
     originals = split_groups(regroup, published, similarity, threshold)
     regrouped = np.array(sorted(m for ms in regroup.values() for m in ms), np.uint64)
@@ -229,8 +236,9 @@ def summary(links: pa.Table, nodes: pa.Table, mode: str, threshold: float) -> di
     domains = nodes.column("domain")
     copy_domains = domains.take(pa.array(index.lookup(nodes, copies))).to_pylist() if len(copies) else []
     original_domains = domains.take(pa.array(index.lookup(nodes, targets))).to_pylist() if len(targets) else []
-    articles = Counter(domains.to_pylist())
     per_domain = Counter(copy_domains)
+    counts = pc.value_counts(domains.filter(pc.is_in(domains, pa.array(sorted(per_domain), pa.string()))))
+    articles = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
     pairs = Counter(zip(copy_domains, original_domains))
     return {
         "mode": mode,
