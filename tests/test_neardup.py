@@ -270,16 +270,45 @@ def test_validate_finds_a_link_to_no_row(settings, project):
 
 
 def test_the_settings_are_checked(project):
+    import re
+
     from dataset_tools.config import load_settings
     from dataset_tools.errors import ConfigError
 
-    text = (project / "pyproject.toml").read_text()
-    (project / "pyproject.toml").write_text(text.replace("shard_rows = 10000", 'shard_rows = 10000\nnear_duplicates = "maybe"'))
+    text = re.sub(r"(?m)^near_duplicate.*\n", "", (project / "pyproject.toml").read_text())
+
+    def setting(lines: str):
+        (project / "pyproject.toml").write_text(text.replace("shard_rows = 10000", "shard_rows = 10000\n" + lines))
+        return load_settings(project)
+
     with pytest.raises(ConfigError, match="near_duplicates = 'maybe'"):
-        load_settings(project)
-    (project / "pyproject.toml").write_text(text.replace("shard_rows = 10000", "shard_rows = 10000\nnear_duplicate_threshold = 1.5"))
+        setting('near_duplicates = "maybe"')
     with pytest.raises(ConfigError, match="near_duplicate_threshold"):
-        load_settings(project)
-    (project / "pyproject.toml").write_text(text.replace("shard_rows = 10000", 'shard_rows = 10000\nnear_duplicates = "drop"\nnear_duplicate_threshold = 0.9'))
-    loaded = load_settings(project)
+        setting("near_duplicate_threshold = 1.5")
+    assert (setting("").near_duplicates, setting("").near_duplicate_threshold) == ("mark", 0.8)
+    loaded = setting('near_duplicates = "drop"\nnear_duplicate_threshold = 0.9')
     assert (loaded.near_duplicates, loaded.near_duplicate_threshold) == ("drop", 0.9)
+
+
+def test_the_new_column_is_a_schema_change_for_which_release_proposes_a_major_version(settings, project, tmp_path):
+    from datetime import date
+
+    from dataset_tools.diff import diff_datasets
+    from dataset_tools.release import make_release
+
+    write_raw(project / "raw", "001.txt", wire_copy(1, published=T0, paragraphs=ORIGINAL))
+    write_raw(project / "raw", "002.txt", wire_copy(2, published=T1, paragraphs=COPY))
+    # The last release: the schema without near_duplicate_of.
+    schema = json.loads(settings.schema.read_text())
+    schema["fields"] = [f for f in schema["fields"] if f["name"] != "near_duplicate_of"]
+    before = tmp_path / "before.schema.json"
+    before.write_text(json.dumps(schema))
+    build_dataset(dataclasses.replace(settings, schema=before), out=tmp_path / "v1", use_cache=False, workers=1)
+    assert "near_duplicate_of" not in pq.read_schema(next((tmp_path / "v1" / "data").glob("*.parquet"))).names
+    build_dataset(settings, out=tmp_path / "v2", use_cache=False, workers=1)
+
+    diff = diff_datasets(tmp_path / "v1", tmp_path / "v2")
+    assert diff.schema_changes == [{"column": "near_duplicate_of", "change": "added", "old": None, "new": "string"}]
+    release = make_release(settings.changelog, "1.4.2", diff, tmp_path / "v1", tmp_path / "v2", day=date(2026, 12, 1), write=False)
+    assert (release.proposed, release.version) == ("major", "2.0.0")
+    assert "- Schema: `near_duplicate_of` added (string)." in release.entry

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO
+from conftest import REPO, first_release_changelog
 from dataset_tools.build import build_dataset
 from dataset_tools.build.reduce import write_parquet
 from dataset_tools.card import write_card_files
@@ -42,7 +42,7 @@ def built(tmp_path_factory) -> Path:
     assert "shard_rows = 4" in text
     (root / "pyproject.toml").write_text(text)
     shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    (root / "CHANGELOG.md").write_text(first_release_changelog(), encoding="utf-8")
     for n in range(12):
         write_raw(
             root / "raw",
