@@ -26,7 +26,7 @@ try:  # the C version, built where a C compiler was at install (see dataset_tool
 except ImportError:  # pragma: no cover - exercised where the extension is not built
     _c_jaccard = None
 
-PAIRS_PER_TASK = 50_000  # candidate pairs confirmed by one task
+PAIRS_PER_TASK = 20_000  # candidate pairs confirmed by one task (their rows' shingles: 40 MB at most)
 
 
 @dataclass(slots=True)

@@ -180,9 +180,12 @@ def _links(runner, root: Path, nodes: pa.Table, edges: pa.Table, old: pa.Table, 
     old_ids = id_numbers(old.column("id")) if old.num_rows else np.zeros(0, np.uint64)
     old_components = old.column("component").to_numpy()
     hit = np.unique(old_components[index._member(old_ids, touched)])
-    affected = set(touched.tolist()) | set(old_ids[np.isin(old_components, hit)].tolist())
+    affected = np.union1d(touched, old_ids[np.isin(old_components, hit)])
     groups = components(edges.column("a").to_numpy(), edges.column("b").to_numpy())
-    regroup = {root_: members for root_, members in groups.items() if any(m in affected for m in members)}
+    roots = np.array([r for r, ms in groups.items() for _ in ms], np.uint64)
+    members_all = np.array([m for ms in groups.values() for m in ms], np.uint64)
+    hit_roots = set(roots[index._member(members_all, affected)].tolist())
+    regroup = {root_: members for root_, members in groups.items() if root_ in hit_roots}
     members = np.array(sorted({m for ms in regroup.values() for m in ms}), np.uint64)
     published = dict(zip(members.tolist(), nodes.column("published_at").to_numpy()[index.lookup(nodes, members)].tolist()))
 
@@ -212,7 +215,7 @@ def _links(runner, root: Path, nodes: pa.Table, edges: pa.Table, old: pa.Table, 
         },
         schema=index.LINKS_SCHEMA,
     )
-    unchanged = old.filter(pa.array(~(index._member(old_ids, regrouped) | np.isin(old_ids, list(affected)))))
+    unchanged = old.filter(pa.array(~(index._member(old_ids, regrouped) | index._member(old_ids, affected))))
     table = pa.concat_tables([unchanged, fresh])
     return table.take(pc.sort_indices(table.column("id"))).combine_chunks()
 
