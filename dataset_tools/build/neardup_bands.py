@@ -11,6 +11,7 @@ that are no longer rows.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,15 +70,17 @@ def band_candidates(
 
 def _read_runs(root: Path, refs: list[Ref]) -> tuple[np.ndarray, np.ndarray]:
     """The (keys, ids) of the record batches `refs` point at, end to end."""
-    keys, ids = [np.zeros(0, np.uint64)], [np.zeros(0, np.uint64)]
+    keys, ids = [], []
     for name, index in refs:
-        with pa.memory_map(str(root / name)) as source:
-            reader = pa.ipc.open_file(source)
-            for i in range(reader.num_record_batches) if index == ALL_BATCHES else (index,):
-                batch = reader.get_batch(i)
-                keys.append(batch.column(0).to_numpy().copy())
-                ids.append(batch.column(1).to_numpy().copy())
-    return np.concatenate(keys), np.concatenate(ids)
+        # Memory-mapped, not copied: a kept run is searched, and only the pages searched are read.
+        reader = pa.ipc.open_file(pa.memory_map(str(root / name)))
+        for i in range(reader.num_record_batches) if index == ALL_BATCHES else (index,):
+            batch = reader.get_batch(i)
+            keys.append(batch.column(0).to_numpy())
+            ids.append(batch.column(1).to_numpy())
+    if len(keys) == 1:
+        return keys[0], ids[0]
+    return np.concatenate(keys or [np.zeros(0, np.uint64)]), np.concatenate(ids or [np.zeros(0, np.uint64)])
 
 
 def _pairs_within(keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,9 +129,12 @@ def _sorted(run: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]
 
 
 def _write_run(root: Path, name: str, run: tuple[np.ndarray, np.ndarray]) -> list[Ref]:
-    from dataset_tools.fileio import write_ipc
-
-    write_ipc(root / name, pa.table({"key": run[0], "id": run[1]}, schema=BANDS_SCHEMA))
+    """Write a sorted run as one record batch (searched in place, memory-mapped), via a
+    temporary name."""
+    tmp = root / (name + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, BANDS_SCHEMA) as writer:
+        writer.write_batch(pa.record_batch([pa.array(run[0], pa.uint64()), pa.array(run[1], pa.uint64())], schema=BANDS_SCHEMA))
+    os.replace(tmp, root / name)
     return [(name, ALL_BATCHES)]
 
 

@@ -181,15 +181,13 @@ def _links(runner, root: Path, nodes: pa.Table, edges: pa.Table, old: pa.Table, 
     old_components = old.column("component").to_numpy()
     hit = np.unique(old_components[index._member(old_ids, touched)])
     affected = np.union1d(touched, old_ids[np.isin(old_components, hit)])
-    groups = components(edges.column("a").to_numpy(), edges.column("b").to_numpy())
-    roots = np.array([r for r, ms in groups.items() for _ in ms], np.uint64)
-    members_all = np.array([m for ms in groups.values() for m in ms], np.uint64)
-    hit_roots = set(roots[index._member(members_all, affected)].tolist())
-    regroup = {root_: members for root_, members in groups.items() if root_ in hit_roots}
+    a, b = edges.column("a").to_numpy(), edges.column("b").to_numpy()
+    near = _reachable(a, b, affected)  # the edges of the components that hold an affected row
+    regroup = components(a[near], b[near])
     members = np.array(sorted({m for ms in regroup.values() for m in ms}), np.uint64)
     published = dict(zip(members.tolist(), nodes.column("published_at").to_numpy()[index.lookup(nodes, members)].tolist()))
 
-    confirmed = set(zip(edges.column("a").to_pylist(), edges.column("b").to_pylist()))
+    confirmed = set(zip(a[near].tolist(), b[near].tolist()))
 
     def similarity(pairs: list[tuple[int, int]]) -> np.ndarray:
         # An edge is at least as similar as the threshold: only the other pairs are computed.
@@ -218,6 +216,18 @@ def _links(runner, root: Path, nodes: pa.Table, edges: pa.Table, old: pa.Table, 
     unchanged = old.filter(pa.array(~(index._member(old_ids, regrouped) | index._member(old_ids, affected))))
     table = pa.concat_tables([unchanged, fresh])
     return table.take(pc.sort_indices(table.column("id"))).combine_chunks()
+
+
+def _reachable(a: np.ndarray, b: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Which edges (a[i], b[i]) are in a component that holds one of the sorted `seeds`."""
+    reached = seeds
+    mask = np.zeros(len(a), bool)
+    while True:
+        grown = index._member(a, reached) | index._member(b, reached)
+        if grown.sum() == mask.sum():
+            return grown
+        mask = grown
+        reached = np.union1d(reached, np.concatenate([a[mask], b[mask]]))
 
 
 def _changed_buckets(old: pa.Table, new: pa.Table) -> set[int]:
