@@ -312,3 +312,22 @@ def test_the_new_column_is_a_schema_change_for_which_release_proposes_a_major_ve
     release = make_release(settings.changelog, "1.4.2", diff, tmp_path / "v1", tmp_path / "v2", day=date(2026, 12, 1), write=False)
     assert (release.proposed, release.version) == ("major", "2.0.0")
     assert "- Schema: `near_duplicate_of` added (string)." in release.entry
+
+
+@pytest.mark.parametrize("newer", [False, True])
+def test_another_version_of_an_original_is_weighed_against_the_cached_one(settings, project, tmp_path, newer):
+    # The second version of the original's URL (another body) loses to the cached version when
+    # it is older, and wins when it is newer: the copy stays linked, or becomes unique.
+    raw = project / "raw"
+    write_raw(raw, "001.txt", wire_copy(1, published=T0, paragraphs=ORIGINAL))
+    write_raw(raw, "002.txt", wire_copy(2, host="b.example.org", published=T2, paragraphs=COPY))
+    build_dataset(settings, workers=1)
+    # The same URL with another body, modified after the cached version, or published before it.
+    other = wire_copy(1, published=T1 if newer else "2026-01-04T09:15+0000", paragraphs=story_paragraphs(55))
+    write_raw(raw, "003.txt", other)
+    result = build_dataset(settings, workers=1)
+    assert (result.parsed, result.superseded) == (1, 1)
+    linked = rows(settings.out)[url(2, "b.example.org")]["near_duplicate_of"]
+    assert (linked is None) == newer
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)

@@ -176,6 +176,7 @@ class SignatureFiles:
     rows: str
     bands: str
     batches: dict[int, int]
+    count: int  # rows
 
 
 def write_signatures(table: pa.Table, cache_root: str, name: str, threshold: float) -> SignatureFiles | None:
@@ -195,4 +196,4 @@ def write_signatures(table: pa.Table, cache_root: str, name: str, threshold: flo
     bands = signed_bands(shingles, offsets, id_numbers(table.column("id")), band_rows(threshold))
     # One record batch per band bucket (an empty table: a valid file without batches).
     batches = write_chunk(bands.select(["key", "id"]), bands.column("bucket").to_pylist(), Path(cache_root) / bands_name)
-    return SignatureFiles(rows_name, bands_name, batches)
+    return SignatureFiles(rows_name, bands_name, batches, table.num_rows)

@@ -38,6 +38,7 @@ NODES_SCHEMA = pa.schema(
         ("source_file", pa.string()),
         ("file", pa.string()),
         ("row", pa.int64()),
+        ("versions", pa.int32()),  # how many valid rows the id has (a rebuild reads the others only if > 1)
     ]
 )
 EDGES_SCHEMA = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
@@ -128,6 +129,17 @@ def row_versions(root: Path, files: list[str], ids: np.ndarray | None = None) ->
     return pa.concat_tables(parts).combine_chunks()
 
 
+def rows_at(root: Path, where: pa.Table) -> pa.Table:
+    """The rows (as `row_versions` gives them) at the (`file`, `row`) of each row of `where`."""
+    parts = []
+    for name in sorted(set(where.column("file").to_pylist())):
+        rows = where.filter(pc.equal(where.column("file"), name)).column("row")
+        with pa.memory_map(str(root / name)) as source:
+            table = pa.ipc.open_file(source).read_all().select([*KEY_COLUMNS, "domain"]).take(rows)
+        parts.append(table.append_column("file", pa.array([name] * table.num_rows, pa.string())).append_column("row", rows))
+    return pa.concat_tables(parts).combine_chunks() if parts else pa.schema(_ROW_FIELDS).empty_table()
+
+
 def valid_versions(versions: pa.Table, files: pa.Table | None) -> pa.Table:
     """The versions whose (source_file, source_sha256) is an article of the file table
     (`files`; None: all are, on a first build)."""
@@ -137,14 +149,17 @@ def valid_versions(versions: pa.Table, files: pa.Table | None) -> pa.Table:
 
 
 def winners(versions: pa.Table) -> pa.Table:
-    """The version of each id that is its row (the rule of `dedup`), as NODES_SCHEMA rows."""
+    """The version of each id that is its row (the rule of `dedup`), as NODES_SCHEMA rows;
+    `versions` must hold every valid version of its ids."""
     if not versions.num_rows:
         return NODES_SCHEMA.empty_table()
+    counts = pc.value_counts(versions.column("id"))
     drop, _ = duplicate_rows(versions)
     if drop:
         keep = np.ones(versions.num_rows, bool)
         keep[list(drop)] = False
         versions = versions.filter(pa.array(keep))
+    at = pc.index_in(versions.column("id"), value_set=counts.field("values"))
     return pa.table(
         {
             "id": id_numbers(versions.column("id")),
@@ -153,6 +168,7 @@ def winners(versions: pa.Table) -> pa.Table:
             "source_file": versions.column("source_file"),
             "file": versions.column("file"),
             "row": versions.column("row"),
+            "versions": counts.field("counts").take(at).cast(pa.int32()),
         },
         schema=NODES_SCHEMA,
     )
@@ -161,8 +177,18 @@ def winners(versions: pa.Table) -> pa.Table:
 def replace_nodes(nodes: pa.Table, touched: np.ndarray, fresh: pa.Table) -> pa.Table:
     """`nodes` without the `touched` ids (sorted uint64), with the `fresh` ones, sorted by id."""
     kept = nodes.filter(pa.array(~_member(nodes.column("id").to_numpy(), touched))) if nodes.num_rows else nodes
-    table = pa.concat_tables([kept, fresh.cast(NODES_SCHEMA)])
-    return table.take(pa.array(np.argsort(table.column("id").to_numpy(), kind="stable"))).combine_chunks()
+    fresh = fresh.cast(NODES_SCHEMA)
+    fresh = fresh.take(pa.array(np.argsort(fresh.column("id").to_numpy(), kind="stable")))
+    if not kept.num_rows or fresh.num_rows > 4096:
+        table = pa.concat_tables([kept, fresh])
+        return table.take(pa.array(np.argsort(table.column("id").to_numpy(), kind="stable"))).combine_chunks()
+    # A few rows of a rebuild go between slices of the kept ones: no sort of every node.
+    at = np.searchsorted(kept.column("id").to_numpy(), fresh.column("id").to_numpy()).tolist()
+    pieces, start = [], 0
+    for i, position in enumerate(at):
+        pieces += [kept.slice(start, position - start), fresh.slice(i, 1)]
+        start = position
+    return pa.concat_tables([*pieces, kept.slice(start)]).combine_chunks()
 
 
 def lookup(nodes: pa.Table, ids: np.ndarray) -> np.ndarray:
@@ -180,19 +206,18 @@ def compact_rows(root: Path, state: NearDupState, nodes: pa.Table, files: pa.Tab
     small = [n for n, c in zip(state.rows, state.row_counts) if c < SMALL_ROWS_FILE]
     if len(small) <= MAX_SMALL_FILES:
         return state, nodes
-    parts, moved = [], {}
-    at = 0
+    tables = []
     for old in small:
         with pa.memory_map(str(root / old)) as source:
-            table = pa.ipc.open_file(source).read_all()
-        rows = np.arange(table.num_rows)
-        if files is not None:
-            ok = _valid_mask(table, files)
-            table, rows = table.filter(pa.array(ok)), rows[ok]
+            tables.append(pa.ipc.open_file(source).read_all())
+    merged = pa.concat_tables(tables)
+    ok = _valid_mask(merged, files) if files is not None else np.ones(merged.num_rows, bool)  # one look-up, not one per file
+    moved, at, start = {}, 0, 0
+    for old, table in zip(small, tables):
+        rows = np.flatnonzero(ok[start : start + table.num_rows])
         moved[old] = dict(zip(rows.tolist(), range(at, at + len(rows))))
-        at += len(rows)
-        parts.append(table.combine_chunks())
-    write_ipc(root / name, pa.concat_tables(parts))
+        at, start = at + len(rows), start + table.num_rows
+    write_ipc(root / name, merged.filter(pa.array(ok)))
     file_column = nodes.column("file").to_pylist()
     row_column = nodes.column("row").to_pylist()
     for i, (f, r) in enumerate(zip(file_column, row_column)):

@@ -31,6 +31,7 @@ from dataset_tools.build.neardup_bands import band_candidates
 from dataset_tools.build.neardup_links import Locations, components, similarity_tasks, split_groups
 
 FILTER = 'ds.filter(lambda r: r["near_duplicate_of"] is None)'
+INLINE_ROWS = 5000  # a build of fewer new rows runs its band tasks in this process
 TOP_PAIRS = 20
 
 
@@ -76,7 +77,7 @@ def link_near_duplicates(
     fresh = index.row_versions(root, new_rows)
     stale = old_nodes.filter(pc.is_in(old_nodes.column("source_file"), pa.array(stale_paths, pa.string())))
     touched = np.unique(np.concatenate([id_numbers(fresh.column("id")), stale.column("id").to_numpy()]))
-    kept = index.valid_versions(index.row_versions(root, state.rows, touched), files)
+    kept = index.valid_versions(_kept_versions(root, state.rows, old_nodes, touched, stale_paths), files)
     found = index.winners(pa.concat_tables([kept, fresh]))
     reprobe = found.filter(pc.invert(pc.is_in(found.column("file"), pa.array(new_rows, pa.string())))).column("id").to_numpy()
     nodes = index.replace_nodes(old_nodes, touched, found)
@@ -95,6 +96,20 @@ def link_near_duplicates(
     return NearDupResult(
         NearDupJoin(state.links, mode), _changed_buckets(old_links, links), summary(links, nodes, mode, threshold), state.to_json()
     )
+
+
+def _kept_versions(root: Path, files: list[str], nodes: pa.Table, touched: np.ndarray, stale_paths: list[str]) -> pa.Table:
+    """The cached versions (`row_versions` rows) of the touched ids: of an id that had one
+    version, that row (unless its file went stale), read where the node says it is; of an id
+    that had more, all of them, found in every rows file (rare: a URL collected twice)."""
+    at = index.lookup(nodes, touched)
+    known = nodes.take(pa.array(at[at >= 0])) if nodes.num_rows else nodes
+    several = known.filter(pc.greater(known.column("versions"), 1)).column("id").to_numpy()
+    single = known.filter(pc.and_(pc.equal(known.column("versions"), 1), pc.invert(pc.is_in(known.column("source_file"), pa.array(stale_paths, pa.string())))))
+    parts = [index.rows_at(root, single)]
+    if len(several):
+        parts.append(index.row_versions(root, files, np.sort(several)))
+    return pa.concat_tables(parts)
 
 
 def _rows_in(root: Path, name: str) -> int:
@@ -120,7 +135,8 @@ def _candidates(runner, root: Path, state, new: list[SignatureFiles], nodes: pa.
         for bucket in range(BAND_BUCKETS)
     ]
     pairs_a, pairs_b = [np.zeros(0, np.uint64)], [np.zeros(0, np.uint64)]
-    for result in runner.map_ordered(band_candidates, arguments):
+    few = sum(f.count for f in new) + len(reprobe) <= INLINE_ROWS  # a small rebuild: no pool to start
+    for result in (band_candidates(*task) for task in arguments) if few else runner.map_ordered(band_candidates, arguments):
         state.bands[result.bucket] = result.refs
         pairs_a.append(result.a)
         pairs_b.append(result.b)
@@ -233,11 +249,14 @@ def _reachable(a: np.ndarray, b: np.ndarray, seeds: np.ndarray) -> np.ndarray:
 def _changed_buckets(old: pa.Table, new: pa.Table) -> set[int]:
     """The id buckets of rows whose link (target or the target's file) is not what it was."""
 
-    def copies(table: pa.Table) -> set[tuple]:
+    def copies(table: pa.Table) -> pa.Array:
         linked = table.filter(pc.is_valid(table.column("near_duplicate_of")))
-        return set(zip(*(linked.column(c).to_pylist() for c in ("id", "near_duplicate_of", "original_source_file"))))
+        parts = [linked.column(c).combine_chunks() for c in ("id", "near_duplicate_of", "original_source_file")]
+        return pc.binary_join_element_wise(*parts, "\t")
 
-    return {int(id_[:2], 16) for id_, _, _ in copies(old) ^ copies(new)}
+    before, after = copies(old), copies(new)
+    changed = pa.concat_arrays([before.filter(pc.invert(pc.is_in(before, after))), after.filter(pc.invert(pc.is_in(after, before)))])
+    return {int(line[:2], 16) for line in changed.to_pylist()}
 
 
 def summary(links: pa.Table, nodes: pa.Table, mode: str, threshold: float) -> dict:
