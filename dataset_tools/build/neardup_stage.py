@@ -292,7 +292,8 @@ def summary(links: pa.Table, nodes: pa.Table, mode: str, threshold: float) -> di
 
 
 class LinkTable:
-    """The links a shard reduce needs (copies only), read once per task."""
+    """The links a shard reduce needs (copies only), read once per task and looked up a
+    bucket at a time (the table is sorted by id, and a bucket is an id's first byte)."""
 
     def __init__(self, cache_root: str, join: NearDupJoin | None) -> None:
         self.mode = join.mode if join else "off"
@@ -300,10 +301,15 @@ class LinkTable:
         if join is None or join.links is None:
             return
         table = index.read_table(Path(cache_root), join.links, index.LINKS_SCHEMA)
-        table = table.filter(pc.is_valid(table.column("near_duplicate_of")))
-        self.ids = table.column("id").combine_chunks()
-        self.targets = table.column("near_duplicate_of").combine_chunks()
-        self.paths = table.column("original_source_file").combine_chunks()
+        table = table.filter(pc.is_valid(table.column("near_duplicate_of"))).combine_chunks()
+        self.ids, self.targets, self.paths = (table.column(c).chunk(0) if table.num_rows else pa.array([], pa.string()) for c in ("id", "near_duplicate_of", "original_source_file"))
+        first_bytes = np.array([int(i[:2], 16) for i in self.ids.to_pylist()], np.int64)
+        self.starts = np.searchsorted(first_bytes, np.arange(257))
+
+    def bucket(self, bucket: int) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """(ids, targets, original files) of the copies in one bucket."""
+        start, stop = int(self.starts[bucket]), int(self.starts[bucket + 1])
+        return self.ids.slice(start, stop - start), self.targets.slice(start, stop - start), self.paths.slice(start, stop - start)
 
 
 def fill_near_duplicates(part: pa.Table, links: LinkTable, bucket: int) -> tuple[pa.Table, pa.Table | None]:
@@ -313,10 +319,11 @@ def fill_near_duplicates(part: pa.Table, links: LinkTable, bucket: int) -> tuple
     from dataset_tools.build.dedup import LOSERS_SCHEMA
     from dataset_tools.records import Outcome
 
-    if links.ids is None or not part.num_rows:
+    ids, targets, paths = links.bucket(bucket) if links.ids is not None else (None, None, None)
+    if ids is None or not len(ids) or not part.num_rows:
         return part.append_column(COLUMN, pa.nulls(part.num_rows, pa.string())), None
-    at = pc.index_in(part.column("id"), value_set=links.ids)
-    targets = links.targets.take(at)
+    at = pc.index_in(part.column("id"), value_set=ids)
+    targets = targets.take(at)
     if links.mode != "drop":
         return part.append_column(COLUMN, targets), None
     copy = pc.is_valid(at)
@@ -325,7 +332,7 @@ def fill_near_duplicates(part: pa.Table, links: LinkTable, bucket: int) -> tuple
         {
             "path": lost.column("source_file"),
             "outcome": pa.array([Outcome.NEAR_DUPLICATE.value] * lost.num_rows, pa.string()),
-            "other": links.paths.take(pc.drop_null(at)),
+            "other": paths.take(pc.drop_null(at)),
             "id": lost.column("id"),
             "bucket": pa.array([bucket] * lost.num_rows, pa.int16()),
         },
