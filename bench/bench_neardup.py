@@ -137,7 +137,10 @@ def cost(root: Path, raw: Path, n: int, seed: int, workers: int, rounds: int) ->
         shutil.rmtree(work, ignore_errors=True)
     ratios = sorted(r["ratio"] for r in rows)
     cpu_ratios = sorted(r["cpu_ratio"] for r in rows)
-    cold_extra = cold["mark"][0] - cold["off"][0]  # the last round's
+    # The cold build's near-duplicate cost: the median over the rounds of mark's extra time
+    # (one round's difference of two noisy builds can be anything near zero).
+    cold_extra = sorted(r["mark"] - r["off"] for r in rows)[len(rows) // 2]
+    cold_extra_cpu = sorted(r["cpu"]["mark"] - r["cpu"]["off"] for r in rows)[len(rows) // 2]
     rebuild_extra = again["mark"][0] - again["off"][0]
     return {
         "rounds": rows,
@@ -151,7 +154,7 @@ def cost(root: Path, raw: Path, n: int, seed: int, workers: int, rounds: int) ->
             "parsed": again["mark"][2],
             "seconds": {"off": round(again["off"][0], 2), "mark": round(again["mark"][0], 2)},
             "cpu": {"off": again["off"][3], "mark": again["mark"][3]},
-            "cpu_share_of_cold": round((again["mark"][3] - again["off"][3]) / (cold["mark"][2] - cold["off"][2]), 3),
+            "cpu_share_of_cold": round((again["mark"][3] - again["off"][3]) / cold_extra_cpu, 3) if cold_extra_cpu > 0 else None,
             "stages": {m: again[m][1] for m in again},
             "near_duplicate_seconds": round(rebuild_extra, 2),
             "cold_near_duplicate_seconds": round(cold_extra, 2),
