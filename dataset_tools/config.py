@@ -54,6 +54,11 @@ class Settings:
     out: Path = field(default=Path("dist"))
     max_file_bytes: int = 5_000_000
     shard_rows: int = 10_000
+    # Near-duplicates (build/neardup*.py): "mark" fills `near_duplicate_of`, "drop" drops the
+    # copies (counted in report.json), "off" leaves the column null; linked at or above this
+    # word 5-gram Jaccard similarity.
+    near_duplicates: str = "mark"
+    near_duplicate_threshold: float = 0.8
 
     @property
     def version(self) -> str:
@@ -131,7 +136,20 @@ def settings_from_table(root: Path, table: dict, path: Path) -> Settings:
         values["schema"] = PACKAGED_SCHEMA
     if "card_text" not in table and not values["card_text"].is_file():
         values["card_text"] = None
+    _check_near_duplicates(values)
     return Settings(**values)
+
+
+def _check_near_duplicates(values: dict) -> None:
+    from dataset_tools.build.neardup import MODES
+
+    mode = values.get("near_duplicates", "mark")
+    if mode not in MODES:
+        raise ConfigError(f"near_duplicates = {mode!r} in [tool.dataset-tools] is not one of {', '.join(MODES)}")
+    threshold = values.get("near_duplicate_threshold", 0.8)
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.5 <= threshold <= 1:
+        raise ConfigError(f"near_duplicate_threshold = {threshold!r} in [tool.dataset-tools] is not a number from 0.5 to 1")
+    values["near_duplicate_threshold"] = float(threshold)
 
 
 def default_cache_dir(settings: Settings) -> Path:

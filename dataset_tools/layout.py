@@ -39,6 +39,10 @@ DATAPACKAGE_FILE = "datapackage.json"
 PLOT_FILE = "images/articles-per-month.png"
 REPORT_FILE = "report.json"
 MANIFEST_FILE = "manifest.json"
+# The column that names, for a row that is a near-duplicate of another, the other row's id
+# (filled by the build's reduce from the links of `build.neardup_stage`).
+NEAR_DUPLICATE_COLUMN = "near_duplicate_of"
+
 # Every file the card step writes, relative to the build folder.
 CARD_FILES = (CARD_FILE, CROISSANT_FILE, DATAPACKAGE_FILE, PLOT_FILE)
 

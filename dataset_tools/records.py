@@ -78,6 +78,7 @@ class Outcome(str, Enum):
     ROW = "row"  # its article is a row of the dataset
     DUPLICATE = "duplicate"  # byte-identical to an earlier file (named), which is the row
     SUPERSEDED = "superseded"  # the same URL with an older modified time; a later file (named) is the row
+    NEAR_DUPLICATE = "near-duplicate"  # a copy of an earlier article (its file named), dropped by `near_duplicates = "drop"`
     REJECTED = "rejected"  # not a usable article: a `Reject` with its reason
 
 

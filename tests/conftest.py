@@ -18,15 +18,27 @@ SEED = REPO / "raw" / "000_a41de3af212dcb41.txt"
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A project folder: the repo's pyproject.toml, schemas/, CHANGELOG.md and card.md, and an empty raw/."""
+    """A project folder: the repo's pyproject.toml, schemas/ and card.md, its CHANGELOG.md as of
+    the first release (`first_release_changelog`), and an empty raw/."""
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    (root / "CHANGELOG.md").write_text(first_release_changelog(), encoding="utf-8")
     shutil.copy(REPO / "card.md", root / "card.md")
     (root / "raw").mkdir()
     return root
+
+
+def first_release_changelog() -> str:
+    """The repo's CHANGELOG.md without the releases after the first: tests build and release
+    from version 1.0.0, whatever the dataset's version is now."""
+    import re
+
+    text = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    releases = list(re.finditer(r"(?m)^## \[?\d+\.\d+\.\d+", text))
+    head = re.search(r"(?m)^## ", text)
+    return text[: head.start()] + text[releases[-1].start() :] if releases else text
 
 
 @pytest.fixture

@@ -96,3 +96,52 @@ def write_raw(folder: Path, name: str, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
+
+
+# -- stories for near-duplicate tests: long bodies made of sentences from our own word lists ----
+
+_SUBJECTS = ("the harbour board", "the river council", "a group of farmers", "the city engineers", "the school trustees",
+             "the regional museum", "the transport office", "a team of surveyors", "the market traders", "the water authority")
+_VERBS = ("approved", "questioned", "delayed", "announced", "reviewed", "welcomed", "rejected", "proposed", "measured", "described")
+_OBJECTS = ("a plan for new footbridges", "the budget for winter repairs", "a survey of the northern dunes",
+            "the timetable for the ferry", "a proposal to widen the canal", "the cost of the grain silos",
+            "a report on the flooded meadows", "the lease of the old mill", "a study of the tidal gates", "the repairs to the lighthouse")
+_TAILS = ("after a long meeting", "before the spring season", "in a statement on Tuesday", "despite some objections",
+          "following a public hearing", "with support from residents", "at the request of the mayor", "for the third time this year")
+
+
+def story_paragraphs(seed: int, paragraphs: int = 6, sentences: int = 4) -> tuple[str, ...]:
+    """Paragraphs of plain news prose, different for every `seed` (the same for the same one)."""
+    import random
+
+    rng = random.Random(f"story:{seed}")
+    out = []
+    for _ in range(paragraphs):
+        out.append(" ".join(
+            f"{rng.choice(_SUBJECTS).capitalize()} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_TAILS)}, "
+            f"and {rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} in district {rng.randrange(1000)}."
+            for _ in range(sentences)
+        ))
+    return tuple(out)
+
+
+def wire_copy(
+    n: int,
+    *,
+    host: str = "news.example.org",
+    published: str = "2026-01-05T09:15+0000",
+    dateline: str = "RIVERTON (Example Wire) - ",
+    paragraphs: tuple[str, ...] | None = None,
+    story: int | None = None,
+) -> str:
+    """One collected article at https://<host>/story-<n>.html, published at `published`, whose
+    body is `dateline` + the first paragraph of `paragraphs` (story `story`'s by default), then
+    the others."""
+    body = paragraphs if paragraphs is not None else story_paragraphs(n if story is None else story)
+    return collected_article(
+        url=f"https://{host}/2026/story-{n}.html",
+        title=f"Harbour works, part {n}",
+        timestamps=(published, published, published),
+        lead=dateline + body[0],
+        paragraphs=body[1:],
+    )

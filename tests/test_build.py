@@ -123,7 +123,7 @@ def test_report_accounts_for_every_input(settings, project):
     result = build_dataset(settings, workers=1)
     report = json.loads((project / "dist" / "report.json").read_text())
     counts = report["counts"]
-    assert counts == {"inputs": 10, "rows": 4, "duplicates": 1, "superseded": 1, "rejected": 4}
+    assert counts == {"inputs": 10, "rows": 4, "duplicates": 1, "superseded": 1, "rejected": 4, "near_duplicates": 0}
     assert counts["rows"] == counts["inputs"] - counts["duplicates"] - counts["superseded"] - counts["rejected"]
     assert report["rejects_by_reason"] == {"binary-file": 1, "empty-file": 1, "not-a-url": 1, "not-an-article": 1}
 

@@ -78,7 +78,7 @@ def test_links_fifos_sockets_and_devices_are_rejects_and_nothing_outside_is_read
     }
     assert by_path["links/out.txt"]["detail"] == "a symbolic link to a path outside the raw folder: not followed"
     assert by_path["links/fifo"]["detail"] == "a FIFO (named pipe), not a regular file: not opened"
-    assert report["counts"] == {"inputs": len(reasons), "rows": 2, "duplicates": 1, "superseded": 0, "rejected": len(reasons) - 3}
+    assert report["counts"] == {"inputs": len(reasons), "rows": 2, "duplicates": 1, "superseded": 0, "rejected": len(reasons) - 3, "near_duplicates": 0}
     assert sorted(pq.read_table(project / "dist" / "data").column("source_file").to_pylist()) == ["a.txt", "b/c.txt"]
     assert (by_path["links/fifo"]["size"], by_path["links/fifo"]["sha256"]) == (None, "")  # no size for what is no file
     # Nothing of what is outside was read: not its content, not its article, not where it is.

@@ -34,7 +34,7 @@ from dataset_tools.card.escape import md_text
 from dataset_tools.card.plot import articles_per_month_png
 from dataset_tools.layout import PLOT_FILE
 from dataset_tools.schema import load_table_schema
-from conftest import REPO
+from conftest import REPO, first_release_changelog
 from rawfiles import collected_article, write_raw
 
 GOLDEN = Path(__file__).parent / "golden" / "card"
@@ -47,7 +47,7 @@ def _new_project(root: Path) -> Path:
     root.mkdir(parents=True)
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    (root / "CHANGELOG.md").write_text(first_release_changelog(), encoding="utf-8")
     shutil.copy(REPO / "card.md", root / "card.md")
     (root / "raw").mkdir()
     return root

@@ -37,7 +37,7 @@ def _files():
 def test_the_report_counts_every_input_names_each_reject_and_its_head_reads_back_alone(tmp_path):
     summary, digest = write_report(tmp_path / "report.json", _files(), LOSERS, "1.2.3")
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["counts"] == {"inputs": 4, "rows": 2, "duplicates": 1, "superseded": 0, "rejected": 1}
+    assert report["counts"] == {"inputs": 4, "rows": 2, "duplicates": 1, "superseded": 0, "rejected": 1, "near_duplicates": 0}
     assert report["rejects_by_reason"] == {"empty-file": 1}
     assert report["language_sources"] == {"declared": 1, "detected": 1, "unknown": 0}
     assert report["fallbacks"] == {"rows": 2, "codes": {"header:by-shape": 2, "language:detected": 1}}  # rows only: b.txt is a duplicate
@@ -45,8 +45,11 @@ def test_the_report_counts_every_input_names_each_reject_and_its_head_reads_back
     assert digest["bytes"] == (tmp_path / "report.json").stat().st_size
     assert read_report_summary(tmp_path / "report.json") == summary
     nothing_cleaned = dict.fromkeys(("rows", "control_characters", "rows_with_control_characters", "rows_with_url_userinfo", "rows_with_secret_parameters"), 0)
-    assert summary == ReportSummary("1.2.3", PARSER_VERSION, 4, 2, 1, 0, 1, {"empty-file": 1}, {"declared": 1, "detected": 1, "unknown": 0},
-                                    2, {"header:by-shape": 2, "language:detected": 1}, nothing_cleaned)
+    assert summary == ReportSummary(
+        "1.2.3", PARSER_VERSION, inputs=4, rows=2, duplicates=1, superseded=0, rejected=1, near_duplicates=0,
+        rejects_by_reason={"empty-file": 1}, language_sources={"declared": 1, "detected": 1, "unknown": 0},
+        fallback_rows=2, fallbacks={"header:by-shape": 2, "language:detected": 1}, cleaned=nothing_cleaned,
+    )
 
 
 def test_each_months_listing_names_its_inputs_outcomes_in_path_order(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO
+from conftest import REPO, first_release_changelog
 from dataset_tools.build import build_dataset
 from dataset_tools.build.reduce import write_parquet
 from dataset_tools.card import write_card_files
@@ -31,7 +31,7 @@ from dataset_tools.config import load_settings
 from dataset_tools.schema import load_table_schema
 from dataset_tools.sources import parse_location
 from dataset_tools.validate import ERROR_TYPES, validate_dataset
-from rawfiles import collected_article, write_raw
+from rawfiles import collected_article, story_paragraphs, write_raw
 
 SHARDS = [f"data/2026/01/train-000{i}.parquet" for i in range(3)]  # one month in parts of 4 rows
 
@@ -45,13 +45,13 @@ def built(tmp_path_factory) -> Path:
     assert "shard_rows = 4" in text
     (root / "pyproject.toml").write_text(text)
     shutil.copytree(REPO / "schemas", root / "schemas")
-    shutil.copy(REPO / "CHANGELOG.md", root / "CHANGELOG.md")
+    (root / "CHANGELOG.md").write_text(first_release_changelog(), encoding="utf-8")
     shutil.copy(REPO / "card.md", root / "card.md")
     for n in range(12):
         write_raw(
             root / "raw",
             f"{n:03d}.txt",
-            collected_article(url=f"https://news.example.org/2026/story-{n}.html", title=f"Riverton story number {n}"),
+            collected_article(url=f"https://news.example.org/2026/story-{n}.html", title=f"Riverton story number {n}", paragraphs=story_paragraphs(n)),
         )
     result = build_dataset(load_settings(root), workers=1)
     assert result.rows == 12 and len(result.shards) == 3

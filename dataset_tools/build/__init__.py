@@ -1,6 +1,6 @@
 """raw/ -> Parquet shards + report + card + manifest, atomically: the build, as a flow of stages.
 
-    list -> plan -> parse (map) -> file table -> dedup -> write plan -> reduce -> report -> card -> manifest -> swap
+    list -> plan -> parse (map) -> file table -> dedup -> near-duplicates -> write plan -> reduce -> report -> card -> manifest -> swap
 
 Each stage is a module of this package with one job (its docstring says what comes in and
 what goes out):
@@ -10,8 +10,12 @@ what goes out):
 - `parse`: the map stage: raw files -> reader -> `Article | Reject` -> row checks -> rows
   spilled by partition (`spill` is the file contract between the map and the reduce);
 - `dedup`: over the file table, which files are duplicates or superseded versions of another;
+- `neardup_stage`: signatures from the map tasks (`neardup`) grouped over band buckets
+  (`neardup_bands`), confirmed and linked (`neardup_links`) against the index kept in the cache
+  (`neardup_index`): which rows are copies of which, for the reduce to join by id (or, in
+  `drop` mode, copies that lose like duplicates);
 - `reduce`: one task per partition (a month): its runs merged (`merge`), the losers left out,
-  rows written as the month's parts; `partition` alone knows how rows are assigned to
+  `near_duplicate_of` joined, rows written as the month's parts; `partition` alone knows how rows are assigned to
   partitions and partitions to shards;
 - `outputs`: report.json, the input listings and manifest.json; the card is `dataset_tools.card`;
 - `engines` runs the tasks (this process, a process pool, a dask cluster) and knows nothing of
@@ -40,6 +44,8 @@ from dataset_tools.build.dedup import find_losers
 from dataset_tools.build.engines import LocalEngine, make_engine, release_memory
 from dataset_tools.build.failure import build_failure
 from dataset_tools.build.filetable import FILES_SCHEMA
+from dataset_tools.build.neardup import SignatureFiles
+from dataset_tools.build.neardup_stage import NearDupJoin, copies_as_losers, link_near_duplicates, parts_of
 from dataset_tools.build.parse import MapResult, map_chunk
 from dataset_tools.build.partition import partition_counts
 from dataset_tools.build.reduce import PartitionResult, reduce_partition
@@ -304,20 +310,27 @@ def _build_into(
     files_name = f"files-{generation}.arrow"
     files = _keep_file_table(update.files, delta_path, cache, files_name)
     losers = find_losers(files)
-    old_losers = cache.read_table(previous.losers) if previous else None
-    writes = plan.plan_writes(previous, update, parsed.refs, losers, old_losers, settings.shard_rows, generation, out, staging)
-    del old_losers
     watch.lap("files")
+    near = link_near_duplicates(
+        runner, cache.folder, previous.neardup if previous else None, parsed.near, [path for path, _ in update.stale],
+        update.files, settings.near_duplicates, settings.near_duplicate_threshold, generation,
+    )
+    losers = _with_copies(losers, copies_as_losers(cache.folder, near.join, files, losers))
+    relinked = parts_of(files, near.relinked)
+    watch.lap("near-duplicates")
+    old_losers = cache.read_table(previous.losers) if previous else None
+    writes = plan.plan_writes(previous, update, parsed.refs, losers, old_losers, settings.shard_rows, generation, out, staging, relinked)
+    del old_losers
 
     from dataset_tools.card.stats import card_cache_folder
 
     card_cache = card_cache_folder(cache.folder)
-    written = _reduce(runner, writes, settings.shard_rows, cache, staging, schema, card_cache, notify)
+    written = _reduce(runner, writes, settings.shard_rows, cache, staging, schema, card_cache, notify, near.join)
     runner.close()  # the workers' part is done: let them go (and their memory) before the report and the card
     watch.lap("write")
 
     digests: dict[str, dict] = {}  # of the files written besides the shards, for manifest.json
-    summary, digests[REPORT_FILE] = outputs.write_report(staging / REPORT_FILE, files, losers, settings.version)
+    summary, digests[REPORT_FILE] = outputs.write_report(staging / REPORT_FILE, files, losers, settings.version, near.summary)
     digests.update(outputs.write_listings(staging, files, losers, writes.parts_written))
     digests.update({item["name"]: {"sha256": item["sha256"], "bytes": item["bytes"]} for item in writes.kept_listings})
     watch.lap("report")
@@ -347,6 +360,7 @@ def _build_into(
             "items": [{"name": s["path"], **{k: s[k] for k in ("part", "rows", "sha256", "bytes")}} for s in shards],
             "listings": listings,
         },
+        neardup=near.state or {},
     )
     result = BuildResult(
         out=staging,
@@ -388,6 +402,7 @@ class _Parsed:
     counts: dict[int, int]
     files: int
     unchanged: list[str]
+    near: list[SignatureFiles] = field(default_factory=list)  # the map tasks' near-duplicate signatures
 
 
 def _parse(
@@ -407,6 +422,7 @@ def _parse(
             str(schema.path),
             str(cache.folder),
             f"chunks/{generation}-{number:07d}.arrow",
+            settings.near_duplicate_threshold if settings.near_duplicates != "off" else None,
         )
         for number, batch in enumerate(ipc_batches(todo_path))
     )
@@ -422,6 +438,8 @@ def _parse(
                 parsed.counts[part] = parsed.counts.get(part, 0) + count
             parsed.files += result.files.num_rows
             parsed.unchanged.extend(result.unchanged)
+            if result.near is not None:
+                parsed.near.append(result.near)
             done += result.files.num_rows + len(result.unchanged)
             notify("parse", done, total)
     release_memory()
@@ -429,12 +447,13 @@ def _parse(
 
 
 def _reduce(
-    runner, writes: plan.WritePlan, shard_rows: int, cache: BuildCache, staging: Path, schema: TableSchema, card_cache: Path, notify: Progress
+    runner, writes: plan.WritePlan, shard_rows: int, cache: BuildCache, staging: Path, schema: TableSchema, card_cache: Path, notify: Progress,
+    near: NearDupJoin,
 ) -> list[PartitionResult]:
     """Run one reduce task per partition to write."""
     notify("write", 0, len(writes.writes))
     arguments = [
-        (write.job, write.losers, shard_rows, str(cache.folder), str(staging), str(schema.path), str(card_cache))
+        (write.job, write.losers, shard_rows, str(cache.folder), str(staging), str(schema.path), str(card_cache), near)
         for write in writes.writes
     ]
     written = []
@@ -442,6 +461,11 @@ def _reduce(
         written.append(result)
         notify("write", i + 1, len(arguments))
     return written
+
+
+def _with_copies(losers: pa.Table, copies: pa.Table) -> pa.Table:
+    """The duplicates and superseded versions, and the near-duplicates dropped, in path order."""
+    return pa.concat_tables([losers, copies]).sort_by("path") if copies.num_rows else losers
 
 
 def _keep_file_table(files: pa.Table | None, delta_path: Path, cache: BuildCache, name: str) -> Callable[[], Iterator[pa.RecordBatch]]:

@@ -6,7 +6,9 @@ It holds, for one raw folder and one reader/schema version:
   parser tasks wrote them: one record batch per partition (month);
 - `parts/<gen>-<partition>.arrow`: a partition rewritten by a later build (stale rows dropped);
   `state.json` says which record batches of which files make up each partition;
-- `losers-<gen>.arrow`: the duplicates and superseded versions;
+- `losers-<gen>.arrow`: the duplicates, superseded versions and near-duplicates left out;
+- `neardup/`: the near-duplicate index (signatures, band runs, rows, edges, links: see
+  `neardup_index`), when near-duplicates are not `off`;
 - `state.json`: which of those files are current, and the files the last build wrote (shards
   and input listings, by partition).
 
@@ -31,7 +33,7 @@ from dataset_tools.errors import CacheBusy
 from dataset_tools.fileio import write_ipc
 
 STATE_FILE = "state.json"
-FORMAT = 6  # 5: partitions are months, runs sorted by (published_at, id); 6: entries that are no regular file, reads bounded, a NUL anywhere rejects, rows after hygiene and the file table's hygiene columns
+FORMAT = 7  # 5: partitions are months, runs sorted by (published_at, id); 6: entries that are no regular file, reads bounded, a NUL anywhere rejects, rows after hygiene and the file table's hygiene columns; 7: the near-duplicate index
 
 
 @dataclass
@@ -44,6 +46,7 @@ class CacheState:
     losers: str | None = None
     parts: dict[int, list] = field(default_factory=dict)  # partition -> [[file, batch index or -1 for all], ...]
     shards: dict = field(default_factory=dict)  # {"out", "shard_rows", "items": [{name, part, rows, sha256, bytes, inode, mtime_ns}], "listings": [...]}
+    neardup: dict = field(default_factory=dict)  # the near-duplicate index (neardup_index.NearDupState)
 
     def to_json(self) -> dict:
         return {
@@ -54,7 +57,13 @@ class CacheState:
             "losers": self.losers,
             "parts": {str(k): [list(ref) for ref in v] for k, v in sorted(self.parts.items())},
             "shards": self.shards,
+            "neardup": self.neardup,
         }
+
+    def near_files(self) -> set[str]:
+        from dataset_tools.build.neardup_index import NearDupState
+
+        return NearDupState.from_json(self.neardup).files()
 
 
 class BuildCache:
@@ -96,8 +105,9 @@ class BuildCache:
             losers=data["losers"],
             parts={int(k): [tuple(ref) for ref in v] for k, v in data["parts"].items()},
             shards=data.get("shards", {}),
+            neardup=data.get("neardup") or {},
         )
-        needed = [state.files, state.losers, *{name for refs in state.parts.values() for name, _ in refs}]
+        needed = [state.files, state.losers, *{name for refs in state.parts.values() for name, _ in refs}, *state.near_files()]
         if not all(name and (self.folder / name).exists() for name in needed):
             return None
         return state
@@ -131,7 +141,8 @@ class BuildCache:
         disk needs back. The last good build's files stay."""
         try:
             data = json.loads((self.folder / STATE_FILE).read_text(encoding="utf-8"))
-            state = CacheState(key={}, files=data.get("files"), losers=data.get("losers"), parts={int(k): v for k, v in data.get("parts", {}).items()})
+            state = CacheState(key={}, files=data.get("files"), losers=data.get("losers"), parts={int(k): v for k, v in data.get("parts", {}).items()},
+                               neardup=data.get("neardup") or {})
         except (OSError, ValueError, AttributeError):
             state = CacheState(key={})
         self._delete_all_but(state)
@@ -142,8 +153,8 @@ class BuildCache:
 
     def _delete_all_but(self, state: CacheState) -> None:
         shutil.rmtree(self.folder / "buckets", ignore_errors=True)  # a cache of FORMAT 4 or earlier
-        keep = {state.files, state.losers, *(name for refs in state.parts.values() for name, _ in refs)}
-        for pattern in ("*.arrow", "parts/*.arrow", "chunks/*.arrow", "*.tmp", "chunks/*.tmp", "parts/*.tmp"):
+        keep = {state.files, state.losers, *(name for refs in state.parts.values() for name, _ in refs), *state.near_files()}
+        for pattern in ("*.arrow", "parts/*.arrow", "chunks/*.arrow", "*.tmp", "chunks/*.tmp", "parts/*.tmp", "neardup/*.arrow", "neardup/*.tmp"):
             for path in self.folder.glob(pattern):
                 if path.relative_to(self.folder).as_posix() not in keep:
                     path.unlink(missing_ok=True)

@@ -41,9 +41,9 @@ LISTING_SCHEMA = pa.schema(
         ("path", pa.string()),
         ("size", pa.int64()),
         ("sha256", pa.string()),
-        ("outcome", pa.string()),  # row | duplicate | superseded
+        ("outcome", pa.string()),  # row | duplicate | superseded | near-duplicate
         ("id", pa.string()),
-        ("other", pa.string()),  # the file a duplicate is a copy of, or that supersedes it
+        ("other", pa.string()),  # the file a duplicate or a near-duplicate is a copy of, or that supersedes it
         ("language", pa.string()),
         ("language_source", pa.string()),
         ("fallbacks", pa.list_(pa.string())),  # the fields the reader had to guess (see `readers.FALLBACKS`)
@@ -56,18 +56,20 @@ LISTING_SCHEMA = pa.schema(
 LISTING_GROUP_ROWS = 4096  # rows per row group of a listing, whatever the batches they arrive in
 
 
-def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str) -> tuple[ReportSummary, dict]:
-    """Write report.json (the summary, then one line per rejected input: its path, reason,
-    detail, size (null for an entry that is no file) and SHA-256 (empty where it was not read
-    whole)); return its summary and the file's {"sha256", "bytes"}.
+def write_report(path: Path, files: FileBatches, losers: pa.Table, version: str, near_duplicates: dict | None = None) -> tuple[ReportSummary, dict]:
+    """Write report.json (the summary, with the near-duplicates' section when they are not
+    off, then one line per rejected input: its path, reason, detail, size (null for an entry
+    that is no file) and SHA-256 (empty where it was not read whole)); return its summary and
+    the file's {"sha256", "bytes"}.
 
     `files()` yields the file table (FILES_SCHEMA, in path order) batch by batch; it is read
     twice, once to count and once to write the lines, and never held whole. `losers`
-    (LOSERS_SCHEMA) names every duplicate and superseded file.
+    (LOSERS_SCHEMA) names every duplicate, superseded version and dropped near-duplicate.
     """
     lost = dict(zip(losers.column("path").to_pylist(), losers.column("outcome").to_pylist()))
     lost_paths = pa.array(list(lost), pa.string())
     summary = _count(files, lost, lost_paths, version)
+    summary.near_duplicate_links = near_duplicates
 
     def lines() -> Iterator[pa.Array]:
         for part in files():
@@ -184,6 +186,7 @@ def _count(files: FileBatches, lost: dict[str, str], lost_paths: pa.Array, versi
         duplicates=outcomes[Outcome.DUPLICATE.value],
         superseded=outcomes[Outcome.SUPERSEDED.value],
         rejected=rejected,
+        near_duplicates=outcomes[Outcome.NEAR_DUPLICATE.value],
         rejects_by_reason=dict(sorted(reasons.items())),
         language_sources={key: sources[key] for key in LANGUAGE_SOURCES},
         fallback_rows=guessed,

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from dataset_tools.build import filetable
 from dataset_tools.build.engines import release_memory
 from dataset_tools.build.hygiene import Cleaned, clean_articles
+from dataset_tools.build.neardup import SignatureFiles, write_signatures
 from dataset_tools.build.partition import SORT_KEYS, month_keys
 from dataset_tools.build.spill import spill_schema, write_chunk
 from dataset_tools.errors import NotARegularFile
@@ -43,6 +44,7 @@ class MapResult:
     chunk: str | None  # the IPC file (relative to the cache) holding this task's rows
     batches: dict[int, int]  # partition -> index of the record batch holding its rows in `chunk`
     unchanged: list[str]  # paths whose bytes equal the cached version (only their mtime changed)
+    near: SignatureFiles | None = None  # this task's near-duplicate signatures (see neardup)
 
 
 HEAD_BYTES = 1 << 20  # of a file over the size limit, the bytes hashed to name it in its reject
@@ -87,8 +89,10 @@ def map_chunk(
     schema_path: str,
     cache_root: str,
     chunk_name: str,
+    near_threshold: float | None = None,
 ) -> MapResult:
-    """One map task (see the module's docstring); its rows go to `cache_root/chunk_name`."""
+    """One map task (see the module's docstring); its rows go to `cache_root/chunk_name`, and,
+    with `near_threshold`, their near-duplicate signatures to side files (see `neardup`)."""
     schema = worker_table_schema(schema_path)
     files = filetable.new_columns()
     unchanged: list[str] = []
@@ -135,6 +139,9 @@ def map_chunk(
     table = _check_rows(table, schema, files, article_rows)
     batches: dict[int, int] = {}
     chunk = None
+    near = None
+    if near_threshold is not None:
+        near = write_signatures(table, cache_root, Path(chunk_name).stem, near_threshold)
     if table.num_rows:
         months = month_keys(table.column("published_at"))
         # By partition, and in partition order within one: every batch in the cache is a sorted
@@ -145,7 +152,7 @@ def map_chunk(
         batches = write_chunk(table, months.take(order).to_pylist(), Path(cache_root) / chunk_name)
         chunk = chunk_name
         del table
-    result = MapResult(filetable.to_batch(files), chunk, batches, unchanged)
+    result = MapResult(filetable.to_batch(files), chunk, batches, unchanged, near)
     release_memory()
     return result
 
@@ -170,9 +177,9 @@ def _check_rows(table: pa.Table, schema: TableSchema, files: dict[str, list], ar
 
 def articles_to_batch(articles: list[Article], schema: TableSchema) -> pa.RecordBatch:
     """Articles as one record batch with the schema's exact Arrow types (column lists, not dicts)."""
-    arrow = schema.arrow_schema
+    spilled = spill_schema(schema.arrow_schema)  # the columns an article has
     # One attrgetter call per article and a transpose, both in C: half the time of a list of
     # getattr calls per column. pa.array takes the tuples of list fields as they are.
-    columns = zip(*map(operator.attrgetter(*arrow.names), articles)) if articles else ([] for _ in arrow)
-    arrays = [pa.array(column, type=item.type) for column, item in zip(columns, arrow)]
-    return pa.RecordBatch.from_arrays(arrays, schema=spill_schema(arrow))
+    columns = zip(*map(operator.attrgetter(*spilled.names), articles)) if articles else ([] for _ in spilled)
+    arrays = [pa.array(column, type=item.type) for column, item in zip(columns, spilled)]
+    return pa.RecordBatch.from_arrays(arrays, schema=spilled)

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_tools import __version__
+from dataset_tools.build import neardup
 from dataset_tools.build.cache import BuildCache, CacheState
 from dataset_tools.build.filetable import ARTICLE, replace_rows
 from dataset_tools.build.partition import partition_counts
@@ -52,6 +53,7 @@ def cache_key(source: RawSource, schema: TableSchema, settings: Settings) -> dic
         "raw": source.describe(),
         "max_file_bytes": settings.max_file_bytes,
         "partitions": "month",
+        "near_duplicates": neardup.config_key(settings.near_duplicates, settings.near_duplicate_threshold),
     }
 
 
@@ -203,11 +205,12 @@ def plan_writes(
     generation: int,
     out: Path,
     staging: Path,
+    relinked: set[int] = frozenset(),
 ) -> WritePlan:
     """Which partitions to write: those with rows parsed by this build or stale rows, those
-    where a file now loses (or no longer loses) to another, and those whose files in the
-    previous output are not intact. Per partition, its cached refs without the stale rows plus
-    this build's; a partition with stale rows or spread over more than MAX_REFS files is
+    where a file now loses (or no longer loses) to another, those where a row's near-duplicate
+    link changed (`relinked`), and those whose files in the previous output are not intact.
+    Per partition, its cached refs without the stale rows plus this build's; a partition with stale rows or spread over more than MAX_REFS files is
     rewritten in the cache. The files of the partitions kept are hard-linked into `staging` here."""
     drop_by_part: dict[int, list[str]] = {}
     for path, part in update.stale:
@@ -215,7 +218,7 @@ def plan_writes(
     lost_by_part: dict[int, list[str]] = {}
     for path, part in zip(losers.column("path").to_pylist(), losers.column("part").to_pylist()):
         lost_by_part.setdefault(part, []).append(path)
-    dirty = set(drop_by_part) | new_refs.partitions() | _losers_changed(old_losers, losers)
+    dirty = set(drop_by_part) | new_refs.partitions() | _losers_changed(old_losers, losers) | set(relinked)
 
     record = previous.shards if previous else {}
     usable = record.get("out") == str(out) and record.get("shard_rows") == shard_rows

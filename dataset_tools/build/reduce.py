@@ -2,9 +2,9 @@
 
 In: the partition's `PartitionJob` (where its rows are, which cached rows are stale) and the
 paths of the files that lose to another (see `dedup`). Its runs are merged into partition
-order a slice at a time (`merge`), the losers left out, and the rows appended to the month's
-parts, `shard_rows` rows each, in row groups packed row by row (`RowGroups`), and counted for
-the card. A partition with stale rows or too many runs is rewritten in the cache as one sorted
+order a slice at a time (`merge`), the losers left out, `near_duplicate_of` joined by id
+(`neardup_stage`), and the rows appended to the month's parts, `shard_rows` rows each, in row
+groups packed row by row (`RowGroups`), and counted for the card. A partition with stale rows or too many runs is rewritten in the cache as one sorted
 run as it is merged (losers included: a later build may need them). Out: a `PartitionResult`,
 one `ShardResult` (name, rows, SHA-256, bytes) per part written.
 """
@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from dataset_tools.build.engines import release_memory
 from dataset_tools.build.merge import RUN_BATCH_ROWS, merged_slices, partition_runs, row_sizes
+from dataset_tools.build.neardup_stage import LinkTable, NearDupJoin
 from dataset_tools.build.spill import PartitionJob
 from dataset_tools.fileio import sha256_file
 from dataset_tools.layout import shard_name
@@ -60,15 +61,23 @@ class PartitionResult:
 
 
 def reduce_partition(
-    job: PartitionJob, losers: list[str], shard_rows: int, cache_root: str, folder: str, schema_path: str, stats_dir: str | None
+    job: PartitionJob,
+    losers: list[str],
+    shard_rows: int,
+    cache_root: str,
+    folder: str,
+    schema_path: str,
+    stats_dir: str | None,
+    near: NearDupJoin | None = None,
 ) -> PartitionResult:
     """Write the shards of partition `job.part` into the build folder `folder` (see the
     module's docstring); with `stats_dir`, each shard's counts for the card are kept there under
-    its SHA-256."""
+    its SHA-256; `near_duplicate_of` is filled from the links of `near` (see `neardup_stage`)."""
     arrow = worker_table_schema(schema_path).arrow_schema
     root = Path(cache_root)
     runs = partition_runs(job, arrow, root)
     lost = pa.array(losers, pa.string()) if losers else None
+    links = LinkTable(cache_root, near)
     shards = _Shards(Path(folder), job.part, shard_rows, arrow, stats_dir)
     compact = sink = None
     try:
@@ -83,7 +92,7 @@ def reduce_partition(
             if lost is not None:
                 rows = rows.filter(pc.invert(pc.is_in(rows.column("source_file"), lost)))
             if rows.num_rows:
-                shards.append(rows.cast(arrow))
+                shards.append(links.join(rows).select(arrow.names).cast(arrow))
         shards.close()
     finally:
         runs.close()

@@ -18,16 +18,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dataset_tools.layout import NEAR_DUPLICATE_COLUMN
+
 Ref = tuple[str, int]  # (IPC file relative to the cache folder, record batch index or ALL_BATCHES)
 ALL_BATCHES = -1  # a ref to every record batch of its file (a partition the reduce rewrote)
+REDUCE_COLUMNS = (NEAR_DUPLICATE_COLUMN,)  # filled by the reduce (see neardup_stage)
 
 
 def spill_schema(arrow: pa.Schema) -> pa.Schema:
     """The schema of rows between the map and the reduce: every field nullable (check_batch
     must see the nulls of required fields to report them) and no schema metadata (the shards
     get it back when the reduce casts to the table schema). Without the metadata, each of the
-    hundreds of cached chunk files a reduce task keeps open costs next to nothing."""
-    return pa.schema([f.with_nullable(True) for f in arrow])
+    hundreds of cached chunk files a reduce task keeps open costs next to nothing. Without the
+    columns the reduce fills (`REDUCE_COLUMNS`), which no single file can know."""
+    return pa.schema([f.with_nullable(True) for f in arrow if f.name not in REDUCE_COLUMNS])
 
 
 def write_chunk(table: pa.Table, parts: list[int], target: Path) -> dict[int, int]:

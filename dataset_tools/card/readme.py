@@ -13,6 +13,7 @@ from pathlib import Path
 from dataset_tools import __version__
 from dataset_tools.card.texts import CardText
 from dataset_tools.card.escape import md_code, md_text
+from dataset_tools.card.near_duplicates import near_duplicate_values
 from dataset_tools.card.stats import COVERAGE, DatasetStats, size_category
 from dataset_tools.config import Settings
 from dataset_tools.fileio import human_size
@@ -130,6 +131,7 @@ def render_card(
             {"name": md_code(code), "meaning": md_text(FALLBACKS.get(code, "")), "count": count, "share": _share(count, stats.rows)}
             for code, count in sorted(report.fallbacks.items(), key=lambda kv: (-kv[1], kv[0]))
         ],
+        near_duplicates=near_duplicate_values(report),
         biases=inputs.text.biases,
         limitations=inputs.text.limitations,
         personal_information=inputs.text.personal_information,

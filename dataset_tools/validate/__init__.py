@@ -103,6 +103,7 @@ def validate_dataset(folder: Path, schema: TableSchema, *, source: str | None = 
         scan.check_file(folder, rel)
     scan.check_shards()
     scan.check_unique()
+    scan.check_link_targets()
     if manifest is not None:
         for entry in manifest["data_files"]:
             rows = scan.rows_by_file.get(entry["path"])

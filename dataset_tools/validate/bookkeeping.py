@@ -66,16 +66,18 @@ def check_report(folder: Path, inventory: Inventory, rows: int, corrupt: bool, e
     if report is None:
         return None
     try:
-        counts = {key: int((report.get("counts") or {})[key]) for key in ("inputs", "rows", "duplicates", "superseded", "rejected")}
+        given = report.get("counts") or {}
+        counts = {key: int(given[key]) for key in ("inputs", "rows", "duplicates", "superseded", "rejected")}
+        counts["near_duplicates"] = int(given.get("near_duplicates", 0))  # (absent before near-duplicates could be dropped)
         inputs, rows_said = counts["inputs"], counts["rows"]
-        lost = sum(counts[key] for key in ("duplicates", "superseded", "rejected"))
+        lost = sum(counts[key] for key in ("duplicates", "superseded", "rejected", "near_duplicates"))
     except (AttributeError, ValueError, KeyError, TypeError) as exc:
         errors.add("report-mismatch", f"report.json has no readable counts: {type(exc).__name__} {exc}", REPORT_FILE)
         return None
     if rows_said + lost != inputs:
         errors.add(
             "report-mismatch",
-            f"report.json accounts for {rows_said + lost} of its {inputs} inputs (rows + duplicates + superseded + rejected)",
+            f"report.json accounts for {rows_said + lost} of its {inputs} inputs (rows + duplicates + superseded + rejected + near-duplicates)",
             REPORT_FILE,
         )
     if not corrupt and rows_said != rows:
@@ -84,8 +86,8 @@ def check_report(folder: Path, inventory: Inventory, rows: int, corrupt: bool, e
 
 
 def check_inputs(folder: Path, inventory: Inventory, counts: dict, errors: Errors) -> None:
-    """The input listings hold one line per input that became a row, a duplicate or a
-    superseded version, as many of each as report.json counts (read as untrusted Parquet: its
+    """The input listings hold one line per input that became a row, a duplicate, a superseded
+    version or a near-duplicate left out, as many of each as report.json counts (read as untrusted Parquet: its
     sizes checked before anything is decompressed, one column read)."""
     found: Counter = Counter()
     for rel in inventory.glob(INPUTS_GLOB):
@@ -107,10 +109,11 @@ def check_inputs(folder: Path, inventory: Inventory, counts: dict, errors: Error
         except Exception as exc:  # any reader failure is the file's fault
             errors.add("inputs-mismatch", f"{rel} cannot be read as an input listing: {one_line(exc)}", rel)
             return
-    for outcome, key in (("row", "rows"), ("duplicate", "duplicates"), ("superseded", "superseded")):
+    outcomes = {"row": "rows", "duplicate": "duplicates", "superseded": "superseded", "near-duplicate": "near_duplicates"}
+    for outcome, key in outcomes.items():
         if found[outcome] != counts[key]:
             errors.add("inputs-mismatch", f"the input listings name {found[outcome]} input(s) as {outcome}, report.json counts {counts[key]} {key}", INPUTS_DIR)
-    others = sum(n for outcome, n in found.items() if outcome not in ("row", "duplicate", "superseded"))
+    others = sum(n for outcome, n in found.items() if outcome not in outcomes)
     if others:
         errors.add("inputs-mismatch", f"the input listings hold {others} line(s) with an unknown outcome", INPUTS_DIR)
 

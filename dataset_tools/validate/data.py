@@ -23,9 +23,11 @@ from dataset_tools.errors import (
     NotRegularFile,
     ParquetTooLarge,
 )
+from dataset_tools.layout import NEAR_DUPLICATE_COLUMN
 from dataset_tools.schema import TableSchema, check_batch
 from dataset_tools.untrusted import load_json, open_regular
 from dataset_tools.validate.report import MAX_ERRORS_PER_KEY, Errors, one_line
+
 BATCH_ROWS = 8192
 
 _CONSTRAINT_TYPES = {"required": "required-null"}
@@ -72,6 +74,7 @@ class Scan:
         self.languages: set[str] = set()
         self.unique_fields = [f.name for f in schema.fields if f.unique]
         self.keys: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]] = {n: [] for n in self.unique_fields}
+        self.links: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []  # NEAR_DUPLICATE_COLUMN's values, keyed as `keys`
         self.files: list[str] = []
         self.sizes: dict[str, tuple[int, int, int]] = {}  # rows, bytes on disk, bytes uncompressed (footer)
 
@@ -169,6 +172,9 @@ class Scan:
             if name in batch.schema.names:
                 keys, hashed, rows = _unique_keys(batch.column(name))
                 self.keys[name].append((keys, hashed, rows + offset, file_index))
+        if NEAR_DUPLICATE_COLUMN in batch.schema.names:
+            keys, hashed, rows = _unique_keys(batch.column(NEAR_DUPLICATE_COLUMN))
+            self.links.append((keys, hashed, rows + offset, file_index))
 
     def check_shards(self) -> None:
         """Every shard has the schema most shards have; the odd ones are named."""
@@ -205,6 +211,25 @@ class Scan:
                 rel, row = self.files[int(files[j])], int(rows[j])
                 where = f"{self.files[int(files[first])]} row {int(rows[first])}"
                 self.errors.add(type_, f"{rel} row {row}: {value} also appears in {where}", rel, row, name)
+
+    def check_link_targets(self) -> None:
+        """Every `near_duplicate_of` names the id of a row of the dataset (of the files read;
+        with a schema whose ids are not unique, there are no id keys to look in: not checked).
+        Memory: 8 bytes per row and 20 per link."""
+        if not self.links or not self.keys.get("id"):
+            return
+        ids = [keys[~hashed] for keys, hashed, _, _ in self.keys["id"]]
+        known = np.sort(np.concatenate(ids)) if ids else np.zeros(0, np.uint64)
+        for keys, hashed, rows, file_index in self.links:
+            if len(known):
+                at = np.minimum(np.searchsorted(known, keys), len(known) - 1)
+                missing = hashed | (known[at] != keys)
+            else:
+                missing = np.ones(len(keys), bool)
+            rel = self.files[file_index]
+            for key, not_id, row in zip(keys[missing].tolist(), hashed[missing].tolist(), rows[missing].tolist()):
+                shown = "(not an id)" if not_id else f"{int(key):016x}"
+                self.errors.add("near-duplicate-target", f"{rel} row {row}: near_duplicate_of {shown} is the id of no row", rel, row, NEAR_DUPLICATE_COLUMN)
 
 
 _HEX = np.full(256, 255, np.uint8)

@@ -42,6 +42,7 @@ ERROR_TYPES: dict[str, str] = {
     "card-metadata": "required card metadata (license, language, pretty_name) is missing or wrong",
     "croissant-invalid": "croissant.json fails mlcroissant's validation",
     "datapackage-invalid": "datapackage.json fails frictionless' validation",
+    "near-duplicate-target": "a near_duplicate_of names no row of the dataset",
     "unsafe-path": "a path in manifest.json, datapackage.json, croissant.json or the card's configs is absolute, "
                    "a URL, or leaves the folder; it is not opened",
     "not-regular-file": "an entry of the folder is a symbolic link, FIFO, socket or device (or cannot be read); "
