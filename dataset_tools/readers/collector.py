@@ -73,6 +73,21 @@ from datetime import datetime
 from operator import itemgetter
 
 from dataset_tools.readers.base import Reader
+from dataset_tools.readers.collector_shapes import (
+    EMAIL,
+    GENRES,
+    LOCALE,
+    LOCALE_MAX,
+    NUMBER,
+    NUMBER_MAX,
+    TERMINAL,
+    URL,
+    is_contact,
+    is_image_url,
+    is_trailer_line,
+    is_url,
+    locale,
+)
 from dataset_tools.readers.common import (
     UndecodableText,
     clean_lines,
@@ -119,24 +134,6 @@ FALLBACKS: dict[str, str] = {
 }
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}:")
-_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://\S+")
-# A region in capitals, or a script capitalized ("sr-Latn"): a tag such as "us-iran" is no locale.
-_LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Z][a-z]{3})")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
-_NUMBER = re.compile(r"\d{1,5}(?:px)?")
-# The longest line each of these patterns can match: a longer line is not tried.
-_LOCALE_MAX, _PHONE_MAX, _NUMBER_MAX = 8, 21, 7
-# An image URL: an image file, or a file in an image folder unless it is a web page (a related
-# article can sit under /photo/ or be named "logo-...").
-_IMAGE_URL = re.compile(
-    r"\.(?:jpe?g|png|gif|webp|avif|svg|bmp|ico)(?:[?#]|$)|/img/|/images?/|/photos?/|/logo", re.IGNORECASE
-)
-_WEB_PAGE = re.compile(r"\.(?:s?html?|php|aspx?)(?:[?#]|$)", re.IGNORECASE)
-_GENRES = {"news", "article", "newsarticle", "reportage", "analysis", "opinion", "interview", "blog", "blogposting"}
-# Characters that end a sentence: a set, so that a line's last character is looked up once
-# rather than tested against each (line[-1:] in _TERMINAL).
-_TERMINAL = frozenset(".!?…:;\"'”»)]" "।॥۔؟。！？›’")
 # Characters a paragraph or a subheading never ends with: a line ending with one is cut mid-sentence.
 _OPEN_CLAUSE = frozenset(",،、，([{")
 _BULLET = re.compile(r"(?:[-–—•*·▪●►✓✔]|\d{1,2}[.)])\s")
@@ -316,7 +313,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
 
 def _check_url(line: str) -> tuple[str, str, str, str | None]:
     """(the URL, its domain, the article id, None), or (line, "", "", why line 1 is not a usable URL)."""
-    if not _is_url(line):
+    if not is_url(line):
         shown = _shown(line)
         scheme = _SCHEME.match(line)
         if scheme and not line.lower().startswith(("http:", "https:")):
@@ -422,7 +419,7 @@ def _split_header(
             return None, only, True
         # Publisher blocks with an e-mail or a phone name the site: blocks that do not repeat
         # this short line show it is no site name.
-        if any(map(_is_contact, middle)):
+        if any(map(is_contact, middle)):
             return None, only, guessed
         return only, None, True
     first, second = rest
@@ -446,7 +443,7 @@ def _same_headline(line: str, title: str) -> bool:
 
 def _is_sentence_like(line: str) -> bool:
     # Words or, in scripts written without spaces, characters: a site name is short.
-    return len(line) > 80 or (line[-1:] in _TERMINAL and (len(line) > 30 or len(line.split()) > 5))
+    return len(line) > 80 or (line[-1:] in TERMINAL and (len(line) > 30 or len(line.split()) > 5))
 
 
 def _parse_middle(
@@ -477,7 +474,7 @@ def _parse_middle(
     candidates = 0
     for i in range(end):
         line = middle[i]
-        if len(line) >= 40 and not _is_url(line):
+        if len(line) >= 40 and not is_url(line):
             if opening.starts(line):
                 body_at = i
                 break
@@ -494,7 +491,7 @@ def _parse_middle(
     section_named_tag = False
     stop = body_at if body_at is not None else end
     for line in middle[:stop]:
-        if (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
+        if (line[:1] in "Hh" and URL.fullmatch(line)) or is_trailer_line(line):
             break
         # (The line after this one is at len(leading) + 1: every line so far is a leading line.)
         if body_at is None and _names_the_publisher(line, middle, len(leading) + 1, end, site_name):
@@ -512,9 +509,9 @@ def _parse_middle(
     rest_start = len(leading)
     if body_at is not None:
         article_body = middle[body_at]
-        image_url = next(filter(_is_url, middle[rest_start:body_at]), None)
+        image_url = next(filter(is_url, middle[rest_start:body_at]), None)
         rest_start = body_at + 1
-    elif rest_start < end and _is_url(middle[rest_start]) and _is_image_url(middle[rest_start]):
+    elif rest_start < end and is_url(middle[rest_start]) and is_image_url(middle[rest_start]):
         image_url = middle[rest_start]
         rest_start += 1
 
@@ -531,10 +528,10 @@ def _parse_middle(
     first_folded = leading[0].casefold() if leading else None
     about = 0  # 0: before the about lines, 1: in them, 2: past them
     for line in dict.fromkeys(middle[rest_start:end]):
-        # `_is_url` and `_locale` spelled out: the cheap tests before each pattern rule out
+        # `is_url` and `locale` spelled out: the cheap tests before each pattern rule out
         # most lines, and this loop sees every line of the publisher blocks.
-        if line[:1] in "Hh" and _URL.fullmatch(line):
-            if language is None and line != url and not _is_image_url(line):
+        if line[:1] in "Hh" and URL.fullmatch(line):
+            if language is None and line != url and not is_image_url(line):
                 related.append(line)  # the lines are distinct: each URL comes once
             about = 2 if about else 0
             continue
@@ -545,17 +542,17 @@ def _parse_middle(
                 first_is_about = first_is_about or folded == first_folded
                 continue
             about = 2
-        if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
-            locale = _LOCALE.fullmatch(line)
-            if locale:
+        if len(line) <= LOCALE_MAX and ("_" in line or "-" in line):
+            match = LOCALE.fullmatch(line)
+            if match:
                 if language is None:
-                    language = locale["lang"]
+                    language = match["lang"]
                 continue
         if (
             publisher_name is None
-            and not _is_trailer_line(line)
-            and not (len(line) <= _NUMBER_MAX and _NUMBER.fullmatch(line))
-            and line.casefold() not in _GENRES
+            and not is_trailer_line(line)
+            and not (len(line) <= NUMBER_MAX and NUMBER.fullmatch(line))
+            and line.casefold() not in GENRES
             and line.casefold() not in seen
             and len(line) <= 80
         ):
@@ -586,12 +583,12 @@ def _opens_about_lines(
     tag when a new leading line, the image or the articleBody follows it; otherwise it opens the
     about lines.
     """
-    if at == body_at or (at < end and _is_url(middle[at])):
+    if at == body_at or (at < end and is_url(middle[at])):
         return False
     if at >= end:
         return True
     line = middle[at]
-    return line.casefold() in seen or line == site_name or _is_trailer_line(line)
+    return line.casefold() in seen or line == site_name or is_trailer_line(line)
 
 
 def _names_the_publisher(line: str, middle: list[str], at: int, end: int, site_name: str | None) -> bool:
@@ -602,13 +599,13 @@ def _names_the_publisher(line: str, middle: list[str], at: int, end: int, site_n
     if at >= end:
         return line == site_name
     following = middle[at]
-    if _is_contact(following):
+    if is_contact(following):
         return True
     return line == site_name and (
-        _is_url(following)
-        or _is_trailer_line(following)
-        or (len(following) <= _NUMBER_MAX and _NUMBER.fullmatch(following) is not None)
-        or following.casefold() in _GENRES
+        is_url(following)
+        or is_trailer_line(following)
+        or (len(following) <= NUMBER_MAX and NUMBER.fullmatch(following) is not None)
+        or following.casefold() in GENRES
     )
 
 
@@ -655,52 +652,7 @@ class _Opening:
 
 
 def _could_be_keywords(line: str) -> bool:
-    return not (_is_url(line) or _locale(line) or ("@" in line and _EMAIL.fullmatch(line)) or _NUMBER.fullmatch(line))
-
-
-def _is_url(line: str) -> bool:
-    # The first character rules out most lines without running the regular expression.
-    return line[:1] in "Hh" and _URL.fullmatch(line) is not None
-
-
-def _is_trailer_line(line: str) -> bool:
-    """A line only the publisher blocks and what follows them hold (a genre such as "News"
-    is not one of them: it can be a tag too)."""
-    # Each test first rules out lines by a character or a length its pattern requires.
-    if "@" in line:  # of the three, only an e-mail address holds one
-        return _EMAIL.fullmatch(line) is not None
-    size = len(line)
-    if size > _PHONE_MAX:  # longer than a locale or a phone number
-        return False
-    if size <= _LOCALE_MAX and ("_" in line or "-" in line) and _LOCALE.fullmatch(line):  # _locale
-        return True
-    first = line[:1]
-    return (
-        (first in "+()-" or first.isdecimal())
-        and _PHONE.fullmatch(line) is not None
-        and sum(map(str.isdigit, line)) >= 7
-    )
-
-
-def _is_contact(line: str) -> bool:
-    """An e-mail address or a phone number: a line of the publisher blocks."""
-    return _is_trailer_line(line) and _locale(line) is None
-
-
-def _is_image_url(line: str) -> bool:
-    # One search tells most URLs: an image file (its match starts with the extension's dot) or
-    # none of the marks; a URL matched by its folder is an image unless it names a web page.
-    mark = _IMAGE_URL.search(line)
-    if mark is None:
-        return False
-    return mark.group()[0] == "." or _WEB_PAGE.search(line) is None
-
-
-def _locale(line: str) -> re.Match | None:
-    # Only a short line with a separator can be a locale: no other is tried.
-    if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
-        return _LOCALE.fullmatch(line)
-    return None
+    return not (is_url(line) or locale(line) or ("@" in line and EMAIL.fullmatch(line)) or NUMBER.fullmatch(line))
 
 
 def _split_keywords(line: str) -> list[str]:
@@ -809,7 +761,7 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
     # A paragraph ends with the last line joined to it, so whether the paragraph before a line
     # ends a sentence is whether the line before it does. When every line but the last does,
     # no line joins the one before: each line is a paragraph.
-    if _TERMINAL.issuperset(map(itemgetter(-1), lines[:-1])):
+    if TERMINAL.issuperset(map(itemgetter(-1), lines[:-1])):
         return list(lines), words, False
     unconfirmed = False
     has_evidence = bool(evidence.text)
@@ -822,7 +774,7 @@ def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], 
             paragraphs.append(line)
             continue
         previous = paragraphs[-1]
-        if previous[-1] in _TERMINAL:
+        if previous[-1] in TERMINAL:
             if junction and style is None:
                 style = junction
         else:
@@ -848,7 +800,7 @@ def _paragraph_style(lines: list[str], junctions: list[str | None]) -> str | Non
     """How the evidence joins real paragraphs ("space" or "glued"): at the first line that ends a
     sentence and is followed in the evidence."""
     for line, junction in zip(lines, junctions[1:]):
-        if junction and line[-1] in _TERMINAL:
+        if junction and line[-1] in TERMINAL:
             return junction
     return None
 
