@@ -73,22 +73,8 @@ from datetime import datetime
 
 from dataset_tools.readers.base import Reader
 from dataset_tools.readers.collector_body import read_body
-from dataset_tools.readers.collector_evidence import Opening
-from dataset_tools.readers.collector_shapes import (
-    EMAIL,
-    GENRES,
-    LOCALE,
-    LOCALE_MAX,
-    NUMBER,
-    NUMBER_MAX,
-    TERMINAL,
-    URL,
-    is_contact,
-    is_image_url,
-    is_trailer_line,
-    is_url,
-    locale,
-)
+from dataset_tools.readers.collector_middle import read_middle
+from dataset_tools.readers.collector_shapes import TERMINAL, is_contact, is_url
 from dataset_tools.readers.common import (
     UndecodableText,
     clean_lines,
@@ -138,7 +124,6 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}:")
 # The title, second title, site name and description come before the timestamps; a file whose
 # first timestamp is not within these lines has none where the layout puts them.
 _HEADER_WINDOW = 6
-_BODY_CANDIDATES = 8
 
 
 def parse_article(data: bytes, source_file: str) -> Article | Reject:
@@ -245,7 +230,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     site_name, description, by_shape = _split_header(lines[2:ts_start], title, middle, second_title)
     if by_shape:
         fallbacks += ("header:by-shape",)
-    section, tags, image_url, article_body, related_urls, language, keywords, publisher_name = _parse_middle(
+    section, tags, image_url, article_body, related_urls, language, keywords, publisher_name = read_middle(
         middle, url, visible, site_name
     )
 
@@ -426,178 +411,6 @@ def _same_headline(line: str, title: str) -> bool:
 def _is_sentence_like(line: str) -> bool:
     # Words or, in scripts written without spaces, characters: a site name is short.
     return len(line) > 80 or (line[-1:] in TERMINAL and (len(line) > 30 or len(line.split()) > 5))
-
-
-def _parse_middle(
-    middle: list[str], url: str, visible: list[str], site_name: str | None
-) -> tuple[str | None, list[str], str | None, str | None, list[str], str | None, list[str], str | None]:
-    """(section, tags, main image, articleBody, related URLs, declared language, keywords, the
-    publisher block's name), from the metadata lines between the timestamps and the repeated
-    headline."""
-    section: str | None = None
-    tags: list[str] = []
-    image_url: str | None = None
-    article_body: str | None = None
-    related: list[str] = []
-    language: str | None = None
-    keywords: list[str] = []
-    publisher_name: str | None = None
-
-    end = len(middle)
-    # The keywords line comes twice, right before the headline.
-    if end >= 2 and middle[-1] == middle[-2] and _could_be_keywords(middle[-1]):
-        keywords = _split_keywords(middle[-1])
-        end -= 2
-
-    # The articleBody starts within the first paragraphs; only the first few long lines are
-    # candidates, so a file of many long lines costs no more than a bounded number of searches.
-    opening = Opening(visible)
-    body_at: int | None = None
-    candidates = 0
-    for i in range(end):
-        line = middle[i]
-        if len(line) >= 40 and not is_url(line):
-            if opening.starts(line):
-                body_at = i
-                break
-            candidates += 1
-            if candidates == _BODY_CANDIDATES:
-                break
-
-    # Leading short lines: the section, then the tags. They stop at the first URL, at the
-    # articleBody line, at the start of the publisher blocks (which come after the articleBody,
-    # when there is one), or where lines start to repeat: the "about" lines, a subset of the
-    # tags, come later, and right after the tags when nothing comes between.
-    leading: list[str] = []
-    seen: set[str] = set()
-    section_named_tag = False
-    stop = body_at if body_at is not None else end
-    for line in middle[:stop]:
-        if (line[:1] in "Hh" and URL.fullmatch(line)) or is_trailer_line(line):
-            break
-        # (The line after this one is at len(leading) + 1: every line so far is a leading line.)
-        if body_at is None and _names_the_publisher(line, middle, len(leading) + 1, end, site_name):
-            break
-        folded = line.casefold()
-        if folded in seen:
-            if section_named_tag or folded != leading[0].casefold():
-                break
-            if _opens_about_lines(middle, len(leading) + 1, body_at, end, seen, site_name):
-                break
-            section_named_tag = True
-        leading.append(line)
-        seen.add(folded)
-
-    rest_start = len(leading)
-    if body_at is not None:
-        article_body = middle[body_at]
-        image_url = next(filter(is_url, middle[rest_start:body_at]), None)
-        rest_start = body_at + 1
-    elif rest_start < end and is_url(middle[rest_start]) and is_image_url(middle[rest_start]):
-        image_url = middle[rest_start]
-        rest_start += 1
-
-    # After the articleBody: related article URLs, the "about" lines, then the publisher blocks,
-    # copyright year, genre, locale and the thumbnail (an image URL: never a related article).
-    # A line that comes again changes nothing the second time (a URL is kept or skipped again,
-    # the locale and the publisher name are taken once), so each distinct line is looked at
-    # once: the publisher blocks repeat their lines several times. (Their first occurrences
-    # keep the order, and the run of about lines holds no line twice.)
-    # The about lines are the run of lines right after the URLs that repeat leading lines; of
-    # them, only whether one repeats the first leading line matters. Further down, a line equal
-    # to a leading line is no evidence: the genre "News" is also a common section name.
-    first_is_about = False
-    first_folded = leading[0].casefold() if leading else None
-    about = 0  # 0: before the about lines, 1: in them, 2: past them
-    for line in dict.fromkeys(middle[rest_start:end]):
-        # `is_url` and `locale` spelled out: the cheap tests before each pattern rule out
-        # most lines, and this loop sees every line of the publisher blocks.
-        if line[:1] in "Hh" and URL.fullmatch(line):
-            if language is None and line != url and not is_image_url(line):
-                related.append(line)  # the lines are distinct: each URL comes once
-            about = 2 if about else 0
-            continue
-        if about < 2:
-            folded = line.casefold()
-            if folded in seen:
-                about = 1
-                first_is_about = first_is_about or folded == first_folded
-                continue
-            about = 2
-        if len(line) <= LOCALE_MAX and ("_" in line or "-" in line):
-            match = LOCALE.fullmatch(line)
-            if match:
-                if language is None:
-                    language = match["lang"]
-                continue
-        if (
-            publisher_name is None
-            and not is_trailer_line(line)
-            and not (len(line) <= NUMBER_MAX and NUMBER.fullmatch(line))
-            and line.casefold() not in GENRES
-            and line.casefold() not in seen
-            and len(line) <= 80
-        ):
-            publisher_name = line
-
-    # Section or first tag? A tag named like the first line shows it is the section. Otherwise
-    # the about lines repeat some of the tags, never the section: a first leading line that they
-    # repeat is a tag, and the page names no section; one they leave out is the section. With
-    # neither, the first line is the section by its place alone.
-    if leading:
-        if first_is_about and not section_named_tag:
-            tags = leading
-        else:
-            section, tags = leading[0], leading[1:]
-    language = language if language and len(language) == 2 else None
-    return section, tags, image_url, article_body, related, language, keywords, publisher_name
-
-
-def _opens_about_lines(
-    middle: list[str], at: int, body_at: int | None, end: int, seen: set[str], site_name: str | None
-) -> bool:
-    """Whether a leading line repeating the first one, followed by the line at `at`, starts the
-    about lines rather than being a tag named like the section.
-
-    Tags are distinct, and only the section may share its name with one of them. The about lines
-    (a run of repeated tags) follow the tags directly only when no image, articleBody or related
-    link comes between, and are followed by the publisher blocks or nothing. So the repeat is a
-    tag when a new leading line, the image or the articleBody follows it; otherwise it opens the
-    about lines.
-    """
-    if at == body_at or (at < end and is_url(middle[at])):
-        return False
-    if at >= end:
-        return True
-    line = middle[at]
-    return line.casefold() in seen or line == site_name or is_trailer_line(line)
-
-
-def _names_the_publisher(line: str, middle: list[str], at: int, end: int, site_name: str | None) -> bool:
-    """Whether `line`, followed by the line at `at`, opens the publisher blocks rather than
-    being a section or a tag: a name before an e-mail address or a phone number, or the site
-    name before what follows a publisher's name (a locale, a logo URL, a number, a genre) or
-    the end of the metadata."""
-    if at >= end:
-        return line == site_name
-    following = middle[at]
-    if is_contact(following):
-        return True
-    return line == site_name and (
-        is_url(following)
-        or is_trailer_line(following)
-        or (len(following) <= NUMBER_MAX and NUMBER.fullmatch(following) is not None)
-        or following.casefold() in GENRES
-    )
-
-
-def _could_be_keywords(line: str) -> bool:
-    return not (is_url(line) or locale(line) or ("@" in line and EMAIL.fullmatch(line)) or NUMBER.fullmatch(line))
-
-
-def _split_keywords(line: str) -> list[str]:
-    # The non-empty stripped parts, each once, in the order they first come.
-    return list(dict.fromkeys(filter(None, map(str.strip, line.split(",")))))
 
 
 def _claims(path: str) -> bool:
