@@ -68,13 +68,18 @@ regular expression is anchored (or searches for a fixed mark) and free of nested
 from __future__ import annotations
 
 import hashlib
-import re
-from datetime import datetime
 
 from dataset_tools.readers.base import Reader
 from dataset_tools.readers.collector_body import read_body
+from dataset_tools.readers.collector_header import (
+    Problem,
+    check_url,
+    find_timestamps,
+    find_visible_page,
+    read_timestamps,
+    split_header,
+)
 from dataset_tools.readers.collector_middle import read_middle
-from dataset_tools.readers.collector_shapes import TERMINAL, is_contact, is_url
 from dataset_tools.readers.common import (
     UndecodableText,
     clean_lines,
@@ -82,9 +87,7 @@ from dataset_tools.readers.common import (
     detect_language,
     sniff_binary,
     sniff_other_format,
-    url_identity,
 )
-from dataset_tools.readers.dates import DATE_START, is_whole_timestamp, parse_timestamp
 from dataset_tools.records import Article, Reject
 
 NAME = "collector"
@@ -120,11 +123,6 @@ FALLBACKS: dict[str, str] = {
     "publisher:from-blocks": "the header names no site: the publisher is the first name in the publisher blocks",
 }
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}:")
-# The title, second title, site name and description come before the timestamps; a file whose
-# first timestamp is not within these lines has none where the layout puts them.
-_HEADER_WINDOW = 6
-
 
 def parse_article(data: bytes, source_file: str) -> Article | Reject:
     """Parse one raw file in the collector layout.
@@ -139,113 +137,42 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         on bad input.
     """
     sha = hashlib.sha256(data).hexdigest()
-
-    def reject(reason: str, detail: str) -> Reject:
-        return Reject(source_file, sha, reason, detail, len(data))
-
-    if not data or data.isspace():  # (no copy of the file, as data.strip() makes)
-        return reject("empty-file", "empty file" if not data else "file holds only whitespace")
-    binary = sniff_binary(data)
-    if binary:
-        return reject("binary-file", f"not text: {binary}")
-    try:
-        text, _encoding = decode_text(data)
-    except UndecodableText as exc:
-        return reject("invalid-encoding", str(exc))
-    replacement = text.find("\ufffd")
-    if replacement != -1:
-        return reject("invalid-encoding", f"text holds a U+FFFD replacement character at character {replacement}: damaged before collection")
-
-    lines = clean_lines(text)
-    if not lines:
-        return reject("empty-file", "file holds only whitespace and invisible marks")
-    other = sniff_other_format(text, lines[0])
-    if other:
-        return reject("not-an-article", f"not a collected article: the file is {other}")
-    url, domain, identity, problem = _check_url(lines[0])
+    # The checks, in order; the first problem rejects the file.
+    lines, problem = _page_lines(data)
     if problem:
-        return reject("not-a-url", problem)
-    if len(lines) == 1:
-        return reject("truncated", "file ends after the URL: no title")
+        return Reject(source_file, sha, *problem, len(data))
+    url, domain, identity, problem = check_url(lines[0])
+    if problem:
+        return Reject(source_file, sha, *problem, len(data))
+    ts_start, ts_end, problem = find_timestamps(lines)  # anchor 1
+    if problem:
+        return Reject(source_file, sha, *problem, len(data))
+    published, modified, problem = read_timestamps(lines[ts_start:ts_end])
+    if problem:
+        return Reject(source_file, sha, *problem, len(data))
+    headline_at, second_title, problem = find_visible_page(lines, ts_start, ts_end)  # anchor 2
+    if problem:
+        return Reject(source_file, sha, *problem, len(data))
+
+    # The fields, from the parts between the anchors and after them.
     title = lines[1]
-    if len(lines) == 2:
-        return reject("truncated", "file ends after the title")
-
-    # Anchor 1: the timestamps.
-    window_end = min(len(lines), 2 + _HEADER_WINDOW)
-    ts_start: int | None = None
-    for i in range(2, window_end):
-        # A date starts with a digit (\d is what isdecimal tells): the titles, site name and
-        # description are ruled out without the pattern.
-        if lines[i][:1].isdecimal() and DATE_START.fullmatch(lines[i]):
-            ts_start = i
-            break
-    if ts_start is None:
-        if len(lines) <= 2 + _HEADER_WINDOW and not _has_visible_page(lines, title):
-            return reject("truncated", f"file ends inside its metadata after {len(lines)} lines, before any timestamp")
-        return reject("missing-timestamp", "no timestamp after the title, site name and description")
-    ts_end = ts_start
-    while ts_end < len(lines) and DATE_START.fullmatch(lines[ts_end]):
-        ts_end += 1
-    if ts_end == len(lines):
-        # Nothing follows the timestamps: the file was cut inside its metadata, maybe in the
-        # middle of the last stamp, which then has no minutes or no offset yet.
-        if not is_whole_timestamp(lines[-1]):
-            return reject("truncated", f"file ends inside its metadata, in the middle of a timestamp: {lines[-1]!r}")
-        return reject("truncated", "file ends inside its metadata, right after the timestamps")
-    stamps: list[datetime] = []
-    for i in range(ts_start, ts_end):
-        # The three timestamps are often the same line: parse it once.
-        if i > ts_start and lines[i] == lines[i - 1]:
-            stamps.append(stamps[-1])
-            continue
-        parsed, problem = parse_timestamp(lines[i])
-        if problem:
-            return reject("invalid-timestamp", problem)
-        stamps.append(parsed)
-    if len(stamps) > 3:
-        return reject("invalid-timestamp", f"{len(stamps)} timestamp lines where the layout has one or three")
-    published = stamps[1] if len(stamps) == 3 else stamps[0]
-    modified = stamps[-1] if len(stamps) > 1 else None
-    if modified is not None and modified < published:
-        return reject(
-            "invalid-timestamp",
-            f"modified time {modified.isoformat()} is before the published time {published.isoformat()}",
-        )
-
-    # Anchor 2: the last repetition of the headline starts the visible page.
-    second_title = ts_start > 2 and _same_headline(lines[2], title)
-    titles = (title, lines[2]) if second_title else (title,)
-    headline_at = _last_headline(lines, titles, ts_end)
-    if headline_at is None:
-        if len(lines) - ts_end >= 2 and lines[-1] == lines[-2]:
-            return reject("no-body", "metadata without a visible article: the headline never repeats after the keywords")
-        return reject("truncated", "file ends inside its metadata: the headline never repeats to start the article")
-    visible = lines[headline_at + 1 :]
-    if not visible:
-        return reject("no-body", "metadata without a visible article: nothing follows the repeated headline")
-
     middle = lines[ts_end:headline_at]
+    visible = lines[headline_at + 1 :]
     fallbacks: tuple[str, ...] = ()  # codes of FALLBACKS, in the order of Article's fields; most rows have none
-    site_name, description, by_shape = _split_header(lines[2:ts_start], title, middle, second_title)
+    site_name, description, by_shape = split_header(lines[2:ts_start], title, middle, second_title)
     if by_shape:
         fallbacks += ("header:by-shape",)
     section, tags, image_url, article_body, related_urls, language, keywords, publisher_name = read_middle(
         middle, url, visible, site_name
     )
-
     body, words, unconfirmed, date_guessed = read_body(visible, article_body, len(related_urls))
     if unconfirmed:
         fallbacks += ("body:paragraphs-guessed",)
     if date_guessed:
         fallbacks += ("body:date-guessed",)
-
-    language_source = "declared"
-    if language is None:
-        language = detect_language(body)
-        language_source = "detected" if language else "unknown"
+    language, language_source = _language(language, body)
+    if language_source != "declared":
         fallbacks += (f"language:{language_source}",)
-        language = language or "und"
     publisher = site_name
     if publisher is None and publisher_name is not None:
         publisher = publisher_name
@@ -278,139 +205,38 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     )
 
 
-def _check_url(line: str) -> tuple[str, str, str, str | None]:
-    """(the URL, its domain, the article id, None), or (line, "", "", why line 1 is not a usable URL)."""
-    if not is_url(line):
-        shown = _shown(line)
-        scheme = _SCHEME.match(line)
-        if scheme and not line.lower().startswith(("http:", "https:")):
-            return line, "", "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
-        if _lacks_scheme(line):
-            return line, "", "", f"line 1 is a URL without its http(s):// scheme: {shown!r}"
-        return line, "", "", f"line 1 is not an http(s):// URL: {shown!r}"
-    # The domain is "" when the URL has no host, or one that is not a valid host name. The id
-    # does not depend on the scheme's case (it is lower-cased before hashing), so the line's
-    # split serves the stored URL too.
-    domain, identity = url_identity(line)
-    if not domain:
-        return line, "", "", f"line 1 has no valid host name: {_shown(line)!r}"
-    # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
-    if line.startswith(("http:", "https:")):  # already lower-cased
-        return line, domain, identity, None
-    scheme, rest = line.split(":", 1)
-    return f"{scheme.lower()}:{rest}", domain, identity, None
+def _page_lines(data: bytes) -> tuple[list[str], Problem | None]:
+    """The file's non-empty clean lines (`common.clean_lines`), or a problem: the file is empty,
+    binary, not text this project decodes, or a document of another format."""
+    if not data or data.isspace():  # (no copy of the file, as data.strip() makes)
+        return [], ("empty-file", "empty file" if not data else "file holds only whitespace")
+    binary = sniff_binary(data)
+    if binary:
+        return [], ("binary-file", f"not text: {binary}")
+    try:
+        text, _encoding = decode_text(data)
+    except UndecodableText as exc:
+        return [], ("invalid-encoding", str(exc))
+    replacement = text.find("\ufffd")
+    if replacement != -1:
+        detail = f"text holds a U+FFFD replacement character at character {replacement}: damaged before collection"
+        return [], ("invalid-encoding", detail)
+    lines = clean_lines(text)
+    if not lines:
+        return [], ("empty-file", "file holds only whitespace and invisible marks")
+    other = sniff_other_format(text, lines[0])
+    if other:
+        return [], ("not-an-article", f"not a collected article: the file is {other}")
+    return lines, None
 
 
-def _lacks_scheme(line: str) -> bool:
-    """Whether line 1 is a host name with a top-level domain and maybe a path (`www.example.org/a`)."""
-    if len(line) > 2000 or not line.isprintable() or " " in line:
-        return False
-    domain, _ = url_identity("http://" + line)
-    return "." in domain and domain.rsplit(".", 1)[1].isalpha()
-
-
-def _shown(line: str) -> str:
-    """Line 1 as a reject's detail quotes it: cut to 60 characters."""
-    return line if len(line) <= 60 else line[:57] + "..."
-
-
-def _has_visible_page(lines: list[str], title: str) -> bool:
-    folded = title.casefold()
-    return any(line.casefold() == folded for line in lines[3:])
-
-
-def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int | None:
-    lengths = set(map(len, titles))
-    shortest = min(lengths)
-    folded: set[str] | None = None
-    # The length test first: casefolding every long body line would cost more than it finds.
-    # A line is tried when its length is a title's, or within 8 of the shortest title's.
-    low, high = shortest - 8, shortest + 8
-    for i in range(len(lines) - 1, start - 1, -1):
-        line = lines[i]
-        size = len(line)
-        if low < size < high or size in lengths:
-            if line in titles:  # most often the headline repeats as it is: nothing to casefold
-                return i
-            if folded is None:
-                folded = set(map(str.casefold, titles))
-            if line.casefold() in folded:
-                return i
-    # Else the page may print the headline with other quotation marks, dashes or spaces than
-    # its metadata ("…" for "...", « » for "). Only then is every line of a near length compared
-    # without them: a file that repeats its headline as it is never gets here.
-    keys = set(map(_loose, titles))
-    low, high = low - 4, max(lengths) + 12
-    for i in range(len(lines) - 1, start - 1, -1):
-        line = lines[i]
-        if low < len(line) < high and _loose(line) in keys:
-            return i
-    return None
-
-
-# Quotation marks dropped and dashes made one, for `_loose`.
-_LOOSE = str.maketrans({**dict.fromkeys("\"'«»„“”‟‚‘’‛‹›「」『』", None), **dict.fromkeys("‐‑‒–—―", "-")})
-
-
-def _loose(text: str) -> str:
-    return " ".join(text.casefold().translate(_LOOSE).split())
-
-
-def _split_header(
-    header: list[str], title: str, middle: list[str], second_title: bool
-) -> tuple[str | None, str | None, bool]:
-    """(site name, description, whether they were told apart by shape alone) from the lines
-    between the title and the timestamps.
-
-    Those lines are [second title] [site name] [description], each optional. The second title
-    equals the title or shares most of its words (`second_title` says whether the first line
-    does). The site name is the line the publisher blocks repeat further down; failing that
-    evidence, a short line without a full stop. The description is the sentence-like line, and
-    comes last.
-    """
-    rest = list(header)
-    if rest and second_title and (len(rest) > 1 or rest[0].casefold().startswith(title.casefold())):
-        rest = rest[1:]
-    guessed = len(rest) > 2
-    if guessed:  # a second title worded too differently to recognise
-        rest = rest[-2:]
-    if not rest:
-        return None, None, False
-    # At most three look-ups in the later lines: scanning the list costs less than hashing every
-    # line (the articleBody among them) into a set.
-    if len(rest) == 1:
-        only = rest[0]
-        if only in middle:
-            return only, None, guessed
-        if _is_sentence_like(only):
-            return None, only, True
-        # Publisher blocks with an e-mail or a phone name the site: blocks that do not repeat
-        # this short line show it is no site name.
-        if any(map(is_contact, middle)):
-            return None, only, guessed
-        return only, None, True
-    first, second = rest
-    if first in middle:
-        return first, second, guessed
-    if second in middle:
-        return second, None if _same_headline(first, title) else first, guessed
-    return first, second, True
-
-
-def _same_headline(line: str, title: str) -> bool:
-    if line == title:
-        return True
-    folded_line, folded_title = line.casefold(), title.casefold()
-    # The same words, or the title with something added ("- the outlet, the date").
-    if folded_line.startswith(folded_title):
-        return True
-    words, title_words = set(folded_line.split()), set(folded_title.split())
-    return bool(words) and len(words & title_words) >= 0.6 * max(len(words), len(title_words))
-
-
-def _is_sentence_like(line: str) -> bool:
-    # Words or, in scripts written without spaces, characters: a site name is short.
-    return len(line) > 80 or (line[-1:] in TERMINAL and (len(line) > 30 or len(line.split()) > 5))
+def _language(declared: str | None, body: str) -> tuple[str, str]:
+    """(the language, how it was found: "declared", "detected" or "unknown"): the locale's, or
+    else the body's as detected, or else "und"."""
+    if declared is not None:
+        return declared, "declared"
+    detected = detect_language(body)
+    return (detected, "detected") if detected else ("und", "unknown")
 
 
 def _claims(path: str) -> bool:
