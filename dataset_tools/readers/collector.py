@@ -13,51 +13,69 @@ Between them, each item is recognised by what it is (a URL, an image URL, a loca
 line the visible text confirms as `articleBody`, lines that repeat earlier tags) and by its
 place relative to the others.
 
-Rules where the layout is ambiguous:
+This module is the reader: `parse_article` reads a file in that order, and each part of the
+page is read by a module of its own (each one's docstring says what goes in and what comes out):
 
-- Where the visible page starts: at the last line equal to the title or the second title, case
-  aside; failing that, equal once quotation marks, dashes and spaces are set aside (a page may
-  print “ ” where its metadata has ").
-- Site name or description: the lines between the titles and the timestamps are [second title]
-  [site name] [description]. A second title is the title again, worded alike or with something
-  added after it ("- outlet, date"). The site name is the line the publisher blocks repeat;
-  a lone line they do not repeat, where they give an e-mail or a phone, is the description.
-  Without that evidence, a short line that ends no sentence is the site name (a sentence-like
-  line, in words or, in scripts written without spaces, in characters, is the description).
-  Recorded as `header:by-shape`.
-- Section or tag: the short lines after the timestamps are [section] [tags...]. Tags are
-  distinct, and only the section may share its name with one of them (in any case): a first
-  line that comes again among them is the section, and the repeat a tag of that name. Else the
-  "about" lines (the run of lines right after the articleBody and related URLs that repeat
-  tags) decide: they repeat some of the tags and never the section, so a first line they repeat
-  is a tag (the page has no section). Without about lines the first line is the section. A line
-  further down that equals a tag is no evidence: the genre "News" is also a section's name.
-- Where the tags end: at the first URL, the articleBody, a line of the publisher blocks, or a
-  repeated line. The publisher blocks come after the articleBody; on a page without one they
+    common              bytes -> text -> clean lines; line 1's identity; language detection
+    collector_header    line 1's URL, the timestamps (anchor 1), the repeated headline (anchor 2),
+                        the site name and the description
+    collector_middle    the lines between the anchors: section, tags, main image, articleBody,
+                        related URLs, locale, the publisher blocks' name, keywords
+    collector_body      the visible lines made the body: related dates dropped, paragraphs re-joined
+    collector_evidence  the articleBody line set against the visible page (for middle and body)
+    collector_shapes    what one line is by its shape: URL, image, locale, e-mail, phone, number...
+    dates               timestamps and related-article date lines (for any layout)
+
+Rules where the layout is ambiguous (each is applied, and documented again, where it says):
+
+- Where the visible page starts (`collector_header.find_visible_page`): at the last line equal
+  to the title or the second title, case aside; failing that, equal once quotation marks,
+  dashes and spaces are set aside (a page may print “ ” where its metadata has ").
+- Site name or description (`collector_header.split_header`): the lines between the titles and
+  the timestamps are [second title] [site name] [description]. A second title is the title
+  again, worded alike or with something added after it ("- outlet, date"). The site name is the
+  line the publisher blocks repeat; a lone line they do not repeat, where they give an e-mail
+  or a phone, is the description. Without that evidence, a short line that ends no sentence is
+  the site name (a sentence-like line, in words or, in scripts written without spaces, in
+  characters, is the description). Recorded as `header:by-shape`.
+- Section or tag (`collector_middle._section_and_tags`, `_opens_about_lines`): the short lines
+  after the timestamps are [section] [tags...]. Tags are distinct, and only the section may
+  share its name with one of them (in any case): a first line that comes again among them is
+  the section, and the repeat a tag of that name. Else the "about" lines (the run of lines
+  right after the articleBody and related URLs that repeat tags) decide: they repeat some of
+  the tags and never the section, so a first line they repeat is a tag (the page has no
+  section). Without about lines the first line is the section. A line further down that equals
+  a tag is no evidence: the genre "News" is also a section's name.
+- Where the tags end (`collector_middle._leading_lines`, `_names_the_publisher`,
+  `_opens_about_lines`): at the first URL, the articleBody, a line of the publisher blocks, or
+  a repeated line. The publisher blocks come after the articleBody; on a page without one they
   start at a name followed by an e-mail address or a phone number, or at the site name followed
   by a locale, a logo, a number, a genre or nothing. When nothing comes between the tags and
   the about lines, a repeat of the first line starts the about lines if another repeat, the
   publisher lines or the end follows it.
-- Paragraph breaks: a line broken mid-sentence is joined with one space when the next line
-  starts in lower case; when the line ends with a comma or inside an open bracket and the next
-  starts with a letter or digit (in any script, with or without case); or when the next starts
-  with a capital and the articleBody runs the two on with a space, where it glues real
-  paragraphs with nothing (as its first paragraph end anywhere on the page shows) or, joining
-  everything with a space, where the first line is longer than a subheading. A junction the
-  articleBody glues is a real break, and so is one where the articleBody lacks either line (a
-  caption, a link). Lines ending a sentence, bullet items and unmarked items of a list opened
-  by a colon stay separate. With no articleBody line at all, only the length tells: a line
-  longer than a subheading joins the next; recorded as `body:paragraphs-guessed`.
-- Related dates: the last visible line is dropped when it has the shape of a date and a clock
-  in either order (any month name, with or without the year, a weekday, a zone or a 12-hour
-  mark), the page links a related article, and the articleBody does not hold that line as text;
-  one such line per related article at most, never the lead. Without an articleBody line to
-  check, recorded as `body:date-guessed`.
-- Language: the locale line's part before "_" or "-" (a locale has a region in capitals or a
-  capitalized script: "us-iran" is a tag); without one, detected from the body
-  (`language:detected`), or "und" (`language:unknown`). Never guessed from the domain.
-- Publisher: the site name; without one, the first name in the publisher blocks
-  (`publisher:from-blocks`).
+- Paragraph breaks (`collector_body._join_paragraphs`, `_continues`): a line broken
+  mid-sentence is joined with one space when the next line starts in lower case; when the line
+  ends with a comma or inside an open bracket and the next starts with a letter or digit (in
+  any script, with or without case); or when the next starts with a capital and the
+  articleBody runs the two on with a space, where it glues real paragraphs with nothing (as its
+  first paragraph end anywhere on the page shows) or, joining everything with a space, where
+  the first line is longer than a subheading. A junction the articleBody glues is a real
+  break, and so is one where the articleBody lacks either line (a caption, a link). Lines
+  ending a sentence, bullet items and unmarked items of a list opened by a colon stay
+  separate. With no articleBody line at all, only the length tells: a line longer than a
+  subheading joins the next; recorded as `body:paragraphs-guessed`.
+- Related dates (`collector_body._without_related_dates`, `dates.is_date_and_clock`): the last
+  visible line is dropped when it has the shape of a date and a clock in either order (any
+  month name, with or without the year, a weekday, a zone or a 12-hour mark), the page links a
+  related article, and the articleBody does not hold that line as text; one such line per
+  related article at most, never the lead. Without an articleBody line to check, recorded as
+  `body:date-guessed`.
+- Language (`collector_middle._read_trailer`, then `_language` below): the locale line's part
+  before "_" or "-" (a locale has a region in capitals or a capitalized script: "us-iran" is a
+  tag); without one, detected from the body (`language:detected`), or "und"
+  (`language:unknown`). Never guessed from the domain.
+- Publisher (`parse_article`): the site name; without one, the first name in the publisher
+  blocks (`publisher:from-blocks`).
 
 Every pass over the text is linear: lines are scanned a bounded number of times, substring
 searches in the `articleBody` evidence are confined to a window that moves forward, and every

@@ -61,6 +61,7 @@ def read_middle(
         rest_start += 1
     related, language, publisher_name, first_is_about = _read_trailer(middle[rest_start:end], url, leading, seen)
     section, tags = _section_and_tags(leading, first_is_about, section_named_tag)
+    # Only a two-letter code is an ISO 639-1 language: with any other, the language is detected.
     language = language if language and len(language) == 2 else None
     return section, tags, image_url, article_body, related, language, keywords, publisher_name
 
@@ -183,6 +184,9 @@ def _read_trailer(
     The about lines are the run of lines right after the URLs that repeat leading lines; of
     them, only whether one repeats the first leading line matters. Further down, a line equal
     to a leading line is no evidence: the genre "News" is also a common section name.
+
+    Rule: the language is the first locale line's part before "_" or "-" (a locale has a region
+    in capitals or a capitalized script, `collector_shapes.LOCALE`: "us-iran" is a tag).
     """
     related: list[str] = []
     language: str | None = None
