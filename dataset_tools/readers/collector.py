@@ -38,7 +38,7 @@ Rules where the layout is ambiguous (each is applied, and documented again, wher
   or a phone, is the description. Without that evidence, a short line that ends no sentence is
   the site name (a sentence-like line, in words or, in scripts written without spaces, in
   characters, is the description). Recorded as `header:by-shape`.
-- Section or tag (`collector_middle._section_and_tags`, `_opens_about_lines`): the short lines
+- Section or tag (`collector_middle.read_middle`, `_opens_about_lines`): the short lines
   after the timestamps are [section] [tags...]. Tags are distinct, and only the section may
   share its name with one of them (in any case): a first line that comes again among them is
   the section, and the repeat a tag of that name. Else the "about" lines (the run of lines
@@ -64,13 +64,13 @@ Rules where the layout is ambiguous (each is applied, and documented again, wher
   ending a sentence, bullet items and unmarked items of a list opened by a colon stay
   separate. With no articleBody line at all, only the length tells: a line longer than a
   subheading joins the next; recorded as `body:paragraphs-guessed`.
-- Related dates (`collector_body._without_related_dates`, `dates.is_date_and_clock`): the last
+- Related dates (`collector_body.read_body`, `dates.is_date_and_clock`): the last
   visible line is dropped when it has the shape of a date and a clock in either order (any
   month name, with or without the year, a weekday, a zone or a 12-hour mark), the page links a
   related article, and the articleBody does not hold that line as text; one such line per
   related article at most, never the lead. Without an articleBody line to check, recorded as
   `body:date-guessed`.
-- Language (`collector_middle._read_trailer`, then `_language` below): the locale line's part
+- Language (`collector_middle._read_trailer`, then `parse_article`): the locale line's part
   before "_" or "-" (a locale has a region in capitals or a capitalized script: "us-iran" is a
   tag); without one, detected from the body (`language:detected`), or "und"
   (`language:unknown`). Never guessed from the domain.
@@ -165,7 +165,7 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     ts_start, ts_end, problem = find_timestamps(lines)  # anchor 1
     if problem:
         return Reject(source_file, sha, *problem, len(data))
-    published, modified, problem = read_timestamps(lines[ts_start:ts_end])
+    published, modified, problem = read_timestamps(lines, ts_start, ts_end)
     if problem:
         return Reject(source_file, sha, *problem, len(data))
     headline_at, second_title, problem = find_visible_page(lines, ts_start, ts_end)  # anchor 2
@@ -188,9 +188,12 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         fallbacks += ("body:paragraphs-guessed",)
     if date_guessed:
         fallbacks += ("body:date-guessed",)
-    language, language_source = _language(language, body)
-    if language_source != "declared":
+    language_source = "declared"
+    if language is None:
+        language = detect_language(body)
+        language_source = "detected" if language else "unknown"
         fallbacks += (f"language:{language_source}",)
+        language = language or "und"
     publisher = site_name
     if publisher is None and publisher_name is not None:
         publisher = publisher_name
@@ -246,15 +249,6 @@ def _page_lines(data: bytes) -> tuple[list[str], Problem | None]:
     if other:
         return [], ("not-an-article", f"not a collected article: the file is {other}")
     return lines, None
-
-
-def _language(declared: str | None, body: str) -> tuple[str, str]:
-    """(the language, how it was found: "declared", "detected" or "unknown"): the locale's, or
-    else the body's as detected, or else "und"."""
-    if declared is not None:
-        return declared, "declared"
-    detected = detect_language(body)
-    return (detected, "detected") if detected else ("und", "unknown")
 
 
 def _claims(path: str) -> bool:

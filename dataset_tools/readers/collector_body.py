@@ -6,8 +6,8 @@ whether the reader had to guess: paragraphs joined or kept apart by a line's len
 related article's date dropped without an articleBody to check it against.
 
 Two rules of the layout (see `collector`'s docstring) are applied here: related dates
-(`_without_related_dates`) and paragraph breaks (`_join_paragraphs`, `_continues`). The
-articleBody is the evidence for both (`collector_evidence.Evidence`).
+(`read_body`) and paragraph breaks (`_join_paragraphs`, `_continues`). The articleBody is the
+evidence for both (`collector_evidence.Evidence`).
 """
 
 from __future__ import annotations
@@ -31,31 +31,18 @@ def read_body(visible: list[str], article_body: str | None, related: int) -> tup
     length alone, whether a date line was dropped without an articleBody to check) from the
     visible lines, the articleBody line and the number of `related` article URLs."""
     evidence = Evidence(article_body)
-    lines, dates = _without_related_dates(visible, related, evidence)
-    paragraphs, words, unconfirmed = _join_paragraphs(lines, evidence)
-    return "\n\n".join(paragraphs), words, unconfirmed, bool(dates and not evidence.text)
-
-
-def _without_related_dates(visible: list[str], related: int, evidence: Evidence) -> tuple[list[str], int]:
-    """The visible lines without the related articles' date lines at their end, and how many
-    were dropped.
-
-    Rule: the last visible line is dropped when it has the shape of a date and a clock in either
-    order (`dates.is_date_and_clock`), the page links a related article, and the articleBody does
-    not hold that line as text; one such line per related article at most, never the lead.
-    """
+    # Rule, related dates: the last visible line is dropped when it has the shape of a date and a
+    # clock in either order, the page links a related article, and the articleBody does not
+    # hold that line as text; one such line per related article at most, never the lead.
     lines = visible
     dates = 0
-    while dates < related and len(lines) > 1 and _is_related_date(lines[-1], evidence):
+    while dates < related and len(lines) > 1 and is_date_and_clock(lines[-1]):
+        if evidence.contains(lines[-1]):
+            break
         lines = lines[:-1]
         dates += 1
-    return lines, dates
-
-
-def _is_related_date(line: str, evidence: Evidence) -> bool:
-    """The trailing line is the related article's date, not text: it has a date's shape and
-    the articleBody (when there is one) does not hold it."""
-    return is_date_and_clock(line) and not evidence.contains(line)
+    paragraphs, words, unconfirmed = _join_paragraphs(lines, evidence)
+    return "\n\n".join(paragraphs), words, unconfirmed, bool(dates and not evidence.text)
 
 
 def _join_paragraphs(lines: list[str], evidence: Evidence) -> tuple[list[str], int, bool]:

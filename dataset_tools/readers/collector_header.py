@@ -107,20 +107,21 @@ def _has_visible_page(lines: list[str], title: str) -> bool:
     return any(line.casefold() == folded for line in lines[3:])
 
 
-def read_timestamps(stamp_lines: list[str]) -> tuple[datetime | None, datetime | None, Problem | None]:
-    """(published, modified or None, None), or (None, None, why the stamps are unusable).
+def read_timestamps(lines: list[str], start: int, end: int) -> tuple[datetime | None, datetime | None, Problem | None]:
+    """(published, modified or None, None) from the timestamp lines `lines[start:end]`, or (None,
+    None, why the stamps are unusable).
 
     The layout has one timestamp (published) or three (created, published, modified); a
     modified time before the published time is a problem, as is any stamp `dates.parse_timestamp`
     refuses.
     """
     stamps: list[datetime] = []
-    for i, line in enumerate(stamp_lines):
+    for i in range(start, end):
         # The three timestamps are often the same line: parse it once.
-        if i and line == stamp_lines[i - 1]:
+        if i > start and lines[i] == lines[i - 1]:
             stamps.append(stamps[-1])
             continue
-        parsed, problem = parse_timestamp(line)
+        parsed, problem = parse_timestamp(lines[i])
         if problem:
             return None, None, ("invalid-timestamp", problem)
         stamps.append(parsed)

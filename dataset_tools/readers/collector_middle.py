@@ -12,7 +12,7 @@ The lines come in this order, each item optional:
 
 Each is recognised by what it is (`collector_shapes`) and by its place relative to the others.
 Two rules of the layout (see `collector`'s docstring) are applied here: section or tag
-(`_section_and_tags`, `_opens_about_lines`) and where the tags end (`_leading_lines`,
+(`read_middle`, `_opens_about_lines`) and where the tags end (`_leading_lines`,
 `_names_the_publisher`); the language is the locale line's (`_read_trailer`).
 """
 
@@ -44,11 +44,16 @@ def read_middle(
     """(section, tags, main image, articleBody, related URLs, declared language, keywords, the
     publisher block's name), from the metadata lines between the timestamps and the repeated
     headline."""
-    keywords, end = _keywords(middle)
+    end = len(middle)
+    keywords: list[str] = []
+    # The keywords line comes twice, right before the headline.
+    if end >= 2 and middle[-1] == middle[-2] and _could_be_keywords(middle[-1]):
+        keywords = _split_keywords(middle[-1])
+        end -= 2
     body_at = _find_article_body(middle, end, visible)
     leading, seen, section_named_tag = _leading_lines(middle, body_at, end, site_name)
-    # The main image comes between the leading lines and the articleBody; without an
-    # articleBody, only an image URL right after the leading lines is the main image.
+    # The main image: the first URL between the leading lines and the articleBody; without an
+    # articleBody, an image URL right after the leading lines.
     rest_start = len(leading)
     image_url: str | None = None
     article_body: str | None = None
@@ -60,19 +65,16 @@ def read_middle(
         image_url = middle[rest_start]
         rest_start += 1
     related, language, publisher_name, first_is_about = _read_trailer(middle[rest_start:end], url, leading, seen)
-    section, tags = _section_and_tags(leading, first_is_about, section_named_tag)
+    # Rule, section or tag: a tag named like the first line shows it is the section. Otherwise
+    # the about lines repeat some of the tags, never the section: a first leading line that they
+    # repeat is a tag, and the page names no section; one they leave out is the section. With
+    # neither, the first line is the section by its place alone.
+    section, tags = None, leading
+    if leading and (section_named_tag or not first_is_about):
+        section, tags = leading[0], leading[1:]
     # Only a two-letter code is an ISO 639-1 language: with any other, the language is detected.
     language = language if language and len(language) == 2 else None
     return section, tags, image_url, article_body, related, language, keywords, publisher_name
-
-
-def _keywords(middle: list[str]) -> tuple[list[str], int]:
-    """The keywords, and where the lines before them end: the keywords line comes twice, right
-    before the headline."""
-    end = len(middle)
-    if end >= 2 and middle[-1] == middle[-2] and _could_be_keywords(middle[-1]):
-        return _split_keywords(middle[-1]), end - 2
-    return [], end
 
 
 def _could_be_keywords(line: str) -> bool:
@@ -230,19 +232,3 @@ def _read_trailer(
             publisher_name = line
     return related, language, publisher_name, first_is_about
 
-
-def _section_and_tags(
-    leading: list[str], first_is_about: bool, section_named_tag: bool
-) -> tuple[str | None, list[str]]:
-    """The section (or None) and the tags, from the leading lines.
-
-    Rule: a tag named like the first line shows it is the section. Otherwise the about lines
-    repeat some of the tags, never the section: a first leading line that they repeat is a tag,
-    and the page names no section; one they leave out is the section. With neither, the first
-    line is the section by its place alone.
-    """
-    if not leading:
-        return None, []
-    if first_is_about and not section_named_tag:
-        return None, leading
-    return leading[0], leading[1:]
