@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from operator import itemgetter
 
+from dataset_tools.readers import collector_shapes
 from dataset_tools.readers.collector_evidence import Evidence
-from dataset_tools.readers.collector_shapes import TERMINAL
 from dataset_tools.readers.dates import is_date_and_clock
 
 # Characters a paragraph or a subheading never ends with: a line ending with one is cut mid-sentence.
@@ -24,6 +24,9 @@ _OPEN_CLAUSE = frozenset(",،、，([{")
 _BULLET = re.compile(r"(?:[-–—•*·▪●►✓✔]|\d{1,2}[.)])\s")
 _HEADING_MAX_WORDS = 8
 _LIST_ITEM_MAX = 120
+# Bound to a name of this module rather than imported by name: CPython 3.11 calls a method of a
+# name that an import binds by looking it up as an attribute (a new bound method at every call).
+_TERMINAL = collector_shapes.TERMINAL
 
 
 def read_body(visible: list[str], article_body: str | None, related: int) -> tuple[str, int, bool, bool]:
@@ -63,7 +66,7 @@ def _join_paragraphs(lines: list[str], evidence: Evidence) -> tuple[list[str], i
     # A paragraph ends with the last line joined to it, so whether the paragraph before a line
     # ends a sentence is whether the line before it does. When every line but the last does,
     # no line joins the one before: each line is a paragraph.
-    if TERMINAL.issuperset(map(itemgetter(-1), lines[:-1])):
+    if _TERMINAL.issuperset(map(itemgetter(-1), lines[:-1])):
         return list(lines), words, False
     unconfirmed = False
     has_evidence = bool(evidence.text)
@@ -76,7 +79,7 @@ def _join_paragraphs(lines: list[str], evidence: Evidence) -> tuple[list[str], i
             paragraphs.append(line)
             continue
         previous = paragraphs[-1]
-        if previous[-1] in TERMINAL:
+        if previous[-1] in _TERMINAL:
             if junction and style is None:
                 style = junction
         else:
@@ -102,7 +105,7 @@ def _paragraph_style(lines: list[str], junctions: list[str | None]) -> str | Non
     """How the evidence joins real paragraphs ("space" or "glued"): at the first line that ends a
     sentence and is followed in the evidence."""
     for line, junction in zip(lines, junctions[1:]):
-        if junction and line[-1] in TERMINAL:
+        if junction and line[-1] in _TERMINAL:
             return junction
     return None
 

@@ -18,21 +18,25 @@ Two rules of the layout (see `collector`'s docstring) are applied here: section 
 
 from __future__ import annotations
 
+from dataset_tools.readers import collector_shapes
 from dataset_tools.readers.collector_evidence import Opening
 from dataset_tools.readers.collector_shapes import (
-    EMAIL,
     GENRES,
-    LOCALE,
     LOCALE_MAX,
-    NUMBER,
     NUMBER_MAX,
-    URL,
     is_contact,
     is_image_url,
     is_trailer_line,
     is_url,
     locale,
 )
+
+# Bound to a name of this module rather than imported by name: CPython 3.11 calls a method of a
+# name that an import binds by looking it up as an attribute, making a new bound method at every
+# call (about 30 ns), where a method of a module-level name is loaded without one. The loops over
+# every line call these patterns' `fullmatch`.
+_URL, _LOCALE = collector_shapes.URL, collector_shapes.LOCALE
+_EMAIL, _NUMBER = collector_shapes.EMAIL, collector_shapes.NUMBER
 
 # The articleBody is looked for among this many long lines at most.
 _BODY_CANDIDATES = 8
@@ -78,7 +82,7 @@ def read_middle(
 
 
 def _could_be_keywords(line: str) -> bool:
-    return not (is_url(line) or locale(line) or ("@" in line and EMAIL.fullmatch(line)) or NUMBER.fullmatch(line))
+    return not (is_url(line) or locale(line) or ("@" in line and _EMAIL.fullmatch(line)) or _NUMBER.fullmatch(line))
 
 
 def _split_keywords(line: str) -> list[str]:
@@ -119,7 +123,7 @@ def _leading_lines(
     section_named_tag = False
     stop = body_at if body_at is not None else end
     for line in middle[:stop]:
-        if (line[:1] in "Hh" and URL.fullmatch(line)) or is_trailer_line(line):
+        if (line[:1] in "Hh" and _URL.fullmatch(line)) or is_trailer_line(line):
             break
         # (The line after this one is at len(leading) + 1: every line so far is a leading line.)
         if body_at is None and _names_the_publisher(line, middle, len(leading) + 1, end, site_name):
@@ -169,7 +173,7 @@ def _names_the_publisher(line: str, middle: list[str], at: int, end: int, site_n
     return line == site_name and (
         is_url(following)
         or is_trailer_line(following)
-        or (len(following) <= NUMBER_MAX and NUMBER.fullmatch(following) is not None)
+        or (len(following) <= NUMBER_MAX and _NUMBER.fullmatch(following) is not None)
         or following.casefold() in GENRES
     )
 
@@ -203,7 +207,7 @@ def _read_trailer(
     for line in dict.fromkeys(lines):
         # `is_url` and `locale` spelled out: the cheap tests before each pattern rule out
         # most lines, and this loop sees every line of the publisher blocks.
-        if line[:1] in "Hh" and URL.fullmatch(line):
+        if line[:1] in "Hh" and _URL.fullmatch(line):
             if language is None and line != url and not is_image_url(line):
                 related.append(line)  # the lines are distinct: each URL comes once
             about = 2 if about else 0
@@ -216,7 +220,7 @@ def _read_trailer(
                 continue
             about = 2
         if len(line) <= LOCALE_MAX and ("_" in line or "-" in line):
-            match = LOCALE.fullmatch(line)
+            match = _LOCALE.fullmatch(line)
             if match:
                 if language is None:
                     language = match["lang"]
@@ -224,7 +228,7 @@ def _read_trailer(
         if (
             publisher_name is None
             and not is_trailer_line(line)
-            and not (len(line) <= NUMBER_MAX and NUMBER.fullmatch(line))
+            and not (len(line) <= NUMBER_MAX and _NUMBER.fullmatch(line))
             and line.casefold() not in GENRES
             and line.casefold() not in seen
             and len(line) <= 80
