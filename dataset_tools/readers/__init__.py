@@ -5,7 +5,11 @@ it runs unchanged in a worker process, on a cluster, or over bytes fetched from 
 
 To add a layout (saved HTML pages, JSONL exports, ...): write `readers/<layout>.py` ending with
 a `READER = Reader(...)` (see `base.Reader`), and put it in `READERS` below, before the
-collector, which claims every file. Its tests go in `tests/test_reader_<layout>.py`.
+collector, which claims every file. Its tests go in `tests/test_reader_<layout>.py`. A reader too
+big for one module keeps its parts in `readers/<layout>_<part>.py`, as the collector does
+(`collector.py` is the reader, its docstring names the parts). What any layout can reuse is in
+`common.py` (decoding, line cleaning, URL identity, language detection) and `dates.py`
+(timestamps, related-article date lines).
 """
 
 from __future__ import annotations

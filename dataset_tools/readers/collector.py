@@ -13,51 +13,69 @@ Between them, each item is recognised by what it is (a URL, an image URL, a loca
 line the visible text confirms as `articleBody`, lines that repeat earlier tags) and by its
 place relative to the others.
 
-Rules where the layout is ambiguous:
+This module is the reader: `parse_article` reads a file in that order, and each part of the
+page is read by a module of its own (each one's docstring says what goes in and what comes out):
 
-- Where the visible page starts: at the last line equal to the title or the second title, case
-  aside; failing that, equal once quotation marks, dashes and spaces are set aside (a page may
-  print “ ” where its metadata has ").
-- Site name or description: the lines between the titles and the timestamps are [second title]
-  [site name] [description]. A second title is the title again, worded alike or with something
-  added after it ("- outlet, date"). The site name is the line the publisher blocks repeat;
-  a lone line they do not repeat, where they give an e-mail or a phone, is the description.
-  Without that evidence, a short line that ends no sentence is the site name (a sentence-like
-  line, in words or, in scripts written without spaces, in characters, is the description).
-  Recorded as `header:by-shape`.
-- Section or tag: the short lines after the timestamps are [section] [tags...]. Tags are
-  distinct, and only the section may share its name with one of them (in any case): a first
-  line that comes again among them is the section, and the repeat a tag of that name. Else the
-  "about" lines (the run of lines right after the articleBody and related URLs that repeat
-  tags) decide: they repeat some of the tags and never the section, so a first line they repeat
-  is a tag (the page has no section). Without about lines the first line is the section. A line
-  further down that equals a tag is no evidence: the genre "News" is also a section's name.
-- Where the tags end: at the first URL, the articleBody, a line of the publisher blocks, or a
-  repeated line. The publisher blocks come after the articleBody; on a page without one they
+    common              bytes -> text -> clean lines; line 1's identity; language detection
+    collector_header    line 1's URL, the timestamps (anchor 1), the repeated headline (anchor 2),
+                        the site name and the description
+    collector_middle    the lines between the anchors: section, tags, main image, articleBody,
+                        related URLs, locale, the publisher blocks' name, keywords
+    collector_body      the visible lines made the body: related dates dropped, paragraphs re-joined
+    collector_evidence  the articleBody line set against the visible page (for middle and body)
+    collector_shapes    what one line is by its shape: URL, image, locale, e-mail, phone, number...
+    dates               timestamps and related-article date lines (for any layout)
+
+Rules where the layout is ambiguous (each is applied, and documented again, where it says):
+
+- Where the visible page starts (`collector_header.find_visible_page`): at the last line equal
+  to the title or the second title, case aside; failing that, equal once quotation marks,
+  dashes and spaces are set aside (a page may print “ ” where its metadata has ").
+- Site name or description (`collector_header.split_header`): the lines between the titles and
+  the timestamps are [second title] [site name] [description]. A second title is the title
+  again, worded alike or with something added after it ("- outlet, date"). The site name is the
+  line the publisher blocks repeat; a lone line they do not repeat, where they give an e-mail
+  or a phone, is the description. Without that evidence, a short line that ends no sentence is
+  the site name (a sentence-like line, in words or, in scripts written without spaces, in
+  characters, is the description). Recorded as `header:by-shape`.
+- Section or tag (`collector_middle.read_middle`, `_opens_about_lines`): the short lines
+  after the timestamps are [section] [tags...]. Tags are distinct, and only the section may
+  share its name with one of them (in any case): a first line that comes again among them is
+  the section, and the repeat a tag of that name. Else the "about" lines (the run of lines
+  right after the articleBody and related URLs that repeat tags) decide: they repeat some of
+  the tags and never the section, so a first line they repeat is a tag (the page has no
+  section). Without about lines the first line is the section. A line further down that equals
+  a tag is no evidence: the genre "News" is also a section's name.
+- Where the tags end (`collector_middle._leading_lines`, `_names_the_publisher`,
+  `_opens_about_lines`): at the first URL, the articleBody, a line of the publisher blocks, or
+  a repeated line. The publisher blocks come after the articleBody; on a page without one they
   start at a name followed by an e-mail address or a phone number, or at the site name followed
   by a locale, a logo, a number, a genre or nothing. When nothing comes between the tags and
   the about lines, a repeat of the first line starts the about lines if another repeat, the
   publisher lines or the end follows it.
-- Paragraph breaks: a line broken mid-sentence is joined with one space when the next line
-  starts in lower case; when the line ends with a comma or inside an open bracket and the next
-  starts with a letter or digit (in any script, with or without case); or when the next starts
-  with a capital and the articleBody runs the two on with a space, where it glues real
-  paragraphs with nothing (as its first paragraph end anywhere on the page shows) or, joining
-  everything with a space, where the first line is longer than a subheading. A junction the
-  articleBody glues is a real break, and so is one where the articleBody lacks either line (a
-  caption, a link). Lines ending a sentence, bullet items and unmarked items of a list opened
-  by a colon stay separate. With no articleBody line at all, only the length tells: a line
-  longer than a subheading joins the next; recorded as `body:paragraphs-guessed`.
-- Related dates: the last visible line is dropped when it has the shape of a date and a clock
-  in either order (any month name, with or without the year, a weekday, a zone or a 12-hour
-  mark), the page links a related article, and the articleBody does not hold that line as text;
-  one such line per related article at most, never the lead. Without an articleBody line to
-  check, recorded as `body:date-guessed`.
-- Language: the locale line's part before "_" or "-" (a locale has a region in capitals or a
-  capitalized script: "us-iran" is a tag); without one, detected from the body
-  (`language:detected`), or "und" (`language:unknown`). Never guessed from the domain.
-- Publisher: the site name; without one, the first name in the publisher blocks
-  (`publisher:from-blocks`).
+- Paragraph breaks (`collector_body._join_paragraphs`, `_continues`): a line broken
+  mid-sentence is joined with one space when the next line starts in lower case; when the line
+  ends with a comma or inside an open bracket and the next starts with a letter or digit (in
+  any script, with or without case); or when the next starts with a capital and the
+  articleBody runs the two on with a space, where it glues real paragraphs with nothing (as its
+  first paragraph end anywhere on the page shows) or, joining everything with a space, where
+  the first line is longer than a subheading. A junction the articleBody glues is a real
+  break, and so is one where the articleBody lacks either line (a caption, a link). Lines
+  ending a sentence, bullet items and unmarked items of a list opened by a colon stay
+  separate. With no articleBody line at all, only the length tells: a line longer than a
+  subheading joins the next; recorded as `body:paragraphs-guessed`.
+- Related dates (`collector_body.read_body`, `dates.is_date_and_clock`): the last
+  visible line is dropped when it has the shape of a date and a clock in either order (any
+  month name, with or without the year, a weekday, a zone or a 12-hour mark), the page links a
+  related article, and the articleBody does not hold that line as text; one such line per
+  related article at most, never the lead. Without an articleBody line to check, recorded as
+  `body:date-guessed`.
+- Language (`collector_middle._read_trailer`, then `parse_article`): the locale line's part
+  before "_" or "-" (a locale has a region in capitals or a capitalized script: "us-iran" is a
+  tag); without one, detected from the body (`language:detected`), or "und"
+  (`language:unknown`). Never guessed from the domain.
+- Publisher (`parse_article`): the site name; without one, the first name in the publisher
+  blocks (`publisher:from-blocks`).
 
 Every pass over the text is linear: lines are scanned a bounded number of times, substring
 searches in the `articleBody` evidence are confined to a window that moves forward, and every
@@ -68,11 +86,18 @@ regular expression is anchored (or searches for a fixed mark) and free of nested
 from __future__ import annotations
 
 import hashlib
-import re
-from datetime import datetime, timezone
-from operator import itemgetter
 
 from dataset_tools.readers.base import Reader
+from dataset_tools.readers.collector_body import read_body
+from dataset_tools.readers.collector_header import (
+    Problem,
+    check_url,
+    find_timestamps,
+    find_visible_page,
+    read_timestamps,
+    split_header,
+)
+from dataset_tools.readers.collector_middle import read_middle
 from dataset_tools.readers.common import (
     UndecodableText,
     clean_lines,
@@ -80,10 +105,8 @@ from dataset_tools.readers.common import (
     detect_language,
     sniff_binary,
     sniff_other_format,
-    url_identity,
 )
 from dataset_tools.records import Article, Reject
-from dataset_tools.schema import EARLIEST, LATEST
 
 NAME = "collector"
 VERSION = "1.2"
@@ -118,92 +141,6 @@ FALLBACKS: dict[str, str] = {
     "publisher:from-blocks": "the header names no site: the publisher is the first name in the publisher blocks",
 }
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}:")
-_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://\S+")
-# A line in the place of a timestamp that starts like a date is a timestamp, valid or not.
-_DATE_START = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\S*)?")
-_TIMESTAMP = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<hour>\d{2}):(?P<minute>\d{2})"
-    r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?"
-    r"\s?(?P<offset>Z|z|[+-]\d{2}(?::?\d{2})?)?"
-)
-# The shapes most timestamps take: ASCII digits, seconds optional, no fraction, "Z" or an offset in
-# hours and minutes. `datetime.fromisoformat` reads them as they are, to the same numbers as the
-# extended form `_parse_timestamp` rewrites other shapes into.
-_PLAIN_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2})?(?:Z|[+-][0-9]{2}:?[0-9]{2})")
-# A region in capitals, or a script capitalized ("sr-Latn"): a tag such as "us-iran" is no locale.
-_LOCALE = re.compile(r"(?P<lang>[a-z]{2,3})[_-](?P<region>[A-Z]{2}|[A-Z][a-z]{3})")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"\+?[\d ()\-]{7,20}")
-_NUMBER = re.compile(r"\d{1,5}(?:px)?")
-# The longest line each of these patterns can match: a longer line is not tried.
-_LOCALE_MAX, _PHONE_MAX, _NUMBER_MAX = 8, 21, 7
-# An image URL: an image file, or a file in an image folder unless it is a web page (a related
-# article can sit under /photo/ or be named "logo-...").
-_IMAGE_URL = re.compile(
-    r"\.(?:jpe?g|png|gif|webp|avif|svg|bmp|ico)(?:[?#]|$)|/img/|/images?/|/photos?/|/logo", re.IGNORECASE
-)
-_WEB_PAGE = re.compile(r"\.(?:s?html?|php|aspx?)(?:[?#]|$)", re.IGNORECASE)
-_GENRES = {"news", "article", "newsarticle", "reportage", "analysis", "opinion", "interview", "blog", "blogposting"}
-# Characters that end a sentence: a set, so that a line's last character is looked up once
-# rather than tested against each (line[-1:] in _TERMINAL).
-_TERMINAL = frozenset(".!?…:;\"'”»)]" "।॥۔؟。！？›’")
-# Characters a paragraph or a subheading never ends with: a line ending with one is cut mid-sentence.
-_OPEN_CLAUSE = frozenset(",،、，([{")
-_BULLET = re.compile(r"(?:[-–—•*·▪●►✓✔]|\d{1,2}[.)])\s")
-# The related article's date line at the end of the visible page, in its localized forms: a
-# date and a clock in either order, with or without the year, a time zone or a 12-hour mark:
-# "30 December 2025, 00:05 GMT", "30 December, 00:05 GMT", "5 de septiembre 2024, 18:39 GMT",
-# "30. Dezember 2025 um 00:05 Uhr", "December 30, 2025, 12:05 AM", "11:54 22.12.2025",
-# "20:45 GMT 09.01.2026", "2025年12月30日 00:05". Month names are any word, in any script: a list
-# of them would miss the next language. Each piece is bounded and the line at most
-# _RELATED_DATE_MAX characters long, so a failing match stops early.
-# Possessive (`{m,n}+`) where giving characters back could not help a match: a failing line
-# stops at once.
-_NAME = r"[^\W\d_][^\s\d,.،，]{0,15}+\.?"  # a month or weekday name, maybe abbreviated
-_DAY = r"\d{1,2}+(?:\.|[^\W\d_]{1,2}+\.?)?"  # 7, 7., 7th, 1er
-_YEAR = r"\d{4}(?:\s?[^\W\d_]{1,4}+\.?)?"  # 2026, 2026 г.
-_LINK = r"(?:[^\W\d_]{1,3}+\s)?"  # a short word before a month or year: "de", "of"
-_NUMERIC_DATE = r"\d{1,4}[./-]\d{1,2}(?:[./-]\d{2,4})?\.?"  # 30.12.2025, 2025-12-30, 30/12
-# 30 December [2025], 5 de mayo, 30 tháng 12 (a month named in two words, or by its number)
-_DAY_MONTH = rf"{_DAY}\s?{_LINK}{_NAME}(?:\s(?:[^\W\d_]{{1,10}}+|\d{{1,2}}+(?!\d)))?(?:[,،]?\s{_LINK}{_YEAR})?"
-_MONTH_DAY = rf"{_NAME}\s{_DAY}(?:[,،]?\s{_YEAR})?"  # December 30[, 2025]
-_YEAR_MONTH_DAY = rf"\d{{4}}\.?\s{_NAME}\s{_DAY}"  # 2025. december 30.
-_CJK_DATE = r"(?:\d{4}\s?[年년]\s?)?\d{1,2}\s?[月월]\s?\d{1,2}\s?[日일]"
-_CLOCK = r"\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s?[AaPp]\.?\s?[Mm]\.?)?"
-_OFFSET = r"[+−-]\s?\d{1,2}(?::?\d{2})?"
-_ZONE = rf"(?:\s?\(?(?:[A-ZА-Я]{{2,5}}(?:\s?{_OFFSET})?|{_OFFSET})\)?)?(?:\s[^\W\d_]{{1,4}}\.?)?"  # GMT, UTC+3, Uhr
-# Between the date and the clock: a comma or a dash, or a space with maybe a short word ("at", "à", "um").
-_BETWEEN = r"(?:\s?[,،，|•·–—-]\s?|\s(?:[^\W\d_]{1,5}\.?,?\s)?)"
-# The two orders apart, chosen by how the line starts, and the date shapes in the order each
-# order most often has them (a failing alternative costs as much as the match).
-_RELATED_DATE = re.compile(  # [weekday,] date, clock
-    rf"(?:{_NAME},\s)?(?:{_DAY_MONTH}|{_NUMERIC_DATE}|{_MONTH_DAY}|{_YEAR_MONTH_DAY}|{_CJK_DATE})"
-    rf"{_BETWEEN}{_CLOCK}{_ZONE}"
-)
-_RELATED_CLOCK_DATE = re.compile(  # clock, date
-    rf"{_CLOCK}{_ZONE}{_BETWEEN}(?:{_NUMERIC_DATE}|{_DAY_MONTH}|{_MONTH_DAY}|{_YEAR_MONTH_DAY}|{_CJK_DATE}){_ZONE}"
-)
-# The shapes most related dates take ("30 December 2025, 00:05 GMT", "30 December, 00:05 GMT",
-# "5 de mayo 2024, 18:39 GMT", "11:54 22.12.2025") are told by this short pattern first: the
-# general ones above cost about three times as much on each line.
-_USUAL_RELATED_DATE = re.compile(
-    r"\d{1,2} (?:de )?[^\W\d_][^\s\d,.]{0,15}+(?: \d{4})?, \d{2}:\d{2} GMT|\d{2}:\d{2} \d{2}\.\d{2}\.\d{4}"
-)
-_RELATED_DATE_MAX = 64
-# The title, second title, site name and description come before the timestamps; a file whose
-# first timestamp is not within these lines has none where the layout puts them.
-_HEADER_WINDOW = 6
-# The articleBody line is confirmed by finding this many of its first characters in the visible text.
-_EVIDENCE_KEY = 60
-# How far past the expected place a line may start in the articleBody evidence (lines the
-# evidence omits, such as subheadings or captions, shift it).
-_EVIDENCE_SLACK = 2000
-_HEADING_MAX_WORDS = 8
-_BODY_CANDIDATES = 8
-_VISIBLE_KEY_CHARS = 50_000
-_LIST_ITEM_MAX = 120
-
 
 def parse_article(data: bytes, source_file: str) -> Article | Reject:
     """Parse one raw file in the collector layout.
@@ -218,116 +155,39 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
         on bad input.
     """
     sha = hashlib.sha256(data).hexdigest()
-
-    def reject(reason: str, detail: str) -> Reject:
-        return Reject(source_file, sha, reason, detail, len(data))
-
-    if not data or data.isspace():  # (no copy of the file, as data.strip() makes)
-        return reject("empty-file", "empty file" if not data else "file holds only whitespace")
-    binary = sniff_binary(data)
-    if binary:
-        return reject("binary-file", f"not text: {binary}")
-    try:
-        text, _encoding = decode_text(data)
-    except UndecodableText as exc:
-        return reject("invalid-encoding", str(exc))
-    replacement = text.find("\ufffd")
-    if replacement != -1:
-        return reject("invalid-encoding", f"text holds a U+FFFD replacement character at character {replacement}: damaged before collection")
-
-    lines = clean_lines(text)
-    if not lines:
-        return reject("empty-file", "file holds only whitespace and invisible marks")
-    other = sniff_other_format(text, lines[0])
-    if other:
-        return reject("not-an-article", f"not a collected article: the file is {other}")
-    url, domain, identity, problem = _check_url(lines[0])
+    # The checks, in order; the first problem rejects the file.
+    lines, problem = _page_lines(data)
     if problem:
-        return reject("not-a-url", problem)
-    if len(lines) == 1:
-        return reject("truncated", "file ends after the URL: no title")
+        return Reject(source_file, sha, *problem, len(data))
+    url, domain, identity, problem = check_url(lines[0])
+    if problem:
+        return Reject(source_file, sha, *problem, len(data))
+    ts_start, ts_end, problem = find_timestamps(lines)  # anchor 1
+    if problem:
+        return Reject(source_file, sha, *problem, len(data))
+    published, modified, problem = read_timestamps(lines, ts_start, ts_end)
+    if problem:
+        return Reject(source_file, sha, *problem, len(data))
+    headline_at, second_title, problem = find_visible_page(lines, ts_start, ts_end)  # anchor 2
+    if problem:
+        return Reject(source_file, sha, *problem, len(data))
+
+    # The fields, from the parts between the anchors and after them.
     title = lines[1]
-    if len(lines) == 2:
-        return reject("truncated", "file ends after the title")
-
-    # Anchor 1: the timestamps.
-    window_end = min(len(lines), 2 + _HEADER_WINDOW)
-    ts_start: int | None = None
-    for i in range(2, window_end):
-        # A date starts with a digit (\d is what isdecimal tells): the titles, site name and
-        # description are ruled out without the pattern.
-        if lines[i][:1].isdecimal() and _DATE_START.fullmatch(lines[i]):
-            ts_start = i
-            break
-    if ts_start is None:
-        if len(lines) <= 2 + _HEADER_WINDOW and not _has_visible_page(lines, title):
-            return reject("truncated", f"file ends inside its metadata after {len(lines)} lines, before any timestamp")
-        return reject("missing-timestamp", "no timestamp after the title, site name and description")
-    ts_end = ts_start
-    while ts_end < len(lines) and _DATE_START.fullmatch(lines[ts_end]):
-        ts_end += 1
-    if ts_end == len(lines):
-        # Nothing follows the timestamps: the file was cut inside its metadata, maybe in the
-        # middle of the last stamp, which then has no minutes or no offset yet.
-        stamp = _TIMESTAMP.fullmatch(lines[-1])
-        if stamp is None or stamp.group("offset") is None:
-            return reject("truncated", f"file ends inside its metadata, in the middle of a timestamp: {lines[-1]!r}")
-        return reject("truncated", "file ends inside its metadata, right after the timestamps")
-    stamps: list[datetime] = []
-    for i in range(ts_start, ts_end):
-        # The three timestamps are often the same line: parse it once.
-        if i > ts_start and lines[i] == lines[i - 1]:
-            stamps.append(stamps[-1])
-            continue
-        parsed, problem = _parse_timestamp(lines[i])
-        if problem:
-            return reject("invalid-timestamp", problem)
-        stamps.append(parsed)
-    if len(stamps) > 3:
-        return reject("invalid-timestamp", f"{len(stamps)} timestamp lines where the layout has one or three")
-    published = stamps[1] if len(stamps) == 3 else stamps[0]
-    modified = stamps[-1] if len(stamps) > 1 else None
-    if modified is not None and modified < published:
-        return reject(
-            "invalid-timestamp",
-            f"modified time {modified.isoformat()} is before the published time {published.isoformat()}",
-        )
-
-    # Anchor 2: the last repetition of the headline starts the visible page.
-    second_title = ts_start > 2 and _same_headline(lines[2], title)
-    titles = (title, lines[2]) if second_title else (title,)
-    headline_at = _last_headline(lines, titles, ts_end)
-    if headline_at is None:
-        if len(lines) - ts_end >= 2 and lines[-1] == lines[-2]:
-            return reject("no-body", "metadata without a visible article: the headline never repeats after the keywords")
-        return reject("truncated", "file ends inside its metadata: the headline never repeats to start the article")
-    visible = lines[headline_at + 1 :]
-    if not visible:
-        return reject("no-body", "metadata without a visible article: nothing follows the repeated headline")
-
     middle = lines[ts_end:headline_at]
+    visible = lines[headline_at + 1 :]
     fallbacks: tuple[str, ...] = ()  # codes of FALLBACKS, in the order of Article's fields; most rows have none
-    site_name, description, by_shape = _split_header(lines[2:ts_start], title, middle, second_title)
+    site_name, description, by_shape = split_header(lines[2:ts_start], title, middle, second_title)
     if by_shape:
         fallbacks += ("header:by-shape",)
-    section, tags, image_url, article_body, related_urls, language, keywords, publisher_name = _parse_middle(
+    section, tags, image_url, article_body, related_urls, language, keywords, publisher_name = read_middle(
         middle, url, visible, site_name
     )
-
-    evidence = _Evidence(article_body)
-    body_lines = visible
-    # Each related article may leave its date as a last line; never the lead.
-    dates = 0
-    while dates < len(related_urls) and len(body_lines) > 1 and _is_related_date(body_lines[-1], evidence):
-        body_lines = body_lines[:-1]
-        dates += 1
-    paragraphs, words, unconfirmed = _join_paragraphs(body_lines, evidence)
-    body = "\n\n".join(paragraphs)
+    body, words, unconfirmed, date_guessed = read_body(visible, article_body, len(related_urls))
     if unconfirmed:
         fallbacks += ("body:paragraphs-guessed",)
-    if dates and not evidence.text:
+    if date_guessed:
         fallbacks += ("body:date-guessed",)
-
     language_source = "declared"
     if language is None:
         language = detect_language(body)
@@ -366,676 +226,29 @@ def parse_article(data: bytes, source_file: str) -> Article | Reject:
     )
 
 
-def _check_url(line: str) -> tuple[str, str, str, str | None]:
-    """(the URL, its domain, the article id, None), or (line, "", "", why line 1 is not a usable URL)."""
-    if not _is_url(line):
-        shown = _shown(line)
-        scheme = _SCHEME.match(line)
-        if scheme and not line.lower().startswith(("http:", "https:")):
-            return line, "", "", f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
-        if _lacks_scheme(line):
-            return line, "", "", f"line 1 is a URL without its http(s):// scheme: {shown!r}"
-        return line, "", "", f"line 1 is not an http(s):// URL: {shown!r}"
-    # The domain is "" when the URL has no host, or one that is not a valid host name. The id
-    # does not depend on the scheme's case (it is lower-cased before hashing), so the line's
-    # split serves the stored URL too.
-    domain, identity = url_identity(line)
-    if not domain:
-        return line, "", "", f"line 1 has no valid host name: {_shown(line)!r}"
-    # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
-    if line.startswith(("http:", "https:")):  # already lower-cased
-        return line, domain, identity, None
-    scheme, rest = line.split(":", 1)
-    return f"{scheme.lower()}:{rest}", domain, identity, None
-
-
-def _lacks_scheme(line: str) -> bool:
-    """Whether line 1 is a host name with a top-level domain and maybe a path (`www.example.org/a`)."""
-    if len(line) > 2000 or not line.isprintable() or " " in line:
-        return False
-    domain, _ = url_identity("http://" + line)
-    return "." in domain and domain.rsplit(".", 1)[1].isalpha()
-
-
-def _shown(line: str) -> str:
-    """Line 1 as a reject's detail quotes it: cut to 60 characters."""
-    return line if len(line) <= 60 else line[:57] + "..."
-
-
-def _parse_timestamp(value: str) -> tuple[datetime | None, str | None]:
-    """(the timestamp in UTC, None), or (None, why it is not a usable timestamp)."""
-    if _PLAIN_TIMESTAMP.fullmatch(value):
-        # A plain shape is parsed as it is, without rewriting it into the extended ISO form
-        # below: the fields are the same numbers, so the result is too. A stamp that fails here
-        # takes the long way, which names the problem.
-        try:
-            stamp = datetime.fromisoformat(value).astimezone(timezone.utc)
-        except (ValueError, OverflowError):
-            pass
-        else:
-            if EARLIEST <= stamp < LATEST:
-                return stamp, None
-    match = _TIMESTAMP.fullmatch(value)
-    if match is None:
-        return None, f"not an ISO-8601 date-time with a UTC offset: {value!r}"
-    offset = match.group("offset")
-    if offset is None:
-        return None, f"timestamp without a UTC offset: {value!r}"
-    if offset in ("Z", "z"):
-        offset = "+00:00"
-    else:
-        digits = offset[1:].replace(":", "")
-        digits = digits if len(digits) == 4 else digits + "00"
-        offset = f"{offset[0]}{digits[:2]}:{digits[2:]}"
-    second = match.group("second") or "00"
-    fraction = (match.group("fraction") or "")[:6]
-    iso = f"{match.group('date')}T{match.group('hour')}:{match.group('minute')}:{second}"
-    if fraction:
-        iso += "." + fraction.ljust(6, "0")
+def _page_lines(data: bytes) -> tuple[list[str], Problem | None]:
+    """The file's non-empty clean lines (`common.clean_lines`), or a problem: the file is empty,
+    binary, not text this project decodes, or a document of another format."""
+    if not data or data.isspace():  # (no copy of the file, as data.strip() makes)
+        return [], ("empty-file", "empty file" if not data else "file holds only whitespace")
+    binary = sniff_binary(data)
+    if binary:
+        return [], ("binary-file", f"not text: {binary}")
     try:
-        stamp = datetime.fromisoformat(iso + offset).astimezone(timezone.utc)
-    except (ValueError, OverflowError):
-        return None, f"impossible timestamp {value!r}"
-    if not EARLIEST <= stamp < LATEST:
-        return None, f"timestamp {value!r} is outside {EARLIEST:%Y}-{LATEST.year - 1}"
-    return stamp, None
-
-
-def _has_visible_page(lines: list[str], title: str) -> bool:
-    folded = title.casefold()
-    return any(line.casefold() == folded for line in lines[3:])
-
-
-def _last_headline(lines: list[str], titles: tuple[str, ...], start: int) -> int | None:
-    lengths = set(map(len, titles))
-    shortest = min(lengths)
-    folded: set[str] | None = None
-    # The length test first: casefolding every long body line would cost more than it finds.
-    # A line is tried when its length is a title's, or within 8 of the shortest title's.
-    low, high = shortest - 8, shortest + 8
-    for i in range(len(lines) - 1, start - 1, -1):
-        line = lines[i]
-        size = len(line)
-        if low < size < high or size in lengths:
-            if line in titles:  # most often the headline repeats as it is: nothing to casefold
-                return i
-            if folded is None:
-                folded = set(map(str.casefold, titles))
-            if line.casefold() in folded:
-                return i
-    # Else the page may print the headline with other quotation marks, dashes or spaces than
-    # its metadata ("…" for "...", « » for "). Only then is every line of a near length compared
-    # without them: a file that repeats its headline as it is never gets here.
-    keys = set(map(_loose, titles))
-    low, high = low - 4, max(lengths) + 12
-    for i in range(len(lines) - 1, start - 1, -1):
-        line = lines[i]
-        if low < len(line) < high and _loose(line) in keys:
-            return i
-    return None
-
-
-# Quotation marks dropped and dashes made one, for `_loose`.
-_LOOSE = str.maketrans({**dict.fromkeys("\"'«»„“”‟‚‘’‛‹›「」『』", None), **dict.fromkeys("‐‑‒–—―", "-")})
-
-
-def _loose(text: str) -> str:
-    return " ".join(text.casefold().translate(_LOOSE).split())
-
-
-def _split_header(
-    header: list[str], title: str, middle: list[str], second_title: bool
-) -> tuple[str | None, str | None, bool]:
-    """(site name, description, whether they were told apart by shape alone) from the lines
-    between the title and the timestamps.
-
-    Those lines are [second title] [site name] [description], each optional. The second title
-    equals the title or shares most of its words (`second_title` says whether the first line
-    does). The site name is the line the publisher blocks repeat further down; failing that
-    evidence, a short line without a full stop. The description is the sentence-like line, and
-    comes last.
-    """
-    rest = list(header)
-    if rest and second_title and (len(rest) > 1 or rest[0].casefold().startswith(title.casefold())):
-        rest = rest[1:]
-    guessed = len(rest) > 2
-    if guessed:  # a second title worded too differently to recognise
-        rest = rest[-2:]
-    if not rest:
-        return None, None, False
-    # At most three look-ups in the later lines: scanning the list costs less than hashing every
-    # line (the articleBody among them) into a set.
-    if len(rest) == 1:
-        only = rest[0]
-        if only in middle:
-            return only, None, guessed
-        if _is_sentence_like(only):
-            return None, only, True
-        # Publisher blocks with an e-mail or a phone name the site: blocks that do not repeat
-        # this short line show it is no site name.
-        if any(map(_is_contact, middle)):
-            return None, only, guessed
-        return only, None, True
-    first, second = rest
-    if first in middle:
-        return first, second, guessed
-    if second in middle:
-        return second, None if _same_headline(first, title) else first, guessed
-    return first, second, True
-
-
-def _same_headline(line: str, title: str) -> bool:
-    if line == title:
-        return True
-    folded_line, folded_title = line.casefold(), title.casefold()
-    # The same words, or the title with something added ("- the outlet, the date").
-    if folded_line.startswith(folded_title):
-        return True
-    words, title_words = set(folded_line.split()), set(folded_title.split())
-    return bool(words) and len(words & title_words) >= 0.6 * max(len(words), len(title_words))
-
-
-def _is_sentence_like(line: str) -> bool:
-    # Words or, in scripts written without spaces, characters: a site name is short.
-    return len(line) > 80 or (line[-1:] in _TERMINAL and (len(line) > 30 or len(line.split()) > 5))
-
-
-def _parse_middle(
-    middle: list[str], url: str, visible: list[str], site_name: str | None
-) -> tuple[str | None, list[str], str | None, str | None, list[str], str | None, list[str], str | None]:
-    """(section, tags, main image, articleBody, related URLs, declared language, keywords, the
-    publisher block's name), from the metadata lines between the timestamps and the repeated
-    headline."""
-    section: str | None = None
-    tags: list[str] = []
-    image_url: str | None = None
-    article_body: str | None = None
-    related: list[str] = []
-    language: str | None = None
-    keywords: list[str] = []
-    publisher_name: str | None = None
-
-    end = len(middle)
-    # The keywords line comes twice, right before the headline.
-    if end >= 2 and middle[-1] == middle[-2] and _could_be_keywords(middle[-1]):
-        keywords = _split_keywords(middle[-1])
-        end -= 2
-
-    # The articleBody starts within the first paragraphs; only the first few long lines are
-    # candidates, so a file of many long lines costs no more than a bounded number of searches.
-    opening = _Opening(visible)
-    body_at: int | None = None
-    candidates = 0
-    for i in range(end):
-        line = middle[i]
-        if len(line) >= 40 and not _is_url(line):
-            if opening.starts(line):
-                body_at = i
-                break
-            candidates += 1
-            if candidates == _BODY_CANDIDATES:
-                break
-
-    # Leading short lines: the section, then the tags. They stop at the first URL, at the
-    # articleBody line, at the start of the publisher blocks (which come after the articleBody,
-    # when there is one), or where lines start to repeat: the "about" lines, a subset of the
-    # tags, come later, and right after the tags when nothing comes between.
-    leading: list[str] = []
-    seen: set[str] = set()
-    section_named_tag = False
-    stop = body_at if body_at is not None else end
-    for line in middle[:stop]:
-        if (line[:1] in "Hh" and _URL.fullmatch(line)) or _is_trailer_line(line):
-            break
-        # (The line after this one is at len(leading) + 1: every line so far is a leading line.)
-        if body_at is None and _names_the_publisher(line, middle, len(leading) + 1, end, site_name):
-            break
-        folded = line.casefold()
-        if folded in seen:
-            if section_named_tag or folded != leading[0].casefold():
-                break
-            if _opens_about_lines(middle, len(leading) + 1, body_at, end, seen, site_name):
-                break
-            section_named_tag = True
-        leading.append(line)
-        seen.add(folded)
-
-    rest_start = len(leading)
-    if body_at is not None:
-        article_body = middle[body_at]
-        image_url = next(filter(_is_url, middle[rest_start:body_at]), None)
-        rest_start = body_at + 1
-    elif rest_start < end and _is_url(middle[rest_start]) and _is_image_url(middle[rest_start]):
-        image_url = middle[rest_start]
-        rest_start += 1
-
-    # After the articleBody: related article URLs, the "about" lines, then the publisher blocks,
-    # copyright year, genre, locale and the thumbnail (an image URL: never a related article).
-    # A line that comes again changes nothing the second time (a URL is kept or skipped again,
-    # the locale and the publisher name are taken once), so each distinct line is looked at
-    # once: the publisher blocks repeat their lines several times. (Their first occurrences
-    # keep the order, and the run of about lines holds no line twice.)
-    # The about lines are the run of lines right after the URLs that repeat leading lines; of
-    # them, only whether one repeats the first leading line matters. Further down, a line equal
-    # to a leading line is no evidence: the genre "News" is also a common section name.
-    first_is_about = False
-    first_folded = leading[0].casefold() if leading else None
-    about = 0  # 0: before the about lines, 1: in them, 2: past them
-    for line in dict.fromkeys(middle[rest_start:end]):
-        # `_is_url` and `_locale` spelled out: the cheap tests before each pattern rule out
-        # most lines, and this loop sees every line of the publisher blocks.
-        if line[:1] in "Hh" and _URL.fullmatch(line):
-            if language is None and line != url and not _is_image_url(line):
-                related.append(line)  # the lines are distinct: each URL comes once
-            about = 2 if about else 0
-            continue
-        if about < 2:
-            folded = line.casefold()
-            if folded in seen:
-                about = 1
-                first_is_about = first_is_about or folded == first_folded
-                continue
-            about = 2
-        if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
-            locale = _LOCALE.fullmatch(line)
-            if locale:
-                if language is None:
-                    language = locale["lang"]
-                continue
-        if (
-            publisher_name is None
-            and not _is_trailer_line(line)
-            and not (len(line) <= _NUMBER_MAX and _NUMBER.fullmatch(line))
-            and line.casefold() not in _GENRES
-            and line.casefold() not in seen
-            and len(line) <= 80
-        ):
-            publisher_name = line
-
-    # Section or first tag? A tag named like the first line shows it is the section. Otherwise
-    # the about lines repeat some of the tags, never the section: a first leading line that they
-    # repeat is a tag, and the page names no section; one they leave out is the section. With
-    # neither, the first line is the section by its place alone.
-    if leading:
-        if first_is_about and not section_named_tag:
-            tags = leading
-        else:
-            section, tags = leading[0], leading[1:]
-    language = language if language and len(language) == 2 else None
-    return section, tags, image_url, article_body, related, language, keywords, publisher_name
-
-
-def _opens_about_lines(
-    middle: list[str], at: int, body_at: int | None, end: int, seen: set[str], site_name: str | None
-) -> bool:
-    """Whether a leading line repeating the first one, followed by the line at `at`, starts the
-    about lines rather than being a tag named like the section.
-
-    Tags are distinct, and only the section may share its name with one of them. The about lines
-    (a run of repeated tags) follow the tags directly only when no image, articleBody or related
-    link comes between, and are followed by the publisher blocks or nothing. So the repeat is a
-    tag when a new leading line, the image or the articleBody follows it; otherwise it opens the
-    about lines.
-    """
-    if at == body_at or (at < end and _is_url(middle[at])):
-        return False
-    if at >= end:
-        return True
-    line = middle[at]
-    return line.casefold() in seen or line == site_name or _is_trailer_line(line)
-
-
-def _names_the_publisher(line: str, middle: list[str], at: int, end: int, site_name: str | None) -> bool:
-    """Whether `line`, followed by the line at `at`, opens the publisher blocks rather than
-    being a section or a tag: a name before an e-mail address or a phone number, or the site
-    name before what follows a publisher's name (a locale, a logo URL, a number, a genre) or
-    the end of the metadata."""
-    if at >= end:
-        return line == site_name
-    following = middle[at]
-    if _is_contact(following):
-        return True
-    return line == site_name and (
-        _is_url(following)
-        or _is_trailer_line(following)
-        or (len(following) <= _NUMBER_MAX and _NUMBER.fullmatch(following) is not None)
-        or following.casefold() in _GENRES
-    )
-
-
-class _Opening:
-    """The first paragraphs of the visible text, to recognise the articleBody line by its opening."""
-
-    __slots__ = ("_visible", "_head", "_spaced", "_squeezed")
-
-    def __init__(self, visible: list[str]) -> None:
-        self._visible = visible
-        self._head: str | None = None
-        self._spaced: str | None = None
-        self._squeezed: str | None = None
-
-    def starts(self, line: str) -> bool:
-        """Whether `line` (a stripped line) opens with text of the visible page: the articleBody line."""
-        head = line[: _EVIDENCE_KEY * 2]
-        # The key is the head squeezed, cut to _EVIDENCE_KEY characters. A head without
-        # whitespace but single spaces squeezes to itself (less a space at its very end, which
-        # the cut drops anyway): its key is the line's first characters.
-        if head.isprintable() and "  " not in head:
-            key = line[:_EVIDENCE_KEY]
-        else:
-            key = " ".join(head.split())[:_EVIDENCE_KEY]
-        if len(key) < 30:
-            return False
-        # The key is looked for in the first 50 visible lines joined with a space (cut to
-        # _VISIBLE_KEY_CHARS characters). The articleBody starts with the first or the second
-        # paragraph, so the first two lines, the start of that text, are joined and searched
-        # first; the rest is joined only when the key is not there.
-        visible = self._visible
-        if self._head is None:
-            self._head = " ".join(visible[:2])[:_VISIBLE_KEY_CHARS]
-        if key in self._head:
-            return True
-        if self._spaced is None:
-            self._spaced = " ".join(visible[:50])[:_VISIBLE_KEY_CHARS] if len(visible) > 2 else self._head
-        if key in self._spaced:
-            return True
-        # The key may span a paragraph break that the articleBody glued: compare without spaces.
-        if self._squeezed is None:
-            self._squeezed = "".join(self._spaced.split())
-        return "".join(key.split()) in self._squeezed
-
-
-def _could_be_keywords(line: str) -> bool:
-    return not (_is_url(line) or _locale(line) or ("@" in line and _EMAIL.fullmatch(line)) or _NUMBER.fullmatch(line))
-
-
-def _is_url(line: str) -> bool:
-    # The first character rules out most lines without running the regular expression.
-    return line[:1] in "Hh" and _URL.fullmatch(line) is not None
-
-
-def _is_trailer_line(line: str) -> bool:
-    """A line only the publisher blocks and what follows them hold (a genre such as "News"
-    is not one of them: it can be a tag too)."""
-    # Each test first rules out lines by a character or a length its pattern requires.
-    if "@" in line:  # of the three, only an e-mail address holds one
-        return _EMAIL.fullmatch(line) is not None
-    size = len(line)
-    if size > _PHONE_MAX:  # longer than a locale or a phone number
-        return False
-    if size <= _LOCALE_MAX and ("_" in line or "-" in line) and _LOCALE.fullmatch(line):  # _locale
-        return True
-    first = line[:1]
-    return (
-        (first in "+()-" or first.isdecimal())
-        and _PHONE.fullmatch(line) is not None
-        and sum(map(str.isdigit, line)) >= 7
-    )
-
-
-def _is_contact(line: str) -> bool:
-    """An e-mail address or a phone number: a line of the publisher blocks."""
-    return _is_trailer_line(line) and _locale(line) is None
-
-
-def _is_image_url(line: str) -> bool:
-    # One search tells most URLs: an image file (its match starts with the extension's dot) or
-    # none of the marks; a URL matched by its folder is an image unless it names a web page.
-    mark = _IMAGE_URL.search(line)
-    if mark is None:
-        return False
-    return mark.group()[0] == "." or _WEB_PAGE.search(line) is None
-
-
-def _locale(line: str) -> re.Match | None:
-    # Only a short line with a separator can be a locale: no other is tried.
-    if len(line) <= _LOCALE_MAX and ("_" in line or "-" in line):
-        return _LOCALE.fullmatch(line)
-    return None
-
-
-def _split_keywords(line: str) -> list[str]:
-    # The non-empty stripped parts, each once, in the order they first come.
-    return list(dict.fromkeys(filter(None, map(str.strip, line.split(",")))))
-
-
-def _is_related_date(line: str, evidence: _Evidence) -> bool:
-    """The trailing line is the related article's date, not text: it has a date's shape and
-    the articleBody (when there is one) does not hold it."""
-    if len(line) > _RELATED_DATE_MAX:
-        return False
-    if _USUAL_RELATED_DATE.fullmatch(line) is None:
-        # Every shape holds a clock, "12:05" or "12h05": a line without ":" or "h" is text.
-        if ":" not in line and "h" not in line:
-            return False
-        clock_first = line[:1].isdecimal() and (":" in line[1:3] or "h" in line[1:3])
-        if (_RELATED_CLOCK_DATE if clock_first else _RELATED_DATE).fullmatch(line) is None:
-            return False
-    return not evidence.contains(line)
-
-
-class _Evidence:
-    """The articleBody line, searched in order: each visible line is looked for just after where
-    the previous one was found, within a bounded window, so the whole body costs linear time."""
-
-    __slots__ = ("text", "cursor")
-
-    def __init__(self, article_body: str | None) -> None:
-        # Squeezed, the evidence holds no whitespace but single spaces.
-        self.text = _squeeze(article_body) if article_body else ""
-        self.cursor = 0
-
-    def contains(self, line: str) -> bool:
-        return bool(self.text) and _squeeze(line) in self.text
-
-    def follow(self, line: str, previous_end: int | None) -> tuple[int | None, str | None, bool]:
-        """Look for the next visible line, its whitespace squeezed, just after the last match.
-
-        Returns (where the line ends in the evidence, or None when it is not there; how the
-        evidence joins it to the previous line, which ended at `previous_end`: "space",
-        "glued" or None for unknown; whether the line stands in the evidence as it is).
-        """
-        text = self.text
-        if not text:
-            return None, None, False
-        cursor = self.cursor
-        # Most lines are found as they are, without squeezing them first: a line found so holds
-        # no whitespace but single spaces (the evidence holds no other), so it is its squeezed
-        # form, and the search is the one below.
-        key = line[:_EVIDENCE_KEY]
-        # A line most often starts right at the cursor or one space after it. Starting there, it
-        # is where the search would find its key first (at the cursor, or one after when the
-        # key is not at the cursor itself), which is told without searching.
-        if text.startswith(line, cursor):
-            at, verbatim = cursor, True
-        elif text.startswith(line, cursor + 1) and not text.startswith(key, cursor):
-            at, verbatim = cursor + 1, True
-        else:
-            at = text.find(key, cursor, cursor + len(key) + _EVIDENCE_SLACK)
-            verbatim = at != -1 and text.startswith(line, at)
-        if verbatim:
-            end = at + len(line)
-        else:
-            # A line that is its own squeezed form (a stripped line without other whitespace or
-            # double spaces) would be searched again for the same key with the same outcome.
-            # So would a line whose key is not there and is its own squeezed form: the key is
-            # then the squeezed line's first characters too (a run of whitespace that starts
-            # after the key squeezes into what comes after it).
-            if at == -1 and key.isprintable() and "  " not in key:
-                return None, None, False
-            if line.isprintable() and "  " not in line:
-                return None, None, False
-            squeezed = " ".join(line.split())
-            key = squeezed[:_EVIDENCE_KEY]
-            at = text.find(key, cursor, cursor + len(key) + _EVIDENCE_SLACK)
-            if at == -1 or not text.startswith(squeezed, at):
-                return None, None, False
-            end = at + len(squeezed)
-        self.cursor = end
-        if previous_end is None:
-            return end, None, verbatim
-        # The junction: does the line's head (its first 20 characters, squeezed) follow the
-        # previous line directly ("glued") or after one space ("space")? The two shapes almost
-        # every line has are told apart without cutting the head out: a line starting right
-        # where the previous one ended is glued; one starting a space later is not glued (its
-        # first character is no space) and so is spaced.
-        if at == previous_end:
-            return end, "glued", verbatim
-        if at == previous_end + 1 and text[previous_end] == " " and text[at] != " ":
-            return end, "space", verbatim
-        head = text[at : min(end, at + 20)]
-        if text.startswith(head, previous_end):
-            return end, "glued", verbatim
-        if text.startswith(" " + head, previous_end):
-            return end, "space", verbatim
-        return end, None, verbatim
-
-
-def _join_paragraphs(lines: list[str], evidence: _Evidence) -> tuple[list[str], int, bool]:
-    """Re-join paragraphs that the page broke across two lines mid-sentence; returns the
-    paragraphs, their number of words (`len(body.split())` of the joined body) and whether a
-    junction was decided by a line's length alone (no articleBody line to look at).
-
-    A line that ends a sentence, a bullet item, and the line after either stay separate. A
-    line continuing in lower case joins the previous one (unless both are items of a list
-    opened by a colon), and so does any line after one ending with a comma or inside an open
-    bracket. A line starting with a capital joins on evidence: the articleBody runs the two
-    lines on with a space, where it glues real paragraphs with nothing, or (when it joins
-    everything with a space) where the previous line is no subheading. A junction the
-    articleBody glues, or where it lacks either line, is a real paragraph break. With no
-    articleBody at all, a line longer than a subheading joins the next.
-    """
-    junctions, words = _follow_lines(lines, evidence)
-    # A paragraph ends with the last line joined to it, so whether the paragraph before a line
-    # ends a sentence is whether the line before it does. When every line but the last does,
-    # no line joins the one before: each line is a paragraph.
-    if _TERMINAL.issuperset(map(itemgetter(-1), lines[:-1])):
-        return list(lines), words, False
-    unconfirmed = False
-    has_evidence = bool(evidence.text)
-    style: str | None = None  # how the evidence joins real paragraphs: "space" | "glued"
-    looked = False  # whether the lines after this one were searched for `style`
-    paragraphs: list[str] = []
-    last_is_item = False  # the last paragraph is an item of a list that a line ending in ":" opened
-    for line, junction in zip(lines, junctions):
-        if not paragraphs:
-            paragraphs.append(line)
-            continue
-        previous = paragraphs[-1]
-        if previous[-1] in _TERMINAL:
-            if junction and style is None:
-                style = junction
-        else:
-            # A "space" junction is weighed against the style, which a paragraph end further
-            # down may show when none has come yet (the lead is often missing).
-            if style is None and junction == "space" and not looked:
-                style, looked = _paragraph_style(lines, junctions), True
-            joins = _continues(previous, line, junction, style, last_is_item, has_evidence)
-            if joins is None:  # told by the line's length alone
-                joins = _longer_than_a_heading(previous)
-                unconfirmed = True
-            if joins:
-                paragraphs[-1] = f"{previous} {line}"
-                continue
-        opens_list = previous.endswith(":") or last_is_item
-        # Items without a marker, continuing a list in lower case; a capitalized line ends it.
-        last_is_item = opens_list and line[:1].islower() and len(line) <= _LIST_ITEM_MAX
-        paragraphs.append(line)
-    return paragraphs, words, unconfirmed
-
-
-def _paragraph_style(lines: list[str], junctions: list[str | None]) -> str | None:
-    """How the evidence joins real paragraphs ("space" or "glued"): at the first line that ends a
-    sentence and is followed in the evidence."""
-    for line, junction in zip(lines, junctions[1:]):
-        if junction and line[-1] in _TERMINAL:
-            return junction
-    return None
-
-
-def _follow_lines(lines: list[str], evidence: _Evidence) -> tuple[list[str | None], int]:
-    """How the evidence joins each line to the one before ("space", "glued" or None, as
-    `_Evidence.follow` tells; None for the first line), and the lines' number of words.
-
-    Words are counted line by line (joining stripped lines with whitespace neither splits nor
-    merges a word). A line found as it is in the squeezed evidence holds no whitespace but
-    single spaces, and is stripped: its words are its spaces plus one, counted without
-    splitting it.
-
-    Once a line is found, the rest of the lines most often follow it in the evidence joined by
-    one separator, as the page's articleBody joins its paragraphs: one comparison of the rest
-    so joined tells (once per call, so the work stays linear), and gives what following them
-    one by one would. With a space, each line starts one character after the cursor, where the
-    cursor holds the space and not its first character: its junction is "space". Glued, each
-    line starts right at the cursor: "glued". Either way each line is found as it is.
-    """
-    junctions: list[str | None] = []
-    words = 0
-    previous_end: int | None = None
-    tried = False
-    text = evidence.text
-    follow = evidence.follow
-    for k, line in enumerate(lines):
-        if previous_end is not None and not tried:
-            tried = True
-            separator = " " if text.startswith(" ", previous_end) else ""
-            rest = separator.join(lines[k:])
-            if text.startswith(rest, previous_end + len(separator)):
-                evidence.cursor = previous_end + len(separator) + len(rest)
-                junctions += ["space" if separator else "glued"] * (len(lines) - k)
-                # Each line's spaces plus one: the separators add len(lines) - k - 1 spaces.
-                words += rest.count(" ") + (1 if separator else len(lines) - k)
-                return junctions, words
-        previous_end, junction, verbatim = follow(line, previous_end)
-        junctions.append(junction)
-        words += line.count(" ") + 1 if verbatim else len(line.split())
-    return junctions, words
-
-
-def _continues(
-    previous: str, line: str, junction: str | None, style: str | None, previous_is_item: bool, has_evidence: bool
-) -> bool | None:
-    """Whether `line` continues the paragraph `previous`, which does not end a sentence; None
-    when only the length of `previous` can tell (no articleBody line to look at)."""
-    if _BULLET.match(line) or _BULLET.match(previous):
-        return False
-    if junction == "glued":
-        return False
-    first = line[:1]
-    if first.islower():
-        return not (previous_is_item and len(line) <= _LIST_ITEM_MAX)
-    if junction == "space" and style == "glued":
-        return True
-    # A comma or an open bracket leaves the sentence unfinished, whatever script follows (a
-    # quotation opening the next line may be its own paragraph, introduced by the comma).
-    if first.isalnum() and (
-        previous[-1] in _OPEN_CLAUSE
-        or previous.rfind("(") > previous.rfind(")")
-        or previous.rfind("[") > previous.rfind("]")
-    ):
-        return True
-    if not first.isalpha():
-        return False
-    if junction == "space":
-        return _longer_than_a_heading(previous)
-    # Not a line the articleBody runs on from the one before: one of them (a caption, a link to
-    # another article) is missing from it. With no articleBody at all, only the length tells.
-    return False if has_evidence else None
-
-
-def _longer_than_a_heading(line: str) -> bool:
-    # More than _HEADING_MAX_WORDS words: splitting off that many and a remainder tells.
-    return len(line.split(maxsplit=_HEADING_MAX_WORDS)) > _HEADING_MAX_WORDS
-
-
-def _squeeze(line: str) -> str:
-    """A stripped line with each run of whitespace as one space."""
-    # Most lines hold no whitespace but single spaces (every other whitespace character is
-    # unprintable): they are returned as they are, without splitting them into words.
-    if line.isprintable() and "  " not in line:
-        return line
-    return " ".join(line.split())
-
+        text, _encoding = decode_text(data)
+    except UndecodableText as exc:
+        return [], ("invalid-encoding", str(exc))
+    replacement = text.find("\ufffd")
+    if replacement != -1:
+        detail = f"text holds a U+FFFD replacement character at character {replacement}: damaged before collection"
+        return [], ("invalid-encoding", detail)
+    lines = clean_lines(text)
+    if not lines:
+        return [], ("empty-file", "file holds only whitespace and invisible marks")
+    other = sniff_other_format(text, lines[0])
+    if other:
+        return [], ("not-an-article", f"not a collected article: the file is {other}")
+    return lines, None
 
 
 def _claims(path: str) -> bool:
