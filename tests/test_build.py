@@ -89,7 +89,7 @@ def test_seed_article_loads_with_every_field(settings, project, tmp_path):
     assert row["word_count"] == len(row["body"].split())
     assert row["source_file"] == SEED.name
     assert row["source_sha256"] == hashlib.sha256(SEED.read_bytes()).hexdigest()
-    assert row["parser_version"] == "collector/1.2"
+    assert row["parser_version"] == "collector/1.3"
 
 
 def _article(n: int, **overrides) -> str:

@@ -241,7 +241,6 @@ def test_a_nul_after_the_first_mebibyte_makes_a_binary_file(settings, project):
     assert by_path["clean.txt"]["outcome"] == "row"
 
 
-@pytest.mark.xfail(strict=True, reason="the collector's not-a-url detail quotes line 1: readers/collector.py `_check_url` must describe it instead (see issue 24)")
 def test_the_first_line_of_a_file_that_is_no_article_is_not_quoted_in_the_report(settings, project):
     write_raw(project / "raw", "a.txt", _story(1))
     write_raw(project / "raw", ".env", b"HF_TOKEN=" + SECRET + b"\n")

@@ -56,7 +56,7 @@ def parse(text: str | bytes, source_file: str = "001_aaaa000000000001.txt") -> t
 
 
 def test_parser_version_names_the_reader():
-    assert PARSER_VERSION == "collector/1.2"
+    assert PARSER_VERSION == "collector/1.3"
 
 
 def test_full_article_every_field():

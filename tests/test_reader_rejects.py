@@ -94,15 +94,16 @@ def test_replacement_character_in_the_text():
 @pytest.mark.parametrize(
     ("first", "detail"),
     [
-        ("javascript:void(0)", "line 1 is a javascript: link, not an http(s):// URL: 'javascript:void(0)'"),
-        ("file:///home/user/page.html", "line 1 is a file: link, not an http(s):// URL: 'file:///home/user/page.html'"),
-        ("Riverton Approves New Bicycle Lane Plan", "line 1 is not an http(s):// URL: 'Riverton Approves New Bicycle Lane Plan'"),
-        ("https://", "line 1 is not an http(s):// URL: 'https://'"),
-        ("https:///no-host/page.html", "line 1 has no valid host name: 'https:///no-host/page.html'"),
-        ("http://exa_mple!.org/page", "line 1 has no valid host name: 'http://exa_mple!.org/page'"),
-        ("ftp://archive.example.org/saved/page.html", "line 1 is a ftp: link, not an http(s):// URL: 'ftp://archive.example.org/saved/page.html'"),
-        ("news.example.org/20260105/plan-1.html", "line 1 is a URL without its http(s):// scheme: 'news.example.org/20260105/plan-1.html'"),
-        ("www.example.org", "line 1 is a URL without its http(s):// scheme: 'www.example.org'"),
+        ("javascript:void(0)", "line 1 is a javascript: link, not an http(s):// URL (18 characters)"),
+        ("file:///home/user/page.html", "line 1 is a file: link, not an http(s):// URL (27 characters)"),
+        ("Riverton Approves New Bicycle Lane Plan", "line 1 is not an http(s):// URL: 39 characters in 6 words"),
+        ("https://", "line 1 is not an http(s):// URL: 8 characters"),
+        ("https:///no-host/page.html", "line 1 has no valid host name (an http(s):// URL of 26 characters)"),
+        ("http://exa_mple!.org/page", "line 1 has no valid host name (an http(s):// URL of 25 characters)"),
+        ("ftp://archive.example.org/saved/page.html", "line 1 is a ftp: link, not an http(s):// URL (41 characters)"),
+        ("news.example.org/20260105/plan-1.html", "line 1 is a URL without its http(s):// scheme (host news.example.org, 37 characters)"),
+        ("www.example.org", "line 1 is a URL without its http(s):// scheme (host www.example.org, 15 characters)"),
+        ("root:x:0:0:root:/root:/bin/bash", "line 1 is not an http(s):// URL: 31 characters"),  # never quoted, not even its first word
     ],
 )
 def test_line_one_not_an_http_url(first, detail):
@@ -111,7 +112,7 @@ def test_line_one_not_an_http_url(first, detail):
 
 def test_missing_url_line():
     text = collected_article().split("\n", 1)[1]
-    assert reason_detail(text) == ("not-a-url", "line 1 is not an http(s):// URL: 'Riverton Approves New Bicycle Lane Plan'")
+    assert reason_detail(text) == ("not-a-url", "line 1 is not an http(s):// URL: 39 characters in 6 words")
 
 
 def test_url_only():
@@ -223,7 +224,7 @@ def test_other_formats_are_not_collected_articles(data, detail):
 def test_line_one_with_a_comma_and_no_url_is_no_table():
     # A title (words with spaces) on line 1 where the URL is missing: not a header row.
     text = GOOD.split("\n", 1)[1].replace("Riverton Approves", "Riverton, Approves", 1)
-    assert reason_detail(text) == ("not-a-url", "line 1 is not an http(s):// URL: 'Riverton, Approves New Bicycle Lane Plan'")
+    assert reason_detail(text) == ("not-a-url", "line 1 is not an http(s):// URL: 40 characters in 6 words")
 
 
 def test_huge_file_of_one_repeated_line():

@@ -22,7 +22,7 @@ def test_report_counts_declared_detected_and_unknown_languages(settings, project
     write_raw(raw, "004_aaaa000000000004.txt", collected_article(url="https://news.example.org/d.html", timestamps=("2021-02-30T25:61+0000",)))
     build_dataset(settings, workers=1)
     report = json.loads((project / "dist" / "report.json").read_text())
-    assert report["parser_version"] == "collector/1.2"
+    assert report["parser_version"] == "collector/1.3"
     assert report["language_sources"] == {"declared": 1, "detected": 1, "unknown": 1}
     by_path = read_outcomes(project / "dist")
     assert [(by_path[p]["language"], by_path[p]["language_source"]) for p in sorted(by_path)[:3]] == [

@@ -109,7 +109,9 @@ from dataset_tools.readers.common import (
 from dataset_tools.records import Article, Reject
 
 NAME = "collector"
-VERSION = "1.2"
+# 1.1: the first release's reader. 1.2: the real-pages fixes (issue 21). 1.3: a NUL anywhere
+# makes a binary file, and a not-a-url detail describes line 1 instead of quoting it.
+VERSION = "1.3"
 PARSER_VERSION = f"{NAME}/{VERSION}"
 
 # Reject reasons: short stable codes, counted in the build report. `detail` says the specifics.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from dataset_tools.readers import dates
 from dataset_tools.readers.collector_shapes import TERMINAL, is_contact, is_url
@@ -28,6 +29,11 @@ from dataset_tools.readers.dates import is_whole_timestamp, parse_timestamp
 Problem = tuple[str, str]  # (a reason of collector.REJECT_REASONS, the detail)
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}:")
+# Schemes a reject's detail names (a link saved instead of the page's URL); any other word
+# before a colon may be anything (`root:` of a password file) and is not repeated.
+_KNOWN_SCHEMES = frozenset(
+    "about blob chrome data file ftp ftps git irc javascript mailto news nntp sftp sms ssh tel urn view-source ws wss".split()
+)
 # Bound to a name of this module rather than imported by name: CPython 3.11 calls a method of a
 # name that an import binds by looking it up as an attribute, making a new bound method at every
 # call (about 30 ns), where a method of a module-level name is loaded without one.
@@ -39,22 +45,23 @@ _HEADER_WINDOW = 6
 
 def check_url(line: str) -> tuple[str, str, str, Problem | None]:
     """(the URL, its domain, the article id, None), or (line, "", "", the problem: line 1 is not a
-    usable URL)."""
+    usable URL). The problem describes line 1 and never quotes it: a file that is no article
+    (a `.env`, a password file) must not have its first line copied into the report."""
     if not is_url(line):
-        shown = _shown(line)
         scheme = _SCHEME.match(line)
-        if scheme and not line.lower().startswith(("http:", "https:")):
-            detail = f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL: {shown!r}"
+        if scheme and scheme.group(0)[:-1].lower() in _KNOWN_SCHEMES:
+            detail = f"line 1 is a {scheme.group(0).lower()} link, not an http(s):// URL ({_size(line)})"
             return line, "", "", ("not-a-url", detail)
         if _lacks_scheme(line):
-            return line, "", "", ("not-a-url", f"line 1 is a URL without its http(s):// scheme: {shown!r}")
-        return line, "", "", ("not-a-url", f"line 1 is not an http(s):// URL: {shown!r}")
+            host = urlsplit("http://" + line).hostname
+            return line, "", "", ("not-a-url", f"line 1 is a URL without its http(s):// scheme (host {host}, {_size(line)})")
+        return line, "", "", ("not-a-url", f"line 1 is not an http(s):// URL: {_size(line)}")
     # The domain is "" when the URL has no host, or one that is not a valid host name. The id
     # does not depend on the scheme's case (it is lower-cased before hashing), so the line's
     # split serves the stored URL too.
     domain, identity = url_identity(line)
     if not domain:
-        return line, "", "", ("not-a-url", f"line 1 has no valid host name: {_shown(line)!r}")
+        return line, "", "", ("not-a-url", f"line 1 has no valid host name (an http(s):// URL of {_size(line)})")
     # The scheme is case-insensitive; store it lower-cased so the row matches ^https?://.
     if line.startswith(("http:", "https:")):  # already lower-cased
         return line, domain, identity, None
@@ -70,9 +77,12 @@ def _lacks_scheme(line: str) -> bool:
     return "." in domain and domain.rsplit(".", 1)[1].isalpha()
 
 
-def _shown(line: str) -> str:
-    """Line 1 as a reject's detail quotes it: cut to 60 characters."""
-    return line if len(line) <= 60 else line[:57] + "..."
+def _size(line: str) -> str:
+    """Line 1 as a reject's detail describes it: its length in characters and words."""
+    if not line.strip():
+        return "an empty line"
+    words = len(line.split())
+    return f"{len(line)} characters" + (f" in {words} words" if words > 1 else "")
 
 
 def find_timestamps(lines: list[str]) -> tuple[int, int, Problem | None]:
