@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataset_tools.errors import InputNotFound
-from dataset_tools.layout import DATA_DIR, data_files
+from dataset_tools.layout import DATA_DIR, release_data_files
 
 PROVENANCE = ("source_file", "source_sha256", "parser_version")
 
@@ -130,7 +130,7 @@ def schema_changes(old: pa.Schema, new: pa.Schema) -> list[dict]:
 
 
 def _files(folder: Path) -> list[Path]:
-    files = data_files(folder)
+    files = release_data_files(folder)
     if not files:
         raise InputNotFound(f"no Parquet data files in {folder}/{DATA_DIR}", path=folder, hint="Give a folder written by `dataset-tools build`.")
     return files

@@ -30,6 +30,9 @@ DATA_DIR = "data"
 SPLIT = "train"
 # The shards, as the card's `configs`, croissant.json and the readers of a folder find them.
 DATA_GLOB = f"{DATA_DIR}/*/*/{SPLIT}-*.parquet"
+# The shards of releases built before the months layout (dataset-tools 0.1, data 1.x): read by
+# `diff` and `release`, which compare a build with such a release; never written.
+FLAT_DATA_GLOB = f"{DATA_DIR}/{SPLIT}-*.parquet"
 INPUTS_DIR = "inputs"
 INPUTS_GLOB = f"{INPUTS_DIR}/**/*.parquet"
 
@@ -75,6 +78,12 @@ def month_patterns(first: int, last: int) -> list[str]:
 def data_files(folder: Path | str) -> list[Path]:
     """The shards of a built folder, in name order (month, then part)."""
     return sorted(Path(folder).glob(DATA_GLOB))
+
+
+def release_data_files(folder: Path | str) -> list[Path]:
+    """The shards of a built folder or of a release: those of this layout, else those of the
+    flat layout that earlier releases have."""
+    return data_files(folder) or sorted(Path(folder).glob(FLAT_DATA_GLOB))
 
 
 def input_listings(folder: Path | str) -> list[Path]:

@@ -58,6 +58,19 @@ def test_diff_reports_added_removed_updated_with_fields(two_builds):
     assert propose_bump(result) == "minor"
 
 
+def test_a_release_in_the_flat_layout_of_earlier_versions_is_diffed_all_the_same(two_builds, tmp_path):
+    # Releases before the months layout hold data/train-NNNNN-of-NNNNN.parquet: the first
+    # release after it is diffed against one of those.
+    _, v1, v2 = two_builds
+    flat = tmp_path / "flat-v1"
+    shutil.copytree(v1, flat)
+    shards = layout.data_files(flat)
+    for i, path in enumerate(shards):
+        path.rename(flat / layout.DATA_DIR / f"train-{i:05d}-of-{len(shards):05d}.parquet")
+    assert not layout.data_files(flat)
+    assert diff_datasets(flat, v2).to_dict()["counts"] == diff_datasets(v1, v2).to_dict()["counts"]
+
+
 def test_identical_builds_have_no_diff_and_nothing_to_release(two_builds, tmp_path):
     settings, _, v2 = two_builds
     result = diff_datasets(v2, v2)
