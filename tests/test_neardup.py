@@ -162,7 +162,7 @@ def test_a_new_earlier_original_becomes_the_target_of_existing_rows_on_a_rebuild
         write_raw(raw, f"{n:03d}.txt", wire_copy(n, published="2025-12-01T08:00+0000"))
     write_raw(raw, "002.txt", wire_copy(2, host="b.example.org", published=T2, paragraphs=COPY))
     write_raw(raw, "003.txt", wire_copy(3, host="c.example.org", published=T3, paragraphs=_reword(COPY, 5, 1, 505)))
-    first = build_dataset(settings, workers=1)
+    build_dataset(settings, workers=1)
     built = rows(settings.out)
     second = built[url(2, "b.example.org")]["id"]
     assert built[url(3, "c.example.org")]["near_duplicate_of"] == second

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from dataset_tools.build.ids import id_numbers
 from dataset_tools.build.neardup_text import shingles as body_shingles
 from dataset_tools.layout import NEAR_DUPLICATE_COLUMN
 
@@ -132,27 +133,6 @@ def band_keys(signature: np.ndarray, rows_per_band: int) -> np.ndarray:
 def band_bucket(keys: np.ndarray) -> np.ndarray:
     """The band bucket (reduce task) of each band key: its top bits."""
     return (keys >> _U64(64 - int(math.log2(BAND_BUCKETS)))).astype(np.int64)
-
-
-def id_numbers(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Row ids (16 hex digits) as uint64: the same order, and exact."""
-    if isinstance(ids, pa.ChunkedArray):
-        ids = ids.combine_chunks()
-    if not len(ids):
-        return np.zeros(0, _U64)
-    ids = ids.cast(pa.string())
-    offsets = np.frombuffer(ids.buffers()[1], np.int32)[ids.offset : ids.offset + len(ids) + 1]
-    data = np.frombuffer(ids.buffers()[2], np.uint8)[offsets[0] : offsets[-1]].reshape(-1, 16)
-    nibbles = np.where(data >= ord("a"), data - ord("a") + 10, data - ord("0")).astype(_U64)
-    out = np.zeros(len(ids), _U64)
-    for i in range(16):
-        out = (out << _U64(4)) | nibbles[:, i]
-    return out
-
-
-def id_strings(numbers: np.ndarray) -> list[str]:
-    """uint64 ids back to their 16 hex digits."""
-    return [f"{int(n):016x}" for n in numbers]
 
 
 def signed_bands(shingles: np.ndarray, offsets: np.ndarray, ids: np.ndarray, rows_per_band: int) -> pa.Table:

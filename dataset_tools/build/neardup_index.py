@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataset_tools.build.dedup import KEY_COLUMNS, duplicate_rows
-from dataset_tools.build.neardup import id_numbers
+from dataset_tools.build.dedup import KEY_COLUMNS, duplicate_rows, repeated_numbers
+from dataset_tools.build.ids import id_numbers
 from dataset_tools.build.spill import Ref
 from dataset_tools.fileio import write_ipc
 
@@ -155,23 +155,30 @@ def winners(versions: pa.Table) -> pa.Table:
     if not versions.num_rows:
         return NODES_SCHEMA.empty_table()
     # One version per file (a file read again with the same bytes is the same version).
-    _, first = np.unique(versions.column("source_file").to_numpy(zero_copy_only=False), return_index=True)
-    if len(first) < versions.num_rows:
+    files = versions.column("source_file").combine_chunks().dictionary_encode()
+    if len(files.dictionary) < versions.num_rows:
+        _, first = np.unique(files.indices.to_numpy(), return_index=True)
         versions = versions.take(pa.array(np.sort(first)))
-    counts = pc.value_counts(versions.column("id"))
-    lost = duplicate_rows(_as_file_rows(versions)).column("path")
-    if len(lost):
-        versions = versions.filter(pc.invert(pc.is_in(versions.column("source_file"), value_set=lost)))
-    at = pc.index_in(versions.column("id"), value_set=counts.field("values"))
+    del files
+    numbers = id_numbers(versions.column("id"))
+    _, inverse, counts = np.unique(numbers, return_inverse=True, return_counts=True)
+    version_counts = counts[inverse].astype(np.int32)
+    repeated = repeated_numbers(numbers.copy())
+    if len(repeated):
+        # Only the versions of ids that repeat go through `dedup`'s rule (in Python).
+        several = versions.filter(pa.array(_member(numbers, repeated)))
+        lost = duplicate_rows(_as_file_rows(several)).column("path")
+        keep = pc.invert(pc.is_in(versions.column("source_file"), value_set=lost)).to_numpy(zero_copy_only=False)
+        versions, numbers, version_counts = versions.filter(pa.array(keep)), numbers[keep], version_counts[keep]
     return pa.table(
         {
-            "id": id_numbers(versions.column("id")),
+            "id": numbers,
             "published_at": versions.column("published_at").cast(pa.int64()),
             "domain": versions.column("domain"),
             "source_file": versions.column("source_file"),
             "file": versions.column("file"),
             "row": versions.column("row"),
-            "versions": counts.field("counts").take(at).cast(pa.int32()),
+            "versions": version_counts,
         },
         schema=NODES_SCHEMA,
     )

@@ -28,7 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_tools.build import neardup_index as index
-from dataset_tools.build.neardup import BAND_BUCKETS, COLUMN, SignatureFiles, band_rows, id_numbers, id_strings, signed_bands
+from dataset_tools.build.ids import id_numbers, id_strings
+from dataset_tools.build.neardup import BAND_BUCKETS, COLUMN, SignatureFiles, band_rows, signed_bands
 from dataset_tools.build.neardup_bands import band_candidates
 from dataset_tools.build.neardup_links import Locations, components, similarity_tasks, split_groups
 
@@ -81,8 +82,10 @@ def link_near_duplicates(
     touched = np.unique(np.concatenate([id_numbers(fresh.column("id")), stale.column("id").to_numpy()]))
     kept = index.valid_versions(_kept_versions(root, state.rows, old_nodes, touched, stale_paths), files)
     found = index.winners(pa.concat_tables([kept, fresh]))
+    del kept, fresh  # (the columns `found` shares stay; the others go)
     reprobe = found.filter(pc.invert(pc.is_in(found.column("file"), pa.array(new_rows, pa.string())))).column("id").to_numpy()
     nodes = index.replace_nodes(old_nodes, touched, found)
+    del found, old_nodes
     state.rows += new_rows
     state.row_counts += [_rows_in(root, name) for name in new_rows]
     state, nodes = index.compact_rows(root, state, nodes, files, f"neardup/rows-{generation}.arrow")
