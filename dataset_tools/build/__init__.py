@@ -209,7 +209,9 @@ def build_dataset(
                 engines.append(make_engine(engine, workers=1 if files <= INLINE_FILES else workers, scheduler=scheduler, worker_setup=worker_setup))
             return engines[0]
 
-        result = _build_with_cache(source, listing, out, schema, settings, cache_folder, engine_for, notify, watch)
+        handed = [listing]  # handed over: no frame keeps the listing alive while the workers run
+        del listing
+        result = _build_with_cache(source, handed, out, schema, settings, cache_folder, engine_for, notify, watch)
     except (OSError, BrokenProcessPool) as exc:
         if isinstance(exc, DatasetToolsError):
             raise
@@ -223,7 +225,7 @@ def build_dataset(
 
 
 def _build_with_cache(
-    source: RawSource, listing: pa.Table, out: Path, schema: TableSchema, settings: Settings, cache_folder: Path | None,
+    source: RawSource, listing: list[pa.Table], out: Path, schema: TableSchema, settings: Settings, cache_folder: Path | None,
     engine_for: Callable[[int], object], notify: Progress, watch: Stopwatch,
 ) -> BuildResult:
     """The build in its cache (a throw-away one without `cache_folder`) and a staging folder,
@@ -237,7 +239,7 @@ def _build_with_cache(
     try:
         staging = staging_folder(out)
         on_sigterm(lambda: shutil.rmtree(staging, ignore_errors=True))
-        runner = engine_for(listing.num_rows)
+        runner = engine_for(listing[0].num_rows)
         if isinstance(runner, LocalEngine) and runner.workers > 1:
             _load_before_fork(schema)
         watch.lap("start")
@@ -278,7 +280,7 @@ def _build_into(
     staging: Path,
     out: Path,
     source: RawSource,
-    listing: pa.Table,
+    listing: list[pa.Table],
     schema: TableSchema,
     settings: Settings,
     cache: BuildCache,
@@ -286,14 +288,13 @@ def _build_into(
     notify: Progress,
     watch: Stopwatch,
 ) -> tuple[BuildResult, CacheState]:
-    """The stages, from the listing to a complete folder in `staging`; returns the result and
-    the cache's next state."""
+    """The stages, from the listing (handed over in a one-item list, which this empties) to a
+    complete folder in `staging`; returns the result and the cache's next state."""
     key = plan.cache_key(source, schema, settings)
     previous = cache.load(key)
     generation = (previous.generation + 1) if previous else 1
     old_files = cache.read_table(previous.files) if previous else None
-    reading = plan.files_to_read(listing, old_files)
-    del listing
+    reading = plan.files_to_read(listing.pop(), old_files)
     todo_path = cache.work / "todo.arrow"
     tasks = plan.write_tasks(reading.todo, todo_path, runner.workers)
     total = reading.todo.num_rows

@@ -38,6 +38,7 @@ SIGNATURE_ROWS = 31  # bodies per call to rensa (see `signatures`)
 BAND_BUCKETS = 32  # band keys are split by their top 5 bits into this many reduce tasks
 MIN_CANDIDATE_RECALL = 0.995  # of a pair exactly at the threshold, by `band_rows`
 VERSION = 1  # of the words, shingles and signatures: a change invalidates the cached ones
+INDEX_FORMAT = 2  # of the index's tables (`neardup_index`; 2: dictionary columns): a change starts it afresh
 
 ROWS_SCHEMA = pa.schema(
     [
@@ -78,6 +79,7 @@ def config_key(mode: str, threshold: float) -> dict:
         "mode": mode,
         "threshold": threshold,
         "version": VERSION,
+        "index": INDEX_FORMAT,
         "num_perm": NUM_PERM,
         "band_rows": band_rows(threshold),
         "rensa": getattr(rensa.RMinHash, "ALGORITHM_VERSION", None),

@@ -23,20 +23,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_tools.build.dedup import KEY_COLUMNS, duplicate_rows, repeated_numbers
-from dataset_tools.build.ids import id_numbers
+from dataset_tools.build.ids import id_numbers, id_strings
 from dataset_tools.build.spill import Ref
 from dataset_tools.fileio import write_ipc
 
 SMALL_ROWS_FILE = 4096  # a rows file of fewer rows is small: MAX_SMALL_FILES of them are merged
 MAX_SMALL_FILES = 32
 
+NAMES = pa.dictionary(pa.int32(), pa.string())  # a column of few distinct values (outlets, rows files): 4 bytes a row
 NODES_SCHEMA = pa.schema(
     [
         ("id", pa.uint64()),
         ("published_at", pa.int64()),
-        ("domain", pa.string()),
+        ("domain", NAMES),
         ("source_file", pa.string()),
-        ("file", pa.string()),
+        ("file", NAMES),
         ("row", pa.int64()),
         ("versions", pa.int32()),  # how many valid rows the id has (a rebuild reads the others only if > 1)
     ]
@@ -99,46 +100,84 @@ def write_table(root: Path, name: str, table: pa.Table) -> str:
     return name
 
 
-_VERSION_COLUMNS = ["id", "source_file", "source_sha256", "published_at", "modified_at", "domain"]  # of a rows file
-_ROW_FIELDS = [
-    pa.field("id", pa.string()),
-    pa.field("source_file", pa.string()),
-    pa.field("source_sha256", pa.string()),
-    pa.field("published_at", pa.timestamp("us", tz="UTC")),
-    pa.field("modified_at", pa.timestamp("us", tz="UTC")),
-    pa.field("domain", pa.string()),
-    pa.field("file", pa.string()),
-    pa.field("row", pa.int64()),
-]
+# A version is a row of a rows file: `row_versions` and `rows_at` give it as VERSION_FIELDS
+# (the id as a number, where it is: `file`, `row`), plus WIDE_FIELDS when asked: what decides
+# between versions of one id (`dedup`'s rule) and whether a cached one is still valid, needed
+# only for the few ids with several versions and for cached rows (about 80 bytes a row that a
+# first build of a million articles does not hold).
+VERSION_FIELDS = [f for f in NODES_SCHEMA if f.name != "versions"]
+WIDE_FIELDS = [pa.field("source_sha256", pa.string()), pa.field("modified_at", pa.timestamp("us", tz="UTC"))]
+_READ = ["id", "published_at", "domain", "source_file"]  # of a rows file
 
 
-def row_versions(root: Path, files: list[str], ids: np.ndarray | None = None) -> pa.Table:
-    """The rows (id, source file and SHA-256, dates, domain, and where each is: `file`, `row`) of the rows `files`,
-    all of them or those whose id (as uint64) is in the sorted `ids`."""
+def row_versions(root: Path, files: list[str], ids: np.ndarray | None = None, wide: bool = False) -> pa.Table:
+    """The versions in the rows `files`: all of them, or those whose id is in the sorted `ids`."""
     parts = []
     for name in files:
         with pa.memory_map(str(root / name)) as source:
-            table = pa.ipc.open_file(source).read_all().select(_VERSION_COLUMNS)
+            table = pa.ipc.open_file(source).read_all()
+        numbers = id_numbers(table.column("id"))
         rows = np.arange(table.num_rows, dtype=np.int64)
         if ids is not None:
-            numbers = id_numbers(table.column("id"))
             keep = _member(numbers, ids)
-            table, rows = table.filter(pa.array(keep)), rows[keep]
-        parts.append(table.append_column("file", pa.array([name] * table.num_rows, pa.string())).append_column("row", pa.array(rows)))
-    if not parts:
-        return pa.schema(_ROW_FIELDS).empty_table()
-    return pa.concat_tables(parts).combine_chunks()
+            table, numbers, rows = table.filter(pa.array(keep)), numbers[keep], rows[keep]
+        parts.append(_versions(table, numbers, name, rows, wide))
+    return _concat(parts, _version_schema(wide))
 
 
-def rows_at(root: Path, where: pa.Table) -> pa.Table:
-    """The rows (as `row_versions` gives them) at the (`file`, `row`) of each row of `where`."""
+def rows_at(root: Path, where: pa.Table, wide: bool = False) -> pa.Table:
+    """The versions at the (`file`, `row`) of each row of `where`."""
     parts = []
-    for name in sorted(set(where.column("file").to_pylist())):
-        rows = where.filter(pc.equal(where.column("file"), name)).column("row")
+    for name, mask in file_masks(where.column("file")):
+        rows = where.column("row").filter(pa.array(mask)).to_numpy()
         with pa.memory_map(str(root / name)) as source:
-            table = pa.ipc.open_file(source).read_all().select(_VERSION_COLUMNS).take(rows)
-        parts.append(table.append_column("file", pa.array([name] * table.num_rows, pa.string())).append_column("row", rows))
-    return pa.concat_tables(parts).combine_chunks() if parts else pa.schema(_ROW_FIELDS).empty_table()
+            table = pa.ipc.open_file(source).read_all().take(pa.array(rows))
+        parts.append(_versions(table, id_numbers(table.column("id")), name, rows, wide))
+    return _concat(parts, _version_schema(wide))
+
+
+def _versions(table: pa.Table, numbers: np.ndarray, name: str, rows: np.ndarray, wide: bool) -> pa.Table:
+    columns = [
+        pa.array(numbers, pa.uint64()),
+        table.column("published_at").cast(pa.int64()).combine_chunks(),
+        table.column("domain").combine_chunks().dictionary_encode(),
+        table.column("source_file").combine_chunks(),
+        pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(rows), np.int32)), pa.array([name], pa.string())),
+        pa.array(rows, pa.int64()),
+    ]
+    if wide:
+        columns += [table.column(f.name).combine_chunks().cast(f.type) for f in WIDE_FIELDS]
+    return pa.table(columns, schema=_version_schema(wide))
+
+
+def _version_schema(wide: bool) -> pa.Schema:
+    return pa.schema(VERSION_FIELDS + (WIDE_FIELDS if wide else []))
+
+
+def _concat(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    """One table of one chunk per column (dictionaries unified)."""
+    if not tables:
+        return schema.empty_table()
+    return pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+
+
+def file_masks(column: pa.Array | pa.ChunkedArray):
+    """(name, mask) for each distinct value of a dictionary column, in name order."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    indices = column.indices.to_numpy(zero_copy_only=False)
+    names = column.dictionary.to_pylist()
+    for name in sorted(set(names[i] for i in np.unique(indices).tolist())):
+        codes = [i for i, n in enumerate(names) if n == name]
+        yield name, np.isin(indices, codes)
+
+
+def in_names(column: pa.Array | pa.ChunkedArray, names: list[str]) -> np.ndarray:
+    """Whether each value of a dictionary column is one of `names`."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not len(column):
+        return np.zeros(0, bool)
+    hit = pc.is_in(column.dictionary, value_set=pa.array(names, pa.string())).to_numpy(zero_copy_only=False)
+    return hit[column.indices.to_numpy(zero_copy_only=False)]
 
 
 def valid_versions(versions: pa.Table, files: pa.Table | None) -> pa.Table:
@@ -149,9 +188,10 @@ def valid_versions(versions: pa.Table, files: pa.Table | None) -> pa.Table:
     return versions.filter(pa.array(_valid_mask(versions, files)))
 
 
-def winners(versions: pa.Table) -> pa.Table:
-    """The version of each id that is its row (the rule of `dedup`), as NODES_SCHEMA rows;
-    `versions` must hold every valid version of its ids."""
+def winners(root: Path, versions: pa.Table) -> pa.Table:
+    """The version of each id that is its row (the rule of `dedup`), as NODES_SCHEMA rows, in
+    `versions`' order; `versions` (VERSION_FIELDS) must hold every valid version of its ids.
+    The wide fields of the ids with several versions are read from their rows files."""
     if not versions.num_rows:
         return NODES_SCHEMA.empty_table()
     # One version per file (a file read again with the same bytes is the same version).
@@ -160,37 +200,26 @@ def winners(versions: pa.Table) -> pa.Table:
         _, first = np.unique(files.indices.to_numpy(), return_index=True)
         versions = versions.take(pa.array(np.sort(first)))
     del files
-    numbers = id_numbers(versions.column("id"))
+    numbers = versions.column("id").to_numpy()
     _, inverse, counts = np.unique(numbers, return_inverse=True, return_counts=True)
     version_counts = counts[inverse].astype(np.int32)
     repeated = repeated_numbers(numbers.copy())
     if len(repeated):
         # Only the versions of ids that repeat go through `dedup`'s rule (in Python).
-        several = versions.filter(pa.array(_member(numbers, repeated)))
+        several = rows_at(root, versions.filter(pa.array(_member(numbers, repeated))), wide=True)
         lost = duplicate_rows(_as_file_rows(several)).column("path")
         keep = pc.invert(pc.is_in(versions.column("source_file"), value_set=lost)).to_numpy(zero_copy_only=False)
-        versions, numbers, version_counts = versions.filter(pa.array(keep)), numbers[keep], version_counts[keep]
-    return pa.table(
-        {
-            "id": numbers,
-            "published_at": versions.column("published_at").cast(pa.int64()),
-            "domain": versions.column("domain"),
-            "source_file": versions.column("source_file"),
-            "file": versions.column("file"),
-            "row": versions.column("row"),
-            "versions": version_counts,
-        },
-        schema=NODES_SCHEMA,
-    )
+        versions, version_counts = versions.filter(pa.array(keep)), version_counts[keep]
+    return versions.append_column("versions", pa.array(version_counts, pa.int32())).cast(NODES_SCHEMA)
 
 
 def _as_file_rows(versions: pa.Table) -> pa.Table:
-    """Versions as the file table's KEY_COLUMNS (what `dedup` decides by)."""
+    """Versions (with the wide fields) as the file table's KEY_COLUMNS (what `dedup` decides by)."""
     columns = {
-        "id": versions.column("id"),
+        "id": pa.array(id_strings(versions.column("id").to_numpy()), pa.string()),
         "path": versions.column("source_file"),
         "sha256": versions.column("source_sha256"),
-        "published_at": versions.column("published_at"),
+        "published_at": versions.column("published_at").cast(pa.timestamp("us", tz="UTC")),
         "modified_at": versions.column("modified_at"),
         "part": pa.nulls(versions.num_rows, pa.int32()),
     }
@@ -201,17 +230,29 @@ def replace_nodes(nodes: pa.Table, touched: np.ndarray, fresh: pa.Table) -> pa.T
     """`nodes` without the `touched` ids (sorted uint64), with the `fresh` ones, sorted by id."""
     kept = nodes.filter(pa.array(~_member(nodes.column("id").to_numpy(), touched))) if nodes.num_rows else nodes
     fresh = fresh.cast(NODES_SCHEMA)
-    fresh = fresh.take(pa.array(np.argsort(fresh.column("id").to_numpy(), kind="stable")))
     if not kept.num_rows or fresh.num_rows > 4096:
-        table = pa.concat_tables([kept, fresh])
-        return table.take(pa.array(np.argsort(table.column("id").to_numpy(), kind="stable"))).combine_chunks()
+        table = pa.concat_tables([kept, fresh]).unify_dictionaries().combine_chunks() if kept.num_rows else fresh
+        del kept, fresh
+        return _take_columns(table, np.argsort(table.column("id").to_numpy(), kind="stable"))
+    fresh = fresh.take(pa.array(np.argsort(fresh.column("id").to_numpy(), kind="stable")))
     # A few rows of a rebuild go between slices of the kept ones: no sort of every node.
     at = np.searchsorted(kept.column("id").to_numpy(), fresh.column("id").to_numpy()).tolist()
     pieces, start = [], 0
     for i, position in enumerate(at):
         pieces += [kept.slice(start, position - start), fresh.slice(i, 1)]
         start = position
-    return pa.concat_tables([*pieces, kept.slice(start)]).combine_chunks()
+    return pa.concat_tables([*pieces, kept.slice(start)]).unify_dictionaries().combine_chunks()
+
+
+def _take_columns(table: pa.Table, order: np.ndarray) -> pa.Table:
+    """`table.take(order)` a column at a time, each column let go once taken: the peak is the
+    table and one column more, not two tables (a million nodes: about 70 MB less)."""
+    indices = pa.array(order)
+    names, columns = table.column_names, []
+    for name in names:
+        columns.append(table.column(name).take(indices))
+        table = table.drop_columns([name])
+    return pa.table(columns, names=names)
 
 
 def lookup(nodes: pa.Table, ids: np.ndarray) -> np.ndarray:
@@ -246,7 +287,7 @@ def compact_rows(root: Path, state: NearDupState, nodes: pa.Table, files: pa.Tab
     for i, (f, r) in enumerate(zip(file_column, row_column)):
         if f in moved:
             file_column[i], row_column[i] = name, moved[f][r]
-    nodes = nodes.set_column(nodes.schema.get_field_index("file"), "file", pa.array(file_column, pa.string()))
+    nodes = nodes.set_column(nodes.schema.get_field_index("file"), "file", pa.array(file_column, pa.string()).dictionary_encode())
     nodes = nodes.set_column(nodes.schema.get_field_index("row"), "row", pa.array(row_column, pa.int64()))
     keep = [(n, c) for n, c in zip(state.rows, state.row_counts) if n not in moved]
     state.rows, state.row_counts = [n for n, _ in keep] + [name], [c for _, c in keep] + [at]

@@ -79,11 +79,14 @@ def link_near_duplicates(
     new_rows = [f.rows for f in new]
     fresh = index.row_versions(root, new_rows)
     stale = old_nodes.filter(pc.is_in(old_nodes.column("source_file"), pa.array(stale_paths, pa.string())))
-    touched = np.unique(np.concatenate([id_numbers(fresh.column("id")), stale.column("id").to_numpy()]))
+    touched = np.unique(np.concatenate([fresh.column("id").to_numpy(), stale.column("id").to_numpy()]))
     kept = index.valid_versions(_kept_versions(root, state.rows, old_nodes, touched, stale_paths), files)
-    found = index.winners(pa.concat_tables([kept, fresh]))
-    del kept, fresh  # (the columns `found` shares stay; the others go)
-    reprobe = found.filter(pc.invert(pc.is_in(found.column("file"), pa.array(new_rows, pa.string())))).column("id").to_numpy()
+    if kept.num_rows:
+        fresh = pa.concat_tables([kept.drop_columns([f.name for f in index.WIDE_FIELDS]), fresh]).unify_dictionaries().combine_chunks()
+    del kept
+    found = index.winners(root, fresh)
+    del fresh  # (the columns `found` shares stay; the others go)
+    reprobe = found.column("id").to_numpy()[~index.in_names(found.column("file"), new_rows)]
     nodes = index.replace_nodes(old_nodes, touched, found)
     del found, old_nodes
     state.rows += new_rows
@@ -111,10 +114,10 @@ def _kept_versions(root: Path, files: list[str], nodes: pa.Table, touched: np.nd
     known = nodes.take(pa.array(at[at >= 0])) if nodes.num_rows else nodes
     several = known.filter(pc.greater(known.column("versions"), 1)).column("id").to_numpy()
     single = known.filter(pc.and_(pc.equal(known.column("versions"), 1), pc.invert(pc.is_in(known.column("source_file"), pa.array(stale_paths, pa.string())))))
-    parts = [index.rows_at(root, single)]
+    parts = [index.rows_at(root, single, wide=True)]
     if len(several):
-        parts.append(index.row_versions(root, files, np.sort(several)))
-    return pa.concat_tables(parts)
+        parts.append(index.row_versions(root, files, np.sort(several), wide=True))
+    return pa.concat_tables(parts).unify_dictionaries().combine_chunks()
 
 
 def _rows_in(root: Path, name: str) -> int:
@@ -164,8 +167,8 @@ def _extra_probes(root: Path, nodes: pa.Table, ids: np.ndarray, threshold: float
     at = index.lookup(nodes, np.sort(ids))
     picked = nodes.take(pa.array(at[at >= 0]))
     shingles, offsets, numbers = [], [0], []
-    for name in sorted(set(picked.column("file").to_pylist())):
-        part = picked.filter(pc.equal(picked.column("file"), name))
+    for name, mask in index.file_masks(picked.column("file")):
+        part = picked.filter(pa.array(mask))
         with pa.memory_map(str(root / name)) as source:
             lists = pa.ipc.open_file(source).read_all().column("shingles").take(part.column("row")).combine_chunks()
         for value in lists.to_pylist():
@@ -182,7 +185,7 @@ def _extra_probes(root: Path, nodes: pa.Table, ids: np.ndarray, threshold: float
 
 def _locations(nodes: pa.Table, ids: np.ndarray) -> Locations:
     at = index.lookup(nodes, ids)
-    files = nodes.column("file").take(pa.array(at)).dictionary_encode().combine_chunks()
+    files = nodes.column("file").take(pa.array(at)).combine_chunks()
     return Locations(files.dictionary.to_pylist(), files.indices.to_numpy(zero_copy_only=False), nodes.column("row").to_numpy()[at])
 
 
@@ -274,8 +277,12 @@ def summary(links: pa.Table, nodes: pa.Table, mode: str, threshold: float) -> di
     copy_domains = domains.take(pa.array(index.lookup(nodes, copies))).to_pylist() if len(copies) else []
     original_domains = domains.take(pa.array(index.lookup(nodes, targets))).to_pylist() if len(targets) else []
     per_domain = Counter(copy_domains)
-    counts = pc.value_counts(domains.filter(pc.is_in(domains, pa.array(sorted(per_domain), pa.string()))))
-    articles = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+    articles: Counter = Counter()  # the rows of each outlet, counted on the dictionary's codes
+    if per_domain:
+        codes = domains.combine_chunks()
+        counts = np.bincount(codes.indices.to_numpy(zero_copy_only=False), minlength=len(codes.dictionary))
+        for name, count in zip(codes.dictionary.to_pylist(), counts.tolist()):
+            articles[name] += count
     pairs = Counter(zip(copy_domains, original_domains))
     return {
         "mode": mode,
