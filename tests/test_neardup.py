@@ -339,3 +339,34 @@ def test_another_version_of_an_original_is_weighed_against_the_cached_one(settin
     assert (linked is None) == newer
     build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
     assert _digest(tmp_path / "clean") == _digest(settings.out)
+
+
+@pytest.mark.parametrize("mode", ["mark", "drop"])
+def test_an_original_in_two_files_stays_the_target_when_one_goes(settings, project, tmp_path, mode):
+    # The original's URL is in two byte-identical files (the later one a duplicate) and a third,
+    # older version (superseded); the copy names the first file as its original's. When that
+    # file goes, the duplicate becomes the row: the copy keeps its target and names that file.
+    settings = dataclasses.replace(settings, near_duplicates=mode)
+    raw = project / "raw"
+    original = wire_copy(1, published=T0, paragraphs=ORIGINAL)
+    write_raw(raw, "001.txt", original)
+    write_raw(raw, "005.txt", original)
+    write_raw(raw, "000.txt", wire_copy(1, published="2026-01-04T09:15+0000", paragraphs=story_paragraphs(55)))
+    write_raw(raw, "002.txt", wire_copy(2, host="b.example.org", published=T2, paragraphs=COPY))
+    first = build_dataset(settings, workers=1)
+    assert (first.duplicates, first.superseded) == (1, 1)
+    original_id = hashlib.sha256(url(1).encode()).hexdigest()[:16]
+    expect = {"mark": original_id, "drop": None}[mode]
+    assert rows(settings.out).get(url(2, "b.example.org"), {}).get("near_duplicate_of") == expect
+    if mode == "drop":
+        assert read_outcomes(settings.out)["002.txt"]["other"] == "001.txt"
+
+    (raw / "001.txt").unlink()
+    build_dataset(settings, workers=1)
+    assert rows(settings.out).get(url(2, "b.example.org"), {}).get("near_duplicate_of") == expect
+    outcomes = read_outcomes(settings.out)
+    assert outcomes["005.txt"]["outcome"] == "row" and outcomes["000.txt"]["other"] == "005.txt"
+    if mode == "drop":
+        assert outcomes["002.txt"]["other"] == "005.txt"
+    build_dataset(settings, out=tmp_path / "clean", use_cache=False, workers=1)
+    assert _digest(tmp_path / "clean") == _digest(settings.out)

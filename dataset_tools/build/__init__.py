@@ -313,7 +313,7 @@ def _build_into(
     losers = find_losers(files)
     watch.lap("files")
     near = link_near_duplicates(
-        runner, cache.folder, previous.neardup if previous else None, parsed.near, [path for path, _ in update.stale],
+        runner, cache.folder, previous.neardup if previous else None, parsed.near, update.stale_ids,
         update.files, settings.near_duplicates, settings.near_duplicate_threshold, generation,
     )
     losers = _with_copies(losers, copies_as_losers(cache.folder, near.join, files, losers))

@@ -38,7 +38,7 @@ SIGNATURE_ROWS = 31  # bodies per call to rensa (see `signatures`)
 BAND_BUCKETS = 32  # band keys are split by their top 5 bits into this many reduce tasks
 MIN_CANDIDATE_RECALL = 0.995  # of a pair exactly at the threshold, by `band_rows`
 VERSION = 1  # of the words, shingles and signatures: a change invalidates the cached ones
-INDEX_FORMAT = 2  # of the index's tables (`neardup_index`; 2: dictionary columns): a change starts it afresh
+INDEX_FORMAT = 3  # of the index's tables (`neardup_index`; 3: nodes without the file name): a change starts it afresh
 
 ROWS_SCHEMA = pa.schema(
     [

@@ -5,7 +5,8 @@ It holds, under `neardup/` in the cache (`NearDupState` names the current files)
   now and then; a row there is valid while the file table still has its (path, SHA-256);
 - `bands`: per band bucket, the runs of band entries (see `neardup_bands`);
 - `nodes`: one row per row of the dataset (the winner of its id, as `dedup` decides): id as
-  uint64 (sorted), published_at, domain, source_file, and where its shingles are;
+  uint64 (sorted), published_at, domain, and where its row is in the rows files (`file`, `row`;
+  its source file and shingles are read from there when needed): about 36 bytes a row;
 - `edges`: the confirmed pairs (a, b), ids as uint64, a < b;
 - `links`: every member of a component of the edges: id, near_duplicate_of (null for an
   original), the original's source_file, and the component (its smallest id).
@@ -36,7 +37,6 @@ NODES_SCHEMA = pa.schema(
         ("id", pa.uint64()),
         ("published_at", pa.int64()),
         ("domain", NAMES),
-        ("source_file", pa.string()),
         ("file", NAMES),
         ("row", pa.int64()),
         ("versions", pa.int32()),  # how many valid rows the id has (a rebuild reads the others only if > 1)
@@ -103,11 +103,14 @@ def write_table(root: Path, name: str, table: pa.Table) -> str:
 # A version is a row of a rows file: `row_versions` and `rows_at` give it as VERSION_FIELDS
 # (the id as a number, where it is: `file`, `row`), plus WIDE_FIELDS when asked: what decides
 # between versions of one id (`dedup`'s rule) and whether a cached one is still valid, needed
-# only for the few ids with several versions and for cached rows (about 80 bytes a row that a
+# only for the few ids with several versions and for cached rows (about 120 bytes a row that a
 # first build of a million articles does not hold).
 VERSION_FIELDS = [f for f in NODES_SCHEMA if f.name != "versions"]
-WIDE_FIELDS = [pa.field("source_sha256", pa.string()), pa.field("modified_at", pa.timestamp("us", tz="UTC"))]
-_READ = ["id", "published_at", "domain", "source_file"]  # of a rows file
+WIDE_FIELDS = [
+    pa.field("source_file", pa.string()),
+    pa.field("source_sha256", pa.string()),
+    pa.field("modified_at", pa.timestamp("us", tz="UTC")),
+]
 
 
 def row_versions(root: Path, files: list[str], ids: np.ndarray | None = None, wide: bool = False) -> pa.Table:
@@ -128,7 +131,7 @@ def row_versions(root: Path, files: list[str], ids: np.ndarray | None = None, wi
 def rows_at(root: Path, where: pa.Table, wide: bool = False) -> pa.Table:
     """The versions at the (`file`, `row`) of each row of `where`."""
     parts = []
-    for name, mask in file_masks(where.column("file")):
+    for name, mask in file_masks(where.column("file")):  # (the order of `rows_at_order`)
         rows = where.column("row").filter(pa.array(mask)).to_numpy()
         with pa.memory_map(str(root / name)) as source:
             table = pa.ipc.open_file(source).read_all().take(pa.array(rows))
@@ -136,12 +139,18 @@ def rows_at(root: Path, where: pa.Table, wide: bool = False) -> pa.Table:
     return _concat(parts, _version_schema(wide))
 
 
+def rows_at_order(files: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The order `rows_at` gives its rows in: the positions in `where` (whose `file` column is
+    `files`), by file name, then as they were."""
+    masks = [np.flatnonzero(mask) for _, mask in file_masks(files)]
+    return np.concatenate(masks) if masks else np.zeros(0, np.int64)
+
+
 def _versions(table: pa.Table, numbers: np.ndarray, name: str, rows: np.ndarray, wide: bool) -> pa.Table:
     columns = [
         pa.array(numbers, pa.uint64()),
         table.column("published_at").cast(pa.int64()).combine_chunks(),
         table.column("domain").combine_chunks().dictionary_encode(),
-        table.column("source_file").combine_chunks(),
         pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(rows), np.int32)), pa.array([name], pa.string())),
         pa.array(rows, pa.int64()),
     ]
@@ -191,26 +200,36 @@ def valid_versions(versions: pa.Table, files: pa.Table | None) -> pa.Table:
 def winners(root: Path, versions: pa.Table) -> pa.Table:
     """The version of each id that is its row (the rule of `dedup`), as NODES_SCHEMA rows, in
     `versions`' order; `versions` (VERSION_FIELDS) must hold every valid version of its ids.
-    The wide fields of the ids with several versions are read from their rows files."""
-    if not versions.num_rows:
-        return NODES_SCHEMA.empty_table()
-    # One version per file (a file read again with the same bytes is the same version).
-    files = versions.column("source_file").combine_chunks().dictionary_encode()
-    if len(files.dictionary) < versions.num_rows:
-        _, first = np.unique(files.indices.to_numpy(), return_index=True)
-        versions = versions.take(pa.array(np.sort(first)))
-    del files
+    Only the ids with several versions need more: their wide fields, read from the rows files."""
     numbers = versions.column("id").to_numpy()
-    _, inverse, counts = np.unique(numbers, return_inverse=True, return_counts=True)
-    version_counts = counts[inverse].astype(np.int32)
+    same_file = np.zeros(len(numbers), bool)  # a version whose file an earlier version has
+    lost = np.zeros(len(numbers), bool)  # a version that loses to another of its id
     repeated = repeated_numbers(numbers.copy())
     if len(repeated):
-        # Only the versions of ids that repeat go through `dedup`'s rule (in Python).
-        several = rows_at(root, versions.filter(pa.array(_member(numbers, repeated))), wide=True)
-        lost = duplicate_rows(_as_file_rows(several)).column("path")
-        keep = pc.invert(pc.is_in(versions.column("source_file"), value_set=lost)).to_numpy(zero_copy_only=False)
-        versions, version_counts = versions.filter(pa.array(keep)), version_counts[keep]
-    return versions.append_column("versions", pa.array(version_counts, pa.int32())).cast(NODES_SCHEMA)
+        at = np.flatnonzero(_member(numbers, repeated))
+        where = versions.take(pa.array(at))
+        several = rows_at(root, where, wide=True)
+        position = at[rows_at_order(where.column("file"))]  # of each row of `several` in `versions`
+        order = np.argsort(position, kind="stable")
+        several, position = several.take(pa.array(order)), position[order]
+        # One version per file (a file read again with the same bytes is the same version).
+        seen: set[str] = set()
+        for i, path in enumerate(several.column("source_file").to_pylist()):
+            same_file[position[i]] = path in seen
+            seen.add(path)
+        first = ~same_file[position]
+        several, position = several.filter(pa.array(first)), position[first]
+        losers = set(duplicate_rows(_as_file_rows(several)).column("path").to_pylist())
+        lost[position] = [path in losers for path in several.column("source_file").to_pylist()]
+    counts = np.ones(len(numbers), np.int32)
+    if len(repeated):
+        valid = ~same_file
+        _, inverse, per_id = np.unique(numbers[valid], return_inverse=True, return_counts=True)
+        counts[valid] = per_id[inverse]
+    keep = ~(same_file | lost)
+    if not keep.all():
+        versions, counts = versions.filter(pa.array(keep)), counts[keep]
+    return versions.append_column("versions", pa.array(counts, pa.int32())).cast(NODES_SCHEMA)
 
 
 def _as_file_rows(versions: pa.Table) -> pa.Table:

@@ -1,7 +1,7 @@
 """Near-duplicates, the stage between the file table and the reduce: link each copy to its original.
 
-In: the signature files this build's map tasks wrote (`neardup.SignatureFiles`), the paths
-whose cached rows went stale, the file table, and the index the last build kept
+In: the signature files this build's map tasks wrote (`neardup.SignatureFiles`), the ids of
+the cached rows whose files went stale, the file table, and the index the last build kept
 (`neardup_index`). Out: `NearDupResult`: the links file (`join`) that the reduce joins by id in
 `mark` mode (`LinkTable`) and that turns the copies' files into losers in `drop` mode
 (`copies_as_losers`), the ids whose links changed (their partitions must be written again:
@@ -60,7 +60,7 @@ def link_near_duplicates(
     cache_root: Path,
     previous: dict | None,
     new: list[SignatureFiles],
-    stale_paths: list[str],
+    stale_ids: pa.Array,
     files: pa.Table | None,
     mode: str,
     threshold: float,
@@ -78,9 +78,9 @@ def link_near_duplicates(
 
     new_rows = [f.rows for f in new]
     fresh = index.row_versions(root, new_rows)
-    stale = old_nodes.filter(pc.is_in(old_nodes.column("source_file"), pa.array(stale_paths, pa.string())))
-    touched = np.unique(np.concatenate([fresh.column("id").to_numpy(), stale.column("id").to_numpy()]))
-    kept = index.valid_versions(_kept_versions(root, state.rows, old_nodes, touched, stale_paths), files)
+    stale = np.unique(id_numbers(stale_ids))
+    touched = np.unique(np.concatenate([fresh.column("id").to_numpy(), stale]))
+    kept = index.valid_versions(_kept_versions(root, state.rows, old_nodes, touched, stale), files)
     if kept.num_rows:
         fresh = pa.concat_tables([kept.drop_columns([f.name for f in index.WIDE_FIELDS]), fresh]).unify_dictionaries().combine_chunks()
     del kept
@@ -106,14 +106,15 @@ def link_near_duplicates(
     )
 
 
-def _kept_versions(root: Path, files: list[str], nodes: pa.Table, touched: np.ndarray, stale_paths: list[str]) -> pa.Table:
-    """The cached versions (`row_versions` rows) of the touched ids: of an id that had one
-    version, that row (unless its file went stale), read where the node says it is; of an id
+def _kept_versions(root: Path, files: list[str], nodes: pa.Table, touched: np.ndarray, stale: np.ndarray) -> pa.Table:
+    """The cached versions (`row_versions` rows, wide) of the touched ids: of an id that had one
+    version, that row (unless a file of the id went stale, which was that version: the only
+    article of the id), read where the node says it is; of an id
     that had more, all of them, found in every rows file (rare: a URL collected twice)."""
     at = index.lookup(nodes, touched)
     known = nodes.take(pa.array(at[at >= 0])) if nodes.num_rows else nodes
     several = known.filter(pc.greater(known.column("versions"), 1)).column("id").to_numpy()
-    single = known.filter(pc.and_(pc.equal(known.column("versions"), 1), pc.invert(pc.is_in(known.column("source_file"), pa.array(stale_paths, pa.string())))))
+    single = known.filter(pa.array((known.column("versions").to_numpy() == 1) & ~index._member(known.column("id").to_numpy(), stale)))
     parts = [index.rows_at(root, single, wide=True)]
     if len(several):
         parts.append(index.row_versions(root, files, np.sort(several), wide=True))
@@ -226,13 +227,12 @@ def _links(runner, root: Path, nodes: pa.Table, edges: pa.Table, old: pa.Table, 
     originals = split_groups(regroup, published, similarity, threshold)
     regrouped = np.array(sorted(m for ms in regroup.values() for m in ms), np.uint64)
     component = {m: r for r, ms in regroup.items() for m in ms}
-    source_files = nodes.column("source_file")
     target = np.array([originals.get(m, m) for m in regrouped.tolist()], np.uint64)
     fresh = pa.table(
         {
             "id": id_strings(regrouped),
             "near_duplicate_of": [id_strings([t])[0] if t != m else None for m, t in zip(regrouped.tolist(), target.tolist())],
-            "original_source_file": source_files.take(pa.array(index.lookup(nodes, target))) if len(target) else pa.array([], pa.string()),
+            "original_source_file": _source_files(root, nodes, target),
             "component": pa.array([component[m] for m in regrouped.tolist()], pa.uint64()),
         },
         schema=index.LINKS_SCHEMA,
@@ -240,6 +240,16 @@ def _links(runner, root: Path, nodes: pa.Table, edges: pa.Table, old: pa.Table, 
     unchanged = old.filter(pa.array(~(index._member(old_ids, regrouped) | index._member(old_ids, affected))))
     table = pa.concat_tables([unchanged, fresh])
     return table.take(pc.sort_indices(table.column("id"))).combine_chunks()
+
+
+def _source_files(root: Path, nodes: pa.Table, ids: np.ndarray) -> pa.Array:
+    """The source file of each row `ids` (read from the rows files: the nodes do not hold it)."""
+    if not len(ids):
+        return pa.array([], pa.string())
+    unique = np.unique(ids)
+    versions = index.rows_at(root, nodes.take(pa.array(index.lookup(nodes, unique))), wide=True)
+    found = versions.take(pc.sort_indices(versions.column("id")))  # the rows of `unique`, in its order
+    return found.column("source_file").take(pa.array(np.searchsorted(unique, ids))).combine_chunks()
 
 
 def _reachable(a: np.ndarray, b: np.ndarray, seeds: np.ndarray) -> np.ndarray:

@@ -135,11 +135,13 @@ def task_bounds(sizes: pa.ChunkedArray, workers: int, files: int, max_bytes: int
 @dataclass
 class FileTableUpdate:
     """The new file table (None on a first build: the parse stage's spill is the table), the
-    cached articles that are stale (path, partition), and the articles per partition."""
+    cached articles that are stale (path, partition) and their ids, and the articles per
+    partition."""
 
     files: pa.Table | None
     stale: list[tuple[str, int]]
     part_rows: dict[int, int]
+    stale_ids: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
 
 
 def update_file_table(
@@ -163,7 +165,7 @@ def update_file_table(
         column = [mtimes.get(p, m) for p, m in zip(old_files.column("path").to_pylist(), old_files.column("mtime_ns").to_pylist())]
         old_files = old_files.set_column(old_files.schema.get_field_index("mtime_ns"), "mtime_ns", pa.array(column, pa.int64()))
     files = replace_rows(old_files, stale, delta)
-    return FileTableUpdate(files, stale_pairs, partition_counts(files))
+    return FileTableUpdate(files, stale_pairs, partition_counts(files), stale_rows.column("id").combine_chunks())
 
 
 @dataclass
