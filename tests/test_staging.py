@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from dataset_tools.build.staging import staging_folder, swap_in
 
 
@@ -15,6 +17,23 @@ def test_the_new_folder_replaces_the_old_one_whole(tmp_path):
     (out / "old.txt").write_text("old")
     staging = staging_folder(out)
     (staging / "new.txt").write_text("new")
+    swap_in(staging, out)
+    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RENAME_EXCHANGE is Linux's")
+def test_on_linux_the_output_is_never_absent_the_folders_are_exchanged_in_one_step(tmp_path, monkeypatch):
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    staging = staging_folder(out)
+    (staging / "new.txt").write_text("new")
+
+    def no_rename(*args):  # the two-rename way would leave `out` absent for a moment
+        raise AssertionError("os.rename called")
+
+    monkeypatch.setattr(os, "rename", no_rename)
     swap_in(staging, out)
     assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
