@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataset_tools.build import neardup_index as index
+from dataset_tools.build.engines import release_memory
 from dataset_tools.build.ids import id_numbers, id_strings
 from dataset_tools.build.neardup import BAND_BUCKETS, COLUMN, SignatureFiles, band_rows, signed_bands
 from dataset_tools.build.neardup_bands import band_candidates
@@ -93,6 +94,7 @@ def link_near_duplicates(
     state.row_counts += [_rows_in(root, name) for name in new_rows]
     state, nodes = index.compact_rows(root, state, nodes, files, f"neardup/rows-{generation}.arrow")
     state.nodes = index.write_table(root, f"neardup/nodes-{generation}.arrow", nodes)
+    release_memory()  # the versions' temporaries, before the band and confirmation tasks run beside this process
 
     a, b = _candidates(runner, root, state, new, nodes, reprobe, threshold, generation)
     similar = similarity_tasks(runner, _locations(nodes, a), _locations(nodes, b), str(root)) >= threshold
