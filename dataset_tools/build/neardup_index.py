@@ -254,17 +254,10 @@ def replace_nodes(nodes: pa.Table, touched: np.ndarray, fresh: pa.Table) -> pa.T
     """`nodes` without the `touched` ids (sorted uint64), with the `fresh` ones, sorted by id."""
     kept = nodes.filter(pa.array(~_member(nodes.column("id").to_numpy(), touched))) if nodes.num_rows else nodes
     fresh = fresh.cast(NODES_SCHEMA)
-    if not kept.num_rows or fresh.num_rows > 4096:
-        table = pa.concat_tables([kept, fresh]).unify_dictionaries().combine_chunks() if kept.num_rows else fresh
-        return table.take(pa.array(np.argsort(table.column("id").to_numpy(), kind="stable")))
-    fresh = fresh.take(pa.array(np.argsort(fresh.column("id").to_numpy(), kind="stable")))
-    # A few rows of a rebuild go between slices of the kept ones: no sort of every node.
-    at = np.searchsorted(kept.column("id").to_numpy(), fresh.column("id").to_numpy()).tolist()
-    pieces, start = [], 0
-    for i, position in enumerate(at):
-        pieces += [kept.slice(start, position - start), fresh.slice(i, 1)]
-        start = position
-    return pa.concat_tables([*pieces, kept.slice(start)]).unify_dictionaries().combine_chunks()
+    # One sort of every node, also for a few new rows: 0.03 s at 218,000 nodes, where slicing
+    # the kept ones around each new row took 0.08 s (its 4,000 dictionary chunks unified).
+    table = pa.concat_tables([kept, fresh]).unify_dictionaries().combine_chunks() if kept.num_rows else fresh
+    return table.take(pa.array(np.argsort(table.column("id").to_numpy(), kind="stable")))
 
 
 def lookup(nodes: pa.Table, ids: np.ndarray) -> np.ndarray:
