@@ -45,7 +45,7 @@ from dataset_tools.build.engines import LocalEngine, make_engine, release_memory
 from dataset_tools.build.failure import build_failure
 from dataset_tools.build.filetable import FILES_SCHEMA
 from dataset_tools.build.neardup import SignatureFiles
-from dataset_tools.build.neardup_stage import NearDupJoin, copies_as_losers, link_near_duplicates, parts_of
+from dataset_tools.build.neardup_stage import NearDupJoin, copies_as_losers, link_near_duplicates
 from dataset_tools.build.parse import MapResult, map_chunk
 from dataset_tools.build.partition import partition_counts
 from dataset_tools.build.reduce import PartitionResult, reduce_partition
@@ -317,11 +317,10 @@ def _build_into(
         update.files, settings.near_duplicates, settings.near_duplicate_threshold, generation,
     )
     losers = _with_copies(losers, copies_as_losers(cache.folder, near.join, files, losers))
-    relinked = parts_of(files, near.relinked)
     release_memory()  # what the stage's index took goes back before the reduce (80 MB at 1,000,000 rows)
     watch.lap("near-duplicates")
     old_losers = cache.read_table(previous.losers) if previous else None
-    writes = plan.plan_writes(previous, update, parsed.refs, losers, old_losers, settings.shard_rows, generation, out, staging, relinked)
+    writes = plan.plan_writes(previous, update, parsed.refs, losers, old_losers, settings.shard_rows, generation, out, staging, near.relinked)
     del old_losers
 
     from dataset_tools.card.stats import card_cache_folder

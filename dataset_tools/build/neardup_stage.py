@@ -4,8 +4,8 @@ In: the signature files this build's map tasks wrote (`neardup.SignatureFiles`),
 the cached rows whose files went stale, the file table, and the index the last build kept
 (`neardup_index`). Out: `NearDupResult`: the links file (`join`) that the reduce joins by id in
 `mark` mode (`LinkTable`) and that turns the copies' files into losers in `drop` mode
-(`copies_as_losers`), the ids whose links changed (their partitions must be written again:
-`parts_of`), report.json's `near_duplicates` section, and the index for the next build.
+(`copies_as_losers`), the partitions of the rows whose links changed (written again),
+report.json's `near_duplicates` section, and the index for the next build.
 
 The flow: the touched ids (this build's rows, and rows whose cached file went stale) get the
 row of their id again (`neardup_index.winners`); one task per band bucket finds the candidate
@@ -33,6 +33,7 @@ from dataset_tools.build.ids import id_numbers, id_strings
 from dataset_tools.build.neardup import BAND_BUCKETS, COLUMN, SignatureFiles, band_rows, signed_bands
 from dataset_tools.build.neardup_bands import band_candidates
 from dataset_tools.build.neardup_links import Locations, components, similarity_tasks, split_groups
+from dataset_tools.build.partition import month_keys
 
 FILTER = 'ds.filter(lambda r: r["near_duplicate_of"] is None)'
 INLINE_ROWS = 5000  # a build of fewer new rows runs its band tasks in this process
@@ -51,7 +52,7 @@ class NearDupJoin:
 @dataclass
 class NearDupResult:
     join: NearDupJoin
-    relinked: pa.Array  # the ids of rows whose links changed (their partitions must be written again)
+    relinked: set[int]  # the partitions of the rows whose links changed (they must be written again)
     summary: dict | None  # report.json's `near_duplicates`
     state: dict | None  # the index, for the cache
 
@@ -70,7 +71,7 @@ def link_near_duplicates(
     """The stage (see the module's docstring). `files` is the new file table (None on a first
     build, when every cached row is this build's)."""
     if mode == "off":
-        return NearDupResult(NearDupJoin(None, mode), pa.array([], pa.string()), None, None)
+        return NearDupResult(NearDupJoin(None, mode), set(), None, None)
     root = Path(cache_root)
     (root / "neardup").mkdir(exist_ok=True)
     state = index.NearDupState.from_json(previous)
@@ -104,7 +105,7 @@ def link_near_duplicates(
     links = _links(runner, root, nodes, edges, old_links, touched, threshold)
     state.links = index.write_table(root, f"neardup/links-{generation}.arrow", links)
     return NearDupResult(
-        NearDupJoin(state.links, mode), _changed_ids(old_links, links), summary(links, nodes, mode, threshold), state.to_json()
+        NearDupJoin(state.links, mode), _parts(nodes, _changed_ids(old_links, links)), summary(links, nodes, mode, threshold), state.to_json()
     )
 
 
@@ -266,6 +267,16 @@ def _reachable(a: np.ndarray, b: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         reached = np.union1d(reached, np.concatenate([a[mask], b[mask]]))
 
 
+def _parts(nodes: pa.Table, ids: pa.Array) -> set[int]:
+    """The partitions (`partition.month_keys`) of the rows with these ids, from their times in
+    the nodes (an id no longer a row has none: its partition is written again anyway)."""
+    if not len(ids):
+        return set()
+    at = index.lookup(nodes, np.unique(id_numbers(ids)))
+    published = pa.array(nodes.column("published_at").to_numpy()[at[at >= 0]]).cast(pa.timestamp("us", tz="UTC"))
+    return {part for part in month_keys(published).to_pylist() if part is not None}
+
+
 def _changed_ids(old: pa.Table, new: pa.Table) -> pa.Array:
     """The ids of rows whose link (target or the target's file) is not what it was."""
 
@@ -338,16 +349,6 @@ def copies_as_losers(cache_root: Path, join: NearDupJoin, files: Callable[[], It
     other = links.column("original_source_file").take(pc.index_in(rows.column("id"), value_set=links.column("id")))
     outcome = pa.array([Outcome.NEAR_DUPLICATE.value] * rows.num_rows, pa.string())
     return pa.table([rows.column("path"), outcome, other, rows.column("id"), rows.column("part")], schema=LOSERS_SCHEMA)
-
-
-def parts_of(files: Callable[[], Iterable[pa.RecordBatch]], ids: pa.Array) -> set[int]:
-    """The partitions of the file table's rows with these ids (where their links changed)."""
-    if not len(ids):
-        return set()
-    parts: set[int] = set()
-    for batch in files():
-        parts.update(pc.unique(pc.drop_null(batch.filter(pc.is_in(batch.column("id"), value_set=ids)).column("part"))).to_pylist())
-    return parts
 
 
 def _copies(root: Path, join: NearDupJoin) -> pa.Table:
