@@ -18,12 +18,11 @@ from dataset_tools.errors import (
     JsonTooDeep,
     NotRegularFile,
     ParquetTooLarge,
-    UnsafePath,
 )
 from dataset_tools.fileio import sha256_stream
 from dataset_tools.layout import CARD_FILES, INPUTS_DIR, INPUTS_GLOB, MANIFEST_FILE, REPORT_FILE
 from dataset_tools.schema import TableSchema
-from dataset_tools.untrusted import Inventory, open_regular, read_json, relative_path
+from dataset_tools.untrusted import Inventory, open_regular, read_json
 from dataset_tools.validate.report import Errors, one_line
 
 LISTING_BATCH_ROWS = 8192  # outcomes read at a time from an input listing
@@ -150,10 +149,9 @@ def check_manifest(folder: Path, inventory: Inventory, schema: TableSchema, erro
     for key in ("data_files", "files"):
         safe = []
         for entry in manifest[key]:
-            try:
-                safe.append(dict(entry, path=relative_path(entry["path"])))
-            except UnsafePath as exc:
-                errors.add("unsafe-path", f"manifest.json {key}: the path {exc}; it is not opened", MANIFEST_FILE)
+            rel = errors.inside(entry["path"], f"manifest.json {key}", MANIFEST_FILE)
+            if rel is not None:
+                safe.append(dict(entry, path=rel))
         manifest[key] = safe
         for entry in safe:
             _check_listed_file(folder, inventory, entry, errors)

@@ -14,12 +14,11 @@ from dataset_tools.errors import (
     ExternalReference,
     FileTooLarge,
     NotRegularFile,
-    UnsafePath,
 )
 from dataset_tools.iso639 import UNDETERMINED
 from dataset_tools.layout import CARD_FILE, CROISSANT_FILE, DATAPACKAGE_FILE
 from dataset_tools.schema import TableSchema
-from dataset_tools.untrusted import Inventory, load_json, open_regular, path_matches, read_bounded, relative_path
+from dataset_tools.untrusted import Inventory, load_json, open_regular, path_matches, read_bounded
 from dataset_tools.validate.report import Errors
 from dataset_tools.validate.bookkeeping import read_metadata
 from dataset_tools.validate.report import one_line
@@ -154,11 +153,10 @@ def _check_card_configs(inventory: Inventory, configs, manifest: dict | None, er
             patterns = entry.get("path") if isinstance(entry, dict) else entry
             split = entry.get("split", "train") if isinstance(entry, dict) else "train"
             for pattern in patterns if isinstance(patterns, list) else [patterns]:
-                try:
-                    matches = inventory.glob(relative_path(pattern))
-                except UnsafePath as exc:
-                    errors.add("unsafe-path", f"README.md config {name!r} split {split!r}: the path {exc}; it is not matched", CARD_FILE)
+                rel = errors.inside(pattern, f"README.md config {name!r} split {split!r}", CARD_FILE, "it is not matched")
+                if rel is None:
                     continue
+                matches = inventory.glob(rel)
                 if not matches:
                     errors.add("card-config", f"README.md config {name!r} split {split!r} path {pattern!r} matches no file", CARD_FILE)
                 covered.update(matches)
@@ -244,11 +242,10 @@ def _check_croissant_files(document: dict, inventory: Inventory, errors: Errors)
         for key in ("contentUrl", "includes"):
             values = item.get(key)
             for value in values if isinstance(values, list) else [] if values is None else [values]:
-                try:
-                    matches = inventory.glob(relative_path(value))
-                except UnsafePath as exc:
-                    errors.add("unsafe-path", f"croissant.json {key}: the path {exc}; it is not opened", CROISSANT_FILE)
+                rel = errors.inside(value, f"croissant.json {key}", CROISSANT_FILE)
+                if rel is None:
                     continue
+                matches = inventory.glob(rel)
                 if not matches:
                     errors.add("croissant-invalid", f"croissant.json: {key} {value!r} names no file in the folder", CROISSANT_FILE)
 
@@ -297,10 +294,7 @@ def check_datapackage(folder: Path, inventory: Inventory, schema: TableSchema, e
                 errors.add("datapackage-invalid", f"datapackage.json resource {resource.get('name', '?')!r}: {problem}", DATAPACKAGE_FILE)
         paths = resource.get("path")
         for rel in paths if isinstance(paths, list) else [paths] if paths is not None else []:
-            try:
-                relative_path(rel)
-            except UnsafePath as exc:
-                errors.add("unsafe-path", f"datapackage.json resource path: the path {exc}; it is not opened", DATAPACKAGE_FILE)
+            if errors.inside(rel, "datapackage.json resource path", DATAPACKAGE_FILE) is None:
                 continue
             if rel not in inventory.files:
                 errors.add("datapackage-invalid", f"datapackage.json resource path {rel!r} does not exist", DATAPACKAGE_FILE)

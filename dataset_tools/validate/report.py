@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-
+from dataset_tools.errors import UnsafePath
+from dataset_tools.untrusted import relative_path
 
 # At most this many errors of one type are listed per (file, field); the rest are counted.
 MAX_ERRORS_PER_KEY = 20
@@ -106,6 +107,15 @@ class Errors:
         self.counts[key] += 1
         if self.counts[key] <= MAX_ERRORS_PER_KEY:
             self.items.append(ValidationError(type_, message, file, row, field))
+
+    def inside(self, path: object, where: str, file: str, refused: str = "it is not opened") -> str | None:
+        """`path` as a relative path inside the folder (`untrusted.relative_path`); None, with an
+        `unsafe-path` error saying `where` it was named, when it is not one."""
+        try:
+            return relative_path(path)
+        except UnsafePath as exc:
+            self.add("unsafe-path", f"{where}: the path {exc}; {refused}", file)
+            return None
 
     def finish(self) -> list[ValidationError]:
         out = list(self.items)
