@@ -221,3 +221,38 @@ def test_a_full_disk_is_one_line_naming_the_place_and_the_space_and_leaves_no_te
     # rows spilled, no temporary file; the first build's output and cache are.
     failed = [p for p in result["left"] if p.endswith(".tmp") or ".dist." in p or "/work-" in p or "/2-" in p or "-2.arrow" in p]
     assert not failed and result["left"], result["left"]
+
+
+_STRAGGLER = {}  # set before the pool forks: where the first write task fails, and the build's staging folder's parent
+
+
+def _first_write_fails_the_others_write_late(job, losers, shard_rows, cache, staging, *rest):
+    """A reduce task for the test below: the first to start fails as a full disk does; the others
+    wait until the failed build's staging folder is gone and then write into it, as a task that
+    was still writing when the first failed would."""
+    from dataset_tools.build import reduce_partition
+
+    try:
+        os.close(os.open(_STRAGGLER["failed"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        while Path(staging).exists():
+            pass
+        (Path(staging) / "data" / "late").mkdir(parents=True)
+        return reduce_partition(job, losers, shard_rows, cache, staging, *rest)
+    raise OSError(28, "No space left on device")
+
+
+def test_a_failed_write_leaves_no_staging_folder_behind_however_the_other_tasks_run(project, tmp_path, monkeypatch):
+    """The tasks still running when one fails are stopped before the staging folder is removed:
+    none of them writes into it afterwards (a full disk once left a shard behind this way)."""
+    import dataset_tools.build as build
+    from dataset_tools.config import load_settings
+    from dataset_tools.errors import BuildFailed
+
+    generate.generate_corpus(str(project / "raw"), 400, seed=6, workers=1)  # several months: several write tasks
+    _STRAGGLER["failed"] = str(tmp_path / "failed")
+    monkeypatch.setattr(build, "reduce_partition", _first_write_fails_the_others_write_late)
+    with pytest.raises(BuildFailed):
+        build.build_dataset(load_settings(project), out=project / "dist", workers=2, cache_dir=project / "cache")
+    time.sleep(0.5)  # a task left running would have written by now
+    assert sorted(p.name for p in project.iterdir()) == ["CHANGELOG.md", "cache", "card.md", "pyproject.toml", "raw", "schemas"]

@@ -247,6 +247,7 @@ def _build_with_cache(
             result, state = _build_into(staging, out, source, listing, schema, settings, cache, runner, notify, watch)
             swap_in(staging, out)
         except BaseException:
+            runner.close(abort=True)  # first: a task cut short may still be writing into the staging folder
             shutil.rmtree(staging, ignore_errors=True)
             raise
         if scratch is None:
