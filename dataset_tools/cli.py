@@ -80,6 +80,7 @@ def init(
     creator: Annotated[Optional[str], typer.Option("--creator", help="Who makes the dataset, for the citation (default: the repo's namespace).", show_default=False)] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: take the options given and defaults for the rest (also what happens off a terminal).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the files of an existing project (raw/ is never touched).")] = False,
+    install: Annotated[Optional[str], typer.Option("--install", metavar="REQUIREMENT", help="What the CI workflow pip-installs dataset-tools from, e.g. 'dataset-tools @ git+https://github.com/OWNER/dataset-tools@v0.2.0' (default: the git commit or URL this one was installed from).", show_default=False)] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Start a dataset project: settings in pyproject.toml, schemas/, card.md, CHANGELOG.md, raw/, .gitignore and a CI workflow.
@@ -98,7 +99,12 @@ def init(
             answers[field] = typer.prompt(question, default=suggest(field, folder, answers), value_proc=_checked(check_answer, field))
         else:
             answers[field] = suggest(field, folder, answers)
-    result = init_project(folder, ProjectAnswers(**answers, creator=creator), force=force)
+    result = init_project(folder, ProjectAnswers(**answers, creator=creator), force=force, install=install)
+    if result.install is None:  # said even with --quiet: the workflow fails until the user acts
+        terminal.warn(
+            "The CI workflow does not know where to install dataset-tools from (this one came from a local folder or file): "
+            "write a pip requirement in .github/workflows/validate.yml, or run init with --install REQUIREMENT --force"
+        )
     if quiet:
         return
     where = terminal.shown_path(result.folder.resolve())

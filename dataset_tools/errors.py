@@ -109,8 +109,24 @@ class EngineUnavailable(DatasetToolsError, ImportError):
 
     def __init__(self, engine: str, reason: str, *, extra: str | None = None) -> None:
         self.engine, self.reason, self.extra = engine, reason, extra
-        hint = f"pip install 'dataset-tools[{extra}]'" if extra else None
+        hint = f"Install the '{extra}' extra's packages: pip install {_requirements_of(extra)}" if extra else None
         super().__init__(f"the {engine} engine cannot be used: {reason}", hint=hint)
+
+
+def _requirements_of(extra: str) -> str:
+    """The packages dataset-tools' `extra` adds, quoted for a shell (not `dataset-tools[extra]`:
+    on PyPI that name is another project's)."""
+    import re
+    import shlex
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires("dataset-tools") or []
+    except metadata.PackageNotFoundError:
+        requires = []
+    marker = re.compile(rf"""\s*;\s*extra\s*==\s*["']{re.escape(extra)}["']\s*$""")
+    found = [marker.sub("", r) for r in requires if marker.search(r)]
+    return " ".join(shlex.quote(r) for r in found) or f"-e '.[{extra}]' (in a checkout of dataset-tools)"
 
 
 class CacheBusy(DatasetToolsError, RuntimeError):

@@ -10,6 +10,12 @@
       .github/workflows/validate.yml  GitHub Actions: install dataset-tools, build, validate
 
 The files come from `templates/project/`. Nothing is overwritten unless asked (`force`).
+
+The workflow installs dataset-tools from a pip requirement (`install`), by default the one
+this dataset-tools was installed from when a CI runner can reach it: a git commit or an http(s)
+URL (`ci_install_source`). Never `pip install dataset-tools` from PyPI: that name there is
+another project's. Where the source is a local folder or file, the workflow's install step
+fails with a message saying what to write there.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+import shlex
 import shutil
 from dataclasses import asdict, dataclass
 from datetime import date as Date
@@ -56,11 +63,13 @@ class ProjectAnswers:
 
 @dataclass(frozen=True)
 class InitResult:
-    """The folder made, and what was done there: each path written, and each kept or extended."""
+    """The folder made, and what was done there: each path written, and each kept or extended;
+    `install`, what the CI workflow installs dataset-tools from (None: the user must say)."""
 
     folder: Path
     written: list[str]
     kept: list[str]
+    install: str | None = None
 
 
 # The questions, in the order asked: answer field -> prompt. Each default depends on the
@@ -119,7 +128,9 @@ def check_new_project(folder: Path, *, force: bool = False) -> None:
         raise ProjectExists(folder.resolve(), existing)
 
 
-def init_project(folder: Path, answers: ProjectAnswers, *, force: bool = False, today: Date | None = None) -> InitResult:
+def init_project(
+    folder: Path, answers: ProjectAnswers, *, force: bool = False, today: Date | None = None, install: str | None = None,
+) -> InitResult:
     """Write a new dataset project into `folder` (made if missing).
 
     Args:
@@ -127,6 +138,8 @@ def init_project(folder: Path, answers: ProjectAnswers, *, force: bool = False, 
         answers: the settings to write into pyproject.toml.
         force: overwrite the files of an existing project (the raw folder is never touched).
         today: the date of the first release heading in CHANGELOG.md (default: today).
+        install: the pip requirement the CI workflow installs dataset-tools from (default:
+            `ci_install_source()`).
 
     Returns:
         What was written and kept.
@@ -138,6 +151,7 @@ def init_project(folder: Path, answers: ProjectAnswers, *, force: bool = False, 
     """
     folder = Path(folder)
     check_new_project(folder, force=force)
+    install = (install or "").strip() or ci_install_source()
     table = {key: value for key, value in asdict(answers).items() if value}
     settings_from_table(folder.resolve(), table, folder / "pyproject.toml")  # the same checks as every later command
 
@@ -147,9 +161,11 @@ def init_project(folder: Path, answers: ProjectAnswers, *, force: bool = False, 
         loader=jinja2.FileSystemLoader(str(TEMPLATES)), keep_trailing_newline=True, autoescape=False, undefined=jinja2.StrictUndefined
     )
     environment.filters["toml"] = _toml_string
+    environment.filters["shell"] = shlex.quote
     values = {
         **asdict(answers),
         "tool_version": __version__,
+        "install": install,
         "date": (today or Date.today()).isoformat(),
         "out": OUT_FOLDER,
         "cache": CACHE_FOLDER,
@@ -167,7 +183,36 @@ def init_project(folder: Path, answers: ProjectAnswers, *, force: bool = False, 
     ignore = environment.get_template("gitignore.j2").render(values)
     (kept if (folder / GITIGNORE).exists() else written).append(GITIGNORE)
     _add_lines(folder / GITIGNORE, ignore)
-    return InitResult(folder, written, kept)
+    return InitResult(folder, written, kept, install)
+
+
+def ci_install_source() -> str | None:
+    """The pip requirement a CI runner can install this dataset-tools from (`install_source`
+    of its PEP 610 direct_url.json); None when it was installed from a package index or its
+    origin is not recorded."""
+    from importlib import metadata
+
+    try:
+        text = metadata.distribution("dataset-tools").read_text("direct_url.json")
+        return install_source(json.loads(text)) if text else None
+    except (metadata.PackageNotFoundError, ValueError):
+        return None
+
+
+def install_source(direct_url: dict) -> str | None:
+    """The pip requirement for what a PEP 610 `direct_url.json` records: the git (or other
+    VCS) commit, or the http(s) URL of the archive; None for a local folder or file, which a CI
+    runner cannot reach."""
+    url = direct_url.get("url", "") if isinstance(direct_url, dict) else ""
+    vcs = direct_url.get("vcs_info") if isinstance(direct_url, dict) else None
+    if url.startswith("file:"):
+        return None
+    if isinstance(vcs, dict) and vcs.get("vcs"):
+        commit = vcs.get("commit_id") or vcs.get("requested_revision")
+        return f"dataset-tools @ {vcs['vcs']}+{url}" + (f"@{commit}" if commit else "")
+    if url.startswith(("https://", "http://")):
+        return f"dataset-tools @ {url}"
+    return None
 
 
 def _write(path: Path, text: str) -> None:

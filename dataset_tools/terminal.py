@@ -61,6 +61,11 @@ def say(text: str) -> None:
     out_console.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
+def warn(text: str) -> None:
+    """Print one line on stderr, "Warning: ...": something the user must act on, the command done."""
+    err_console.print(f"Warning: {text}", highlight=False, markup=False, soft_wrap=True)
+
+
 @contextmanager
 def progress(enabled: bool):
     """A rich progress display on stderr; `update(stage, done, total)` drives it."""

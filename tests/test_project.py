@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -14,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from conftest import REPO
-from dataset_tools import __version__
+from dataset_tools.project import ci_install_source, install_source
 from rawfiles import collected_article, write_raw
 
 
@@ -135,12 +136,43 @@ def test_init_refuses_a_malformed_repo_id_before_writing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_ci_workflow_installs_this_version_then_builds_and_validates(tmp_path):
-    assert run("init", "--yes", cwd=tmp_path).returncode == 0
-    workflow = yaml.safe_load((tmp_path / ".github" / "workflows" / "validate.yml").read_text())
+def _workflow_runs(folder: Path) -> list[str]:
+    workflow = yaml.safe_load((folder / ".github" / "workflows" / "validate.yml").read_text())
     assert set(workflow[True]) == {"push", "pull_request"}  # YAML 1.1 reads the key `on` as True
-    runs = [step["run"] for step in workflow["jobs"]["validate"]["steps"] if "run" in step]
-    assert runs == [f'pip install "dataset-tools=={__version__}"', "dataset-tools build --no-cache", "dataset-tools validate"]
+    return [step["run"] for step in workflow["jobs"]["validate"]["steps"] if "run" in step]
+
+
+def test_the_ci_workflow_installs_the_requirement_given_then_builds_and_validates(tmp_path):
+    requirement = "dataset-tools @ git+https://git.example.org/tools/dataset-tools@v0.2.0"
+    done = run("init", "--yes", "--install", requirement, cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    install, build, validate = _workflow_runs(tmp_path)
+    assert shlex.split(install) == ["pip", "install", requirement]
+    assert (build, validate) == ("dataset-tools build --no-cache", "dataset-tools validate")
+
+
+def test_a_workflow_that_cannot_know_the_install_source_fails_with_what_to_write_and_init_says_so(tmp_path):
+    """This checkout is installed from a local folder (`pip install -e .`), which no CI runner can
+    reach; and the name `dataset-tools` on PyPI is another project's: nothing is guessed."""
+    assert ci_install_source() is None
+    done = run("init", "--yes", "-q", cwd=tmp_path)
+    assert done.returncode == 0 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "Warning: The CI workflow does not know where to install dataset-tools from (this one came from a local folder or file): "
+        "write a pip requirement in .github/workflows/validate.yml, or run init with --install REQUIREMENT --force"
+    ]
+    install, _, _ = _workflow_runs(tmp_path)
+    assert install.splitlines()[-1] == "exit 1" and "Say where to install dataset-tools from" in install and "pip" not in install
+
+
+def test_the_install_source_is_the_commit_or_url_a_ci_runner_can_reach():
+    git = {"url": "https://github.com/someone/dataset-tools", "vcs_info": {"vcs": "git", "requested_revision": "v0.2.0", "commit_id": "0a1b2c3d"}}
+    assert install_source(git) == "dataset-tools @ git+https://github.com/someone/dataset-tools@0a1b2c3d"
+    wheel = {"url": "https://files.example.org/dataset_tools-0.2.0-py3-none-any.whl", "archive_info": {}}
+    assert install_source(wheel) == "dataset-tools @ https://files.example.org/dataset_tools-0.2.0-py3-none-any.whl"
+    assert install_source({"url": "file:///home/someone/dataset-tools", "dir_info": {"editable": True}}) is None
+    assert install_source({"url": "file:///tmp/dataset_tools-0.2.0-py3-none-any.whl", "archive_info": {}}) is None
+    assert install_source({"url": "file:///home/someone/dataset-tools", "vcs_info": {"vcs": "git", "commit_id": "0a1b2c3d"}}) is None
 
 
 def test_the_repository_offers_a_pre_commit_hook_that_validates():

@@ -6,7 +6,7 @@ order, so the output does not depend on the engine. An engine knows nothing of t
 `dataset-tools` command passes its process settings there; a library caller's workers are
 left as Python makes them). Whoever calls, a local pool's workers die with the process that
 started them (`lifetime`), and take SIGTERM's default action (not a handler of that process's). Dask is an optional extra
-(`pip install 'dataset-tools[dask]'`); its futures API is used directly (not dask.dataframe,
+(the `dask` extra: `pip install -e '.[dask]'` in a checkout); its futures API is used directly (not dask.dataframe,
 whose shuffles do not handle Arrow list columns or UTC timestamps well).
 """
 
