@@ -409,6 +409,17 @@ def test_invalid_datapackage(project, dist):
     assert f"datapackage.json resource {shard!r}: field 'word_count' is number, schemas/ says integer" in messages
 
 
+@pytest.mark.parametrize(("name", "type_"), [
+    ("croissant.json", "croissant-invalid"), ("datapackage.json", "datapackage-invalid"), ("report.json", "report-mismatch"), ("manifest.json", "manifest-invalid"),
+])
+def test_a_metadata_file_that_is_json_but_no_object_is_named(project, dist, name, type_):
+    (dist / name).write_text("[1, 2]")
+    if name != "manifest.json":
+        _reseal_file(dist, name)
+    report = _validate(project)
+    assert _messages(report, type_) == [f"{name} cannot be read: not a JSON object"]
+
+
 def test_constraint_violations_name_row_and_field(project, dist):
     def break_values(table):
         language = table["language"].to_pylist()

@@ -37,14 +37,17 @@ def data_files_present(inventory: Inventory) -> set[str]:
 
 
 def read_metadata(folder: Path, inventory: Inventory, rel: str, errors: Errors, invalid: str, *,
-                   listing: str | None = None) -> object | None:
-    """The JSON document `rel` (see untrusted.read_json), or None with the reason reported as an
+                   listing: str | None = None) -> dict | None:
+    """The JSON object `rel` (see untrusted.read_json), or None with the reason reported as an
     error of type `invalid` (or of the bound it broke). A missing or irregular file gives None
     silently: the manifest and the inventory report those."""
     if rel not in inventory.files:
         return None
     try:
-        return read_json(folder, rel, listing=listing)
+        document = read_json(folder, rel, listing=listing)
+        if isinstance(document, dict):
+            return document
+        errors.add(invalid, f"{rel} cannot be read: not a JSON object", rel)
     except JsonTooDeep as exc:
         errors.add("json-too-deep", str(exc), rel)
     except FileTooLarge as exc:
@@ -158,9 +161,7 @@ def check_manifest(folder: Path, inventory: Inventory, schema: TableSchema, erro
     return manifest
 
 
-def _manifest_problem(manifest: object) -> str | None:
-    if not isinstance(manifest, dict):
-        return "not a JSON object"
+def _manifest_problem(manifest: dict) -> str | None:
     for key in ("data_files", "files"):
         entries = manifest.get(key)
         if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("path"), str) for e in entries):

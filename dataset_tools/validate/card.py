@@ -190,9 +190,6 @@ def check_croissant(folder: Path, inventory: Inventory, errors: Errors) -> None:
     document = read_metadata(folder, inventory, CROISSANT_FILE, errors, "croissant-invalid")
     if document is None:
         return
-    if not isinstance(document, dict):
-        errors.add("croissant-invalid", "croissant.json: not a JSON object", CROISSANT_FILE)
-        return
     references = _jsonld_references(document)
     for where, reference in references:
         errors.add("external-reference", str(ExternalReference(CROISSANT_FILE, where, reference)), CROISSANT_FILE)
@@ -270,9 +267,6 @@ def check_datapackage(folder: Path, inventory: Inventory, schema: TableSchema, e
     already checks every row against the same Table Schema."""
     descriptor = read_metadata(folder, inventory, DATAPACKAGE_FILE, errors, "datapackage-invalid")
     if descriptor is None:
-        return
-    if not isinstance(descriptor, dict):
-        errors.add("datapackage-invalid", "datapackage.json is not a JSON object", DATAPACKAGE_FILE)
         return
     offline = copy.deepcopy(descriptor)
     for where, reference in _remove_profiles(offline):
