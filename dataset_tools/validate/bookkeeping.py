@@ -14,16 +14,13 @@ import pyarrow.parquet as pq
 
 from dataset_tools import parquet_limits
 from dataset_tools.errors import (
-    FileTooLarge,
-    JsonTooDeep,
-    NotRegularFile,
     ParquetTooLarge,
 )
 from dataset_tools.fileio import sha256_stream
 from dataset_tools.layout import CARD_FILES, INPUTS_DIR, INPUTS_GLOB, MANIFEST_FILE, REPORT_FILE
 from dataset_tools.schema import TableSchema
 from dataset_tools.untrusted import Inventory, open_regular, read_json
-from dataset_tools.validate.report import Errors, one_line
+from dataset_tools.validate.report import Errors
 
 LISTING_BATCH_ROWS = 8192  # outcomes read at a time from an input listing
 
@@ -48,14 +45,8 @@ def read_metadata(folder: Path, inventory: Inventory, rel: str, errors: Errors, 
         if isinstance(document, dict):
             return document
         errors.add(invalid, f"{rel} cannot be read: not a JSON object", rel)
-    except JsonTooDeep as exc:
-        errors.add("json-too-deep", str(exc), rel)
-    except FileTooLarge as exc:
-        errors.add("file-too-large", str(exc), rel)
-    except NotRegularFile as exc:  # replaced by a link or FIFO since the inventory
-        errors.add("not-regular-file", str(exc), rel)
-    except (OSError, ValueError) as exc:
-        errors.add(invalid, f"{rel} cannot be read: {one_line(exc)}", rel)
+    except (OSError, ValueError) as exc:  # (a link or FIFO here now: replaced since the inventory)
+        errors.unread(rel, exc, invalid, f"{rel} cannot be read")
     return None
 
 
@@ -102,14 +93,8 @@ def check_inputs(folder: Path, inventory: Inventory, counts: dict, errors: Error
                     if parquet_limits.decoded_bytes(batch) > parquet_limits.MAX_BATCH_BYTES:
                         raise ParquetTooLarge(rel, "a batch of outcomes", parquet_limits.decoded_bytes(batch), parquet_limits.MAX_BATCH_BYTES)
                     found.update(_value_counts(batch.column("outcome")))
-        except ParquetTooLarge as exc:
-            errors.add("parquet-too-large", str(exc), rel)
-            return
-        except NotRegularFile as exc:
-            errors.add("not-regular-file", str(exc), rel)
-            return
         except Exception as exc:  # any reader failure is the file's fault
-            errors.add("inputs-mismatch", f"{rel} cannot be read as an input listing: {one_line(exc)}", rel)
+            errors.unread(rel, exc, "inputs-mismatch", f"{rel} cannot be read as an input listing")
             return
     outcomes = {"row": "rows", "duplicate": "duplicates", "superseded": "superseded", "near-duplicate": "near_duplicates"}
     for outcome, key in outcomes.items():
@@ -181,11 +166,8 @@ def _check_listed_file(folder: Path, inventory: Inventory, entry: dict, errors: 
     try:
         with open_regular(folder, rel) as handle:
             actual = sha256_stream(handle)
-    except NotRegularFile as exc:
-        errors.add("not-regular-file", str(exc), rel)
-        return
     except OSError as exc:
-        errors.add("missing-file", f"{rel} is listed in manifest.json but cannot be read: {one_line(exc)}", rel)
+        errors.unread(rel, exc, "missing-file", f"{rel} is listed in manifest.json but cannot be read")
         return
     if actual != entry["sha256"] and rel in CARD_FILES:
         errors.add(

@@ -13,7 +13,6 @@ from pathlib import Path
 from dataset_tools.errors import (
     ExternalReference,
     FileTooLarge,
-    NotRegularFile,
 )
 from dataset_tools.iso639 import UNDETERMINED
 from dataset_tools.layout import CARD_FILE, CROISSANT_FILE, DATAPACKAGE_FILE
@@ -46,14 +45,8 @@ def check_card(folder: Path, inventory: Inventory, schema: TableSchema, scan: Sc
     try:
         with open_regular(folder, CARD_FILE) as handle:
             text = read_bounded(handle, CARD_FILE).decode("utf-8", errors="replace")
-    except FileTooLarge as exc:
-        errors.add("file-too-large", str(exc), CARD_FILE)
-        return
-    except NotRegularFile as exc:
-        errors.add("not-regular-file", str(exc), CARD_FILE)
-        return
-    except OSError as exc:
-        errors.add("card-yaml", f"README.md cannot be read: {one_line(exc)}", CARD_FILE)
+    except (OSError, FileTooLarge) as exc:
+        errors.unread(CARD_FILE, exc, "card-yaml", "README.md cannot be read")
         return
     if not re.match(r"^\s*---\s*\n.*?\n---\s*(\n|$)", text, re.DOTALL):
         errors.add("card-yaml", "README.md has no YAML metadata header between '---' lines", CARD_FILE)

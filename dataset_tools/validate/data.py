@@ -20,13 +20,12 @@ import pyarrow.parquet as pq
 
 from dataset_tools import parquet_limits
 from dataset_tools.errors import (
-    NotRegularFile,
     ParquetTooLarge,
 )
 from dataset_tools.layout import NEAR_DUPLICATE_COLUMN
 from dataset_tools.schema import TableSchema, check_batch
 from dataset_tools.untrusted import load_json, open_regular
-from dataset_tools.validate.report import MAX_ERRORS_PER_KEY, Errors, one_line
+from dataset_tools.validate.report import MAX_ERRORS_PER_KEY, Errors
 
 BATCH_ROWS = 8192
 
@@ -81,18 +80,16 @@ class Scan:
     def check_file(self, folder: Path, rel: str) -> None:
         try:
             handle = open_regular(folder, rel)
-        except NotRegularFile as exc:  # replaced by a link or FIFO since the inventory
-            self._not_read(rel, "not-regular-file", str(exc))
-            return
-        except OSError as exc:
-            self._not_read(rel, "corrupt-file", f"{rel} cannot be opened: {one_line(exc)}")
+        except OSError as exc:  # (a link or FIFO: replaced since the inventory)
+            self._not_read(rel, exc, "cannot be opened")
             return
         with handle:
             self._check_open_file(handle, rel)
 
-    def _not_read(self, rel: str, type_: str, message: str) -> None:
+    def _not_read(self, rel: str, exc: BaseException, what: str) -> None:
+        """`rel` not read (to the end): a refusal by its type, anything else a corrupt file."""
         self.corrupt.add(rel)
-        self.errors.add(type_, message, rel)
+        self.errors.unread(rel, exc, "corrupt-file", f"{rel} {what}")
 
     def _check_open_file(self, handle, rel: str) -> None:
         try:
@@ -100,11 +97,8 @@ class Scan:
             # No pre-buffering: one column chunk in memory at a time, not a whole row group's.
             parquet = pq.ParquetFile(handle, pre_buffer=False)
             actual = parquet.schema_arrow
-        except ParquetTooLarge as exc:
-            self._not_read(rel, "parquet-too-large", str(exc))
-            return
         except Exception as exc:  # any reader failure is the file's fault, not ours
-            self._not_read(rel, "corrupt-file", f"{rel} cannot be read as Parquet: {exc}")
+            self._not_read(rel, exc, "cannot be read as Parquet")
             return
         self.schemas[rel] = actual
         differences = _schema_differences(actual, self.expected)
@@ -115,11 +109,8 @@ class Scan:
         metadata = parquet.metadata
         try:
             parquet_limits.check_sizes(handle, metadata, rel)
-        except ParquetTooLarge as exc:
-            self._not_read(rel, "parquet-too-large", str(exc))
-            return
         except (ValueError, OSError) as exc:
-            self._not_read(rel, "corrupt-file", f"{rel} cannot be read as Parquet: {exc}")
+            self._not_read(rel, exc, "cannot be read as Parquet")
             return
         data_bytes = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
         self.sizes[rel] = (metadata.num_rows, os.fstat(handle.fileno()).st_size, data_bytes)
@@ -142,11 +133,8 @@ class Scan:
                     batch = batch.cast(pa.schema([actual.field(n) for n in batch.schema.names]))
                 self._check_batch(rel, file_index, batch, offset)
                 offset += batch.num_rows
-        except ParquetTooLarge as exc:
-            self._not_read(rel, "parquet-too-large", str(exc))
-            return
         except Exception as exc:
-            self._not_read(rel, "corrupt-file", f"{rel} cannot be read after row {offset}: {exc}")
+            self._not_read(rel, exc, f"cannot be read after row {offset}")
             return
         self.rows_by_file[rel] = offset
 

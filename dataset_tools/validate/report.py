@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from dataset_tools.errors import UnsafePath
+from dataset_tools.errors import FileTooLarge, JsonTooDeep, NotRegularFile, ParquetTooLarge, UnsafePath
 from dataset_tools.untrusted import relative_path
 
 # At most this many errors of one type are listed per (file, field); the rest are counted.
@@ -117,6 +117,16 @@ class Errors:
             self.add("unsafe-path", f"{where}: the path {exc}; {refused}", file)
             return None
 
+    def unread(self, file: str, exc: BaseException, type_: str, what: str) -> None:
+        """Report that `file` was not read, or not to the end: a refusal by its own type (a link
+        or FIFO, a file or Parquet data over validate's bounds, JSON nested too deep), any
+        other failure as `type_`, "`what`: <the failure in one line>"."""
+        for refusal, refused_type in _REFUSALS.items():
+            if isinstance(exc, refusal):
+                self.add(refused_type, str(exc), file)
+                return
+        self.add(type_, f"{what}: {one_line(exc)}", file)
+
     def finish(self) -> list[ValidationError]:
         out = list(self.items)
         for (type_, file, field_), count in self.counts.items():
@@ -128,6 +138,10 @@ class Errors:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+
+# What validate refuses to open or read on, by the error type reported.
+_REFUSALS = {NotRegularFile: "not-regular-file", FileTooLarge: "file-too-large", JsonTooDeep: "json-too-deep", ParquetTooLarge: "parquet-too-large"}
 
 
 def one_line(exc: BaseException) -> str:
