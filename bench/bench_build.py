@@ -179,16 +179,22 @@ def folder_digest(folder: Path) -> dict[str, str]:
     }
 
 
-def ensure_corpus(root: Path, n: int, seed: int, workers: int) -> tuple[Path, dict]:
-    corpus = root / f"corpus-{n}-seed{seed}"
-    summary_file = root / f"corpus-{n}-seed{seed}.json"
+def cached_corpus(root: Path, name: str, what: str, make) -> tuple[Path, dict]:
+    """The corpus `root/name` and its summary `root/name.json`: made once by `make(folder)`
+    (which returns the summary), then reused."""
+    corpus = root / name
+    summary_file = root / f"{name}.json"
     if corpus.is_dir() and summary_file.exists():
         return corpus, json.loads(summary_file.read_text())
     shutil.rmtree(corpus, ignore_errors=True)
-    print(f"generating {n} articles into {corpus} ...", file=sys.stderr, flush=True)
-    summary = generate.generate_corpus(str(corpus), n, seed=seed, workers=workers)
+    print(f"generating {what} into {corpus} ...", file=sys.stderr, flush=True)
+    summary = make(str(corpus))
     summary_file.write_text(json.dumps(summary))
     return corpus, summary
+
+
+def ensure_corpus(root: Path, n: int, seed: int, workers: int) -> tuple[Path, dict]:
+    return cached_corpus(root, f"corpus-{n}-seed{seed}", f"{n} articles", lambda folder: generate.generate_corpus(folder, n, seed=seed, workers=workers))
 
 
 def make_project(folder: Path) -> Path:

@@ -36,20 +36,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench import generate_neardup  # noqa: E402
-from bench.bench_build import compile_package, make_project, measure  # noqa: E402
+from bench.bench_build import cached_corpus, compile_package, make_project, measure  # noqa: E402
 
 
 def corpus(root: Path, n: int, seed: int, workers: int) -> tuple[Path, dict]:
-    """The planted corpus of n base articles (made once, then reused)."""
-    folder = root / f"neardup-{n}-seed{seed}"
-    truth_file = root / f"neardup-{n}-seed{seed}-truth.json"
-    if folder.is_dir() and truth_file.is_file():
-        return folder, json.loads(truth_file.read_text())
-    shutil.rmtree(folder, ignore_errors=True)
-    print(f"generating {n} articles with planted copies into {folder} ...", file=sys.stderr, flush=True)
-    truth = generate_neardup.plant(str(folder), n, seed, 0.04, 0.04, workers)
-    truth_file.write_text(json.dumps(truth))
-    return folder, truth
+    """The planted corpus of n base articles and its truth (made once, then reused)."""
+    return cached_corpus(
+        root, f"neardup-{n}-seed{seed}", f"{n} articles with planted copies",
+        lambda folder: generate_neardup.plant(folder, n, seed, 0.04, 0.04, workers),
+    )
 
 
 def project(folder: Path, mode: str) -> Path:

@@ -13,7 +13,7 @@ hard negatives, with the truth of which file copies which.
   (with another dateline) and one of its paragraphs, the rest written anew; kept only if its
   similarity to the original is at most 0.4.
 
-The truth (`<folder>-truth.json` beside the folder): {"copies": {copy file: original file},
+The truth (`<folder>.json` beside the folder, as the benchmarks keep it): {"copies": {copy file: original file},
 "negatives": {negative file: original file}} (and "added": the files written into an existing
 folder, `first` > 0). Text comes from generate.py's word lists.
 """
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
     truth = plant(args.out_dir, args.n, args.seed, args.copy_rate, args.negative_rate, args.workers)
-    Path(args.out_dir.rstrip("/") + "-truth.json").write_text(json.dumps(truth, indent=1))
+    Path(args.out_dir.rstrip("/") + ".json").write_text(json.dumps(truth, indent=1))
     print(json.dumps({"copies": len(truth["copies"]), "negatives": len(truth["negatives"])}))
     return 0
 
