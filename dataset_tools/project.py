@@ -12,10 +12,11 @@
 The files come from `templates/project/`. Nothing is overwritten unless asked (`force`).
 
 The workflow installs dataset-tools from a pip requirement (`install`), by default the one
-this dataset-tools was installed from when a CI runner can reach it: a git commit or an http(s)
-URL (`ci_install_source`). Never `pip install dataset-tools` from PyPI: that name there is
-another project's. Where the source is a local folder or file, the workflow's install step
-fails with a message saying what to write there.
+this dataset-tools was installed from when a CI runner can reach it: a git commit, an http(s)
+URL, or the pushed commit of the clone installed with `pip install -e .`
+(`ci_install_source`). Never `pip install dataset-tools` from PyPI: that name there is
+another project's. Where the source is another local folder or file, the workflow's install
+step fails with a message saying what to write there.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import shutil
 from dataclasses import asdict, dataclass
 from datetime import date as Date
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from dataset_tools import __version__
 from dataset_tools.config import CACHE_FOLDER, PACKAGED_SCHEMA, PROJECT_SCHEMA, REPO_ID, settings_from_table
@@ -201,10 +204,14 @@ def ci_install_source() -> str | None:
 
 def install_source(direct_url: dict) -> str | None:
     """The pip requirement for what a PEP 610 `direct_url.json` records: the git (or other
-    VCS) commit, or the http(s) URL of the archive; None for a local folder or file, which a CI
-    runner cannot reach."""
+    VCS) commit, or the http(s) URL of the archive. A local folder (`pip install -e .` in a
+    clone) gives its commit on its `origin` remote when that is an http(s) URL and the commit
+    was pushed there (`_pushed_commit`); any other local folder or file gives None: a CI
+    runner cannot reach it."""
     url = direct_url.get("url", "") if isinstance(direct_url, dict) else ""
     vcs = direct_url.get("vcs_info") if isinstance(direct_url, dict) else None
+    if url.startswith("file://") and isinstance(direct_url.get("dir_info"), dict):
+        return _pushed_commit(Path(url2pathname(urlparse(url).path)))
     if url.startswith("file:"):
         return None
     if isinstance(vcs, dict) and vcs.get("vcs"):
@@ -213,6 +220,28 @@ def install_source(direct_url: dict) -> str | None:
     if url.startswith(("https://", "http://")):
         return f"dataset-tools @ {url}"
     return None
+
+
+def _pushed_commit(folder: Path) -> str | None:
+    """`dataset-tools @ git+<origin>@<commit>` for a git clone at `folder` whose checked-out
+    commit, with no uncommitted change, is on a branch of its http(s) `origin` (as far as the
+    clone knows); None otherwise, or without git."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    origin = git("remote", "get-url", "origin")
+    if not origin or not origin.startswith(("https://", "http://")) or "@" in urlparse(origin).netloc:
+        return None  # (a URL with a user name or token in it is not written into a workflow)
+    commit = git("rev-parse", "--verify", "HEAD")
+    if not commit or git("status", "--porcelain", "--untracked-files=no") != "" or not git("branch", "-r", "--contains", commit):
+        return None
+    return f"dataset-tools @ git+{origin}@{commit}"
 
 
 def _write(path: Path, text: str) -> None:

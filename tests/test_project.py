@@ -152,16 +152,20 @@ def test_the_ci_workflow_installs_the_requirement_given_then_builds_and_validate
 
 
 def test_a_workflow_that_cannot_know_the_install_source_fails_with_what_to_write_and_init_says_so(tmp_path):
-    """This checkout is installed from a local folder (`pip install -e .`), which no CI runner can
-    reach; and the name `dataset-tools` on PyPI is another project's: nothing is guessed."""
-    assert ci_install_source() is None
+    """This checkout is installed from a local folder (`pip install -e .`) that no CI runner can
+    reach (a clone without a pushed commit on a web origin); and the name `dataset-tools` on
+    PyPI is another project's: nothing is guessed."""
+    reachable = ci_install_source()
     done = run("init", "--yes", "-q", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == ""
+    install, _, _ = _workflow_runs(tmp_path)
+    if reachable is not None:  # a clone of a published repository, at a pushed commit: its source
+        assert shlex.split(install) == ["pip", "install", reachable] and done.stderr == ""
+        return
     assert done.stderr.splitlines() == [
         "Warning: The CI workflow does not know where to install dataset-tools from (this one came from a local folder or file): "
         "write a pip requirement in .github/workflows/validate.yml, or run init with --install REQUIREMENT --force"
     ]
-    install, _, _ = _workflow_runs(tmp_path)
     assert install.splitlines()[-1] == "exit 1" and "Say where to install dataset-tools from" in install and "pip" not in install
 
 
@@ -173,6 +177,35 @@ def test_the_install_source_is_the_commit_or_url_a_ci_runner_can_reach():
     assert install_source({"url": "file:///home/someone/dataset-tools", "dir_info": {"editable": True}}) is None
     assert install_source({"url": "file:///tmp/dataset_tools-0.2.0-py3-none-any.whl", "archive_info": {}}) is None
     assert install_source({"url": "file:///home/someone/dataset-tools", "vcs_info": {"vcs": "git", "commit_id": "0a1b2c3d"}}) is None
+
+
+def test_a_clone_installed_in_place_gives_its_pushed_commit_on_its_web_origin(tmp_path):
+    """`pip install -e .` in a clone of a public repository: CI installs the same commit from there;
+    not before it is pushed, nor from a clone with changes, nor from an origin a runner cannot reach."""
+    clone = tmp_path / "dataset-tools"
+    clone.mkdir()
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(clone), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (clone / "tool.py").write_text("print('a tool')\n")
+    git("add", "tool.py")
+    git("-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "first")
+    commit = git("rev-parse", "HEAD")
+    editable = {"url": clone.as_uri(), "dir_info": {"editable": True}}
+    assert install_source(editable) is None  # no origin
+    git("remote", "add", "origin", "https://git.example.org/tools/dataset-tools.git")
+    assert install_source(editable) is None  # not pushed
+    git("update-ref", "refs/remotes/origin/main", commit)  # what a push (or fetch) records
+    assert install_source(editable) == f"dataset-tools @ git+https://git.example.org/tools/dataset-tools.git@{commit}"
+    (clone / "tool.py").write_text("print('a changed tool')\n")
+    assert install_source(editable) is None  # the installed code is not that commit's
+    git("checkout", "-q", "tool.py")
+    git("remote", "set-url", "origin", "https://someone:secret@git.example.org/tools/dataset-tools.git")
+    assert install_source(editable) is None  # a credential is never written into a workflow
+    git("remote", "set-url", "origin", "/srv/git/dataset-tools")
+    assert install_source(editable) is None  # a path on this machine
 
 
 def test_the_repository_offers_a_pre_commit_hook_that_validates():
