@@ -80,7 +80,7 @@ def init(
     creator: Annotated[Optional[str], typer.Option("--creator", help="Who makes the dataset, for the citation (default: the repo's namespace).", show_default=False)] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: take the options given and defaults for the rest (also what happens off a terminal).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the files of an existing project (raw/ is never touched).")] = False,
-    install: Annotated[Optional[str], typer.Option("--install", metavar="REQUIREMENT", help="What the CI workflow pip-installs dataset-tools from, e.g. 'dataset-tools @ git+https://github.com/OWNER/dataset-tools@v0.2.0' (default: the git commit or URL this one was installed from).", show_default=False)] = None,
+    install: Annotated[Optional[str], typer.Option("--install", metavar="REQUIREMENT", help="The pip requirement the CI workflow installs dataset-tools from, such as 'dataset-tools @ git+URL@TAG' (default: where this one was installed from).", show_default=False)] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Start a dataset project: settings in pyproject.toml, schemas/, card.md, CHANGELOG.md, raw/, .gitignore and a CI workflow.
