@@ -223,23 +223,28 @@ def test_a_full_disk_is_one_line_naming_the_place_and_the_space_and_leaves_no_te
     assert not failed and result["left"], result["left"]
 
 
-_STRAGGLER = {}  # set before the pool forks: where the first write task fails, and the build's staging folder's parent
+_STRAGGLER = {}  # set before the pool forks: a folder for the tasks' marks
 
 
 def _first_write_fails_the_others_write_late(job, losers, shard_rows, cache, staging, *rest):
-    """A reduce task for the test below: the first to start fails as a full disk does; the others
-    wait until the failed build's staging folder is gone and then write into it, as a task that
-    was still writing when the first failed would."""
+    """A reduce task for the test below. The first task (in the order the build awaits them)
+    fails as a full disk does, once another has started; the others wait until the failed
+    build's staging folder is gone (at most 30 s) and then write into it, as a task still
+    writing when the first failed would."""
     from dataset_tools.build import reduce_partition
 
-    try:
-        os.close(os.open(_STRAGGLER["failed"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        while Path(staging).exists():
-            pass
-        (Path(staging) / "data" / "late").mkdir(parents=True)
-        return reduce_partition(job, losers, shard_rows, cache, staging, *rest)
-    raise OSError(28, "No space left on device")
+    marks = Path(_STRAGGLER["marks"])
+    if job.part == int((marks / "first").read_text()):
+        waited = time.monotonic()
+        while not list(marks.glob("started-*")) and time.monotonic() - waited < 30:
+            time.sleep(0.001)
+        raise OSError(28, "No space left on device")
+    (marks / f"started-{job.part}").touch()
+    waited = time.monotonic()
+    while Path(staging).exists() and time.monotonic() - waited < 30:
+        pass
+    (Path(staging) / "data" / "late").mkdir(parents=True, exist_ok=True)
+    return reduce_partition(job, losers, shard_rows, cache, staging, *rest)
 
 
 def test_a_failed_write_leaves_no_staging_folder_behind_however_the_other_tasks_run(project, tmp_path, monkeypatch):
@@ -250,9 +255,26 @@ def test_a_failed_write_leaves_no_staging_folder_behind_however_the_other_tasks_
     from dataset_tools.errors import BuildFailed
 
     generate.generate_corpus(str(project / "raw"), 400, seed=6, workers=1)  # several months: several write tasks
-    _STRAGGLER["failed"] = str(tmp_path / "failed")
+    _STRAGGLER["marks"] = str(tmp_path)
+    plan_writes = build.plan.plan_writes
+
+    def plan_and_mark_the_first(*args, **kwargs):
+        writes = plan_writes(*args, **kwargs)
+        assert len(writes.writes) > 2
+        (tmp_path / "first").write_text(str(writes.writes[0].job.part))
+        return writes
+
+    rmtree = shutil.rmtree
+
+    def rmtree_then_wait(path, *args, **kwargs):  # time for a task still running to write (none may be)
+        rmtree(path, *args, **kwargs)
+        if Path(path).name.startswith(".dist.tmp-"):
+            time.sleep(0.3)
+
+    monkeypatch.setattr(build.plan, "plan_writes", plan_and_mark_the_first)
     monkeypatch.setattr(build, "reduce_partition", _first_write_fails_the_others_write_late)
+    monkeypatch.setattr(shutil, "rmtree", rmtree_then_wait)
     with pytest.raises(BuildFailed):
         build.build_dataset(load_settings(project), out=project / "dist", workers=2, cache_dir=project / "cache")
-    time.sleep(0.5)  # a task left running would have written by now
+    assert list(tmp_path.glob("started-*"))  # another task was running when the first failed
     assert sorted(p.name for p in project.iterdir()) == ["CHANGELOG.md", "cache", "card.md", "pyproject.toml", "raw", "schemas"]
