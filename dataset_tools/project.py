@@ -150,11 +150,13 @@ def init_project(
     Raises:
         ProjectExists: a file init writes is already there and `force` is False.
         ConfigError: the answers do not make valid settings (a missing value, a malformed repo_id).
-        UsageError: `folder` is a file.
+        UsageError: `folder` is a file, or `install` is not one printable line.
     """
     folder = Path(folder)
     check_new_project(folder, force=force)
     install = (install or "").strip() or ci_install_source()
+    if install is not None and not install.isprintable():
+        raise UsageError("--install must be one line of printable characters", hint="Pass a pip requirement such as 'dataset-tools @ git+URL@TAG'.")
     table = {key: value for key, value in asdict(answers).items() if value}
     settings_from_table(folder.resolve(), table, folder / "pyproject.toml")  # the same checks as every later command
 

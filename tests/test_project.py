@@ -151,6 +151,12 @@ def test_the_ci_workflow_installs_the_requirement_given_then_builds_and_validate
     assert (build, validate) == ("dataset-tools build --no-cache", "dataset-tools validate")
 
 
+def test_an_install_requirement_of_several_lines_is_refused_before_writing(tmp_path):
+    done = run("init", "--yes", "--install", "dataset-tools\n      - name: another step", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.splitlines()[0] == "Error: --install must be one line of printable characters"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_workflow_that_cannot_know_the_install_source_fails_with_what_to_write_and_init_says_so(tmp_path):
     """This checkout is installed from a local folder (`pip install -e .`) that no CI runner can
     reach (a clone without a pushed commit on a web origin); and the name `dataset-tools` on
