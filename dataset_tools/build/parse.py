@@ -143,12 +143,17 @@ def map_chunk(
     if near_threshold is not None:
         near = write_signatures(table, cache_root, Path(chunk_name).stem, near_threshold)
     if table.num_rows:
+        # One chunk first, its chunks' pages handed back (the allocator keeps freed pages for
+        # itself otherwise), then the take: `take` of a chunked table joins the chunks and then
+        # takes, so that at its peak it held the table three times over.
+        table = table.combine_chunks()
+        pa.default_memory_pool().release_unused()
         months = month_keys(table.column("published_at"))
         # By partition, and in partition order within one: every batch in the cache is a sorted
         # run, which the reduce merges a slice at a time (stable: equal keys stay in path order).
         keys = table.select([name for name, _ in SORT_KEYS]).add_column(0, "part", months)
         order = pc.sort_indices(keys, [("part", "ascending"), *SORT_KEYS])
-        table = table.take(order).combine_chunks()
+        table = table.take(order)
         batches = write_chunk(table, months.take(order).to_pylist(), Path(cache_root) / chunk_name)
         chunk = chunk_name
         del table
