@@ -102,8 +102,8 @@ def init(
     result = init_project(folder, ProjectAnswers(**answers, creator=creator), force=force, install=install)
     if result.install is None:  # said even with --quiet: the workflow fails until the user acts
         terminal.warn(
-            "The CI workflow does not know where to install dataset-tools from (this one came from a local folder or file): "
-            "write a pip requirement in .github/workflows/validate.yml, or run init with --install REQUIREMENT --force"
+            "init cannot tell where a CI runner can install dataset-tools from (this one was not installed from a git or web URL, nor from a pushed clone): "
+            "write a pip requirement in .github/workflows/validate.yml, or run init again with --install REQUIREMENT --force"
         )
     if quiet:
         return

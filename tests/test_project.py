@@ -169,8 +169,8 @@ def test_a_workflow_that_cannot_know_the_install_source_fails_with_what_to_write
         assert shlex.split(install) == ["pip", "install", reachable] and done.stderr == ""
         return
     assert done.stderr.splitlines() == [
-        "Warning: The CI workflow does not know where to install dataset-tools from (this one came from a local folder or file): "
-        "write a pip requirement in .github/workflows/validate.yml, or run init with --install REQUIREMENT --force"
+        "Warning: init cannot tell where a CI runner can install dataset-tools from (this one was not installed from a git or web URL, nor from a pushed clone): "
+        "write a pip requirement in .github/workflows/validate.yml, or run init again with --install REQUIREMENT --force"
     ]
     assert install.splitlines()[-1] == "exit 1" and "Say where to install dataset-tools from" in install and "pip" not in install
 
