@@ -23,6 +23,13 @@ def test_the_c_shingles_equal_the_python_reference():
     values, offsets = neardup_text.shingles(array)
     expected_values, expected_offsets = neardup_text.shingles_reference(pc.utf8_lower(array.fill_null("")))
     assert np.array_equal(offsets, expected_offsets) and np.array_equal(values, expected_values)
+    # Made a slice of bodies at a time, over chunks that end elsewhere than the slices: the same.
+    assert len(texts) > neardup_text.SLICE_BODIES
+    chunked = pa.chunked_array([array.slice(0, 700), array.slice(700, 1000), array.slice(1700)])
+    chunked_values, chunked_offsets = neardup_text.shingles(chunked)
+    assert np.array_equal(chunked_offsets, expected_offsets) and np.array_equal(chunked_values, expected_values)
+    empty_values, empty_offsets = neardup_text.shingles(pa.array([], pa.string()))
+    assert len(empty_values) == 0 and empty_offsets.tolist() == [0]
     # Punctuation, case and whitespace do not count: the same words give the same shingles.
     a, _ = neardup_text.shingles(pa.array(["“The harbour,” board said — again  today."]))
     b, _ = neardup_text.shingles(pa.array(["the harbour board said again today"]))

@@ -59,13 +59,12 @@ def shingles(bodies: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray
     and a slice's copies."""
     if _c_shingles is None:
         return shingles_reference(pc.utf8_lower(_plain(bodies)))
-    values, counts = [], []
+    values, counts = [np.zeros(0, np.uint32)], [np.zeros(0, np.int64)]
     for start in range(0, len(bodies), SLICE_BODIES):
         part_values, part_counts = _c_slice(pc.utf8_lower(_plain(bodies.slice(start, SLICE_BODIES))))
         values.append(part_values)
         counts.append(part_counts)
-    counts.append(np.zeros(0, np.int64))
-    return np.concatenate(values or [np.zeros(0, np.uint32)]), np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
+    return np.concatenate(values), np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
 
 
 def _c_slice(lowered: pa.Array) -> tuple[np.ndarray, np.ndarray]:
